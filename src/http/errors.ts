@@ -1,0 +1,175 @@
+// The SDK's error taxonomy for the transport: one base class, HTTP status errors built by one
+// factory, and connection/timeout/abort/stream errors. Messages name method and path, never a
+// secret: URLs are stored with userinfo and credential query parameters removed.
+
+export type ErrorHeaders = Record<string, string>;
+
+export abstract class OpencodeError extends Error {
+  abstract override readonly name: string;
+  /** Whether repeating the same operation later may succeed. */
+  abstract readonly retryable: boolean;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+
+  /** Keeps `JSON.stringify(error)` useful (Error's own fields are not enumerable). */
+  toJSON(): Record<string, unknown> {
+    const { cause: _cause, stack: _stack, ...own } = this as unknown as Record<string, unknown>;
+    return { ...own, name: this.name, message: this.message };
+  }
+}
+
+interface APIErrorInit {
+  status: number;
+  headers: ErrorHeaders;
+  body: unknown;
+  method: string;
+  url: string;
+  cause?: unknown;
+}
+
+/** A response with a non-2xx status. `APIError.generate` picks the subclass. */
+export class APIError extends OpencodeError {
+  override readonly name: string = "APIError";
+  readonly status: number;
+  readonly headers: ErrorHeaders;
+  readonly body: unknown;
+  readonly method: string;
+  readonly url: string;
+
+  constructor(init: APIErrorInit, message = APIError.describe(init)) {
+    super(message, { cause: init.cause });
+    this.status = init.status;
+    this.headers = init.headers;
+    this.body = init.body;
+    this.method = init.method;
+    this.url = init.url;
+  }
+
+  get retryable(): boolean {
+    return this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+
+  static generate(init: APIErrorInit): APIError {
+    switch (init.status) {
+      case 400: return new BadRequestError(init);
+      case 401: return new AuthenticationError(init);
+      case 403: return new PermissionDeniedError(init);
+      case 404: return new NotFoundError(init);
+      case 409: return new ConflictError(init);
+      case 422: return new UnprocessableEntityError(init);
+      case 429: return new TooManyRequestsError(init);
+      default: return init.status >= 500 ? new InternalServerError(init) : new APIError(init);
+    }
+  }
+
+  private static describe(init: APIErrorInit): string {
+    const detail = serverMessage(init.body);
+    return `${init.method} ${pathOf(init.url)} failed with ${init.status}${detail ? `: ${detail}` : ""}`;
+  }
+}
+
+export class BadRequestError extends APIError { override readonly name = "BadRequestError" as const; }
+/** 401: the server wants (other) basic-auth credentials. Never retried. */
+export class AuthenticationError extends APIError { override readonly name = "AuthenticationError" as const; }
+export class PermissionDeniedError extends APIError { override readonly name = "PermissionDeniedError" as const; }
+export class NotFoundError extends APIError { override readonly name = "NotFoundError" as const; }
+export class ConflictError extends APIError { override readonly name = "ConflictError" as const; }
+export class UnprocessableEntityError extends APIError { override readonly name = "UnprocessableEntityError" as const; }
+/** HTTP 429 from the opencode server itself (a provider's 429 is a turn's `RateLimitError`). */
+export class TooManyRequestsError extends APIError { override readonly name = "TooManyRequestsError" as const; }
+export class InternalServerError extends APIError { override readonly name = "InternalServerError" as const; }
+
+/** The server answered 2xx, but not with what the operation promises (HTML from a proxy, bad JSON). */
+export class InvalidResponseError extends OpencodeError {
+  override readonly name = "InvalidResponseError" as const;
+  readonly retryable = false;
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly status: number,
+    readonly contentType: string,
+    readonly snippet: string,
+    cause?: unknown,
+  ) {
+    super(
+      `${method} ${pathOf(url)} answered ${status} with ${contentType || "no content-type"} where JSON was expected: ${JSON.stringify(snippet)}`,
+      { cause },
+    );
+  }
+}
+
+/** No HTTP answer at all: refused, reset, DNS, TLS. */
+export class APIConnectionError extends OpencodeError {
+  override readonly name: string = "APIConnectionError";
+  readonly retryable: boolean = true;
+  constructor(readonly method: string, readonly url: string, cause?: unknown) {
+    super(`${method} ${pathOf(url)}: could not reach the opencode server at ${originOf(url)} (${causeCode(cause)})`, { cause });
+  }
+}
+
+export class APITimeoutError extends APIConnectionError {
+  override readonly name = "APITimeoutError" as const;
+  constructor(method: string, url: string, readonly timeoutMs: number, cause?: unknown) {
+    super(method, url, cause);
+    this.message = `${method} ${pathOf(url)} timed out after ${timeoutMs} ms`;
+  }
+}
+
+/** The caller aborted (AbortSignal, `turn.abort()`, `client.close()`). */
+export class AbortError extends OpencodeError {
+  override readonly name = "AbortError" as const;
+  readonly retryable = false;
+  constructor(message = "The operation was aborted", options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The `/event` stream failed in a way reconnecting cannot fix, or a subscriber fell too far behind. */
+export class StreamError extends OpencodeError {
+  override readonly name: string = "StreamError";
+  constructor(message: string, readonly retryable = false, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+function serverMessage(body: unknown): string | undefined {
+  if (typeof body === "string") return body.trim().slice(0, 300) || undefined;
+  if (body === null || typeof body !== "object") return undefined;
+  const record = body as Record<string, unknown>;
+  for (const candidate of [record["data"], record["error"], record]) {
+    if (candidate && typeof candidate === "object") {
+      const message = (candidate as Record<string, unknown>)["message"];
+      if (typeof message === "string" && message) return message.slice(0, 300);
+    }
+  }
+  return typeof record["name"] === "string" ? record["name"] : undefined;
+}
+
+function pathOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return url;
+  }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "the configured URL";
+  }
+}
+
+function causeCode(cause: unknown): string {
+  if (cause && typeof cause === "object") {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    const message = (cause as { message?: unknown }).message;
+    if (typeof message === "string") return message;
+  }
+  return "unknown error";
+}

@@ -1,0 +1,272 @@
+// The one HTTP transport every layer uses: undici over a client-owned keep-alive Agent, basic
+// auth, directory scoping, per-attempt timeouts, AbortSignal, retries and typed errors.
+
+import { Agent, type Dispatcher } from "undici";
+import type { Readable } from "node:stream";
+import {
+  AbortError,
+  APIConnectionError,
+  APIError,
+  APITimeoutError,
+  InvalidResponseError,
+  OpencodeError,
+  type ErrorHeaders,
+} from "./errors.js";
+import type { ClientOptions, ResolvedOptions } from "./options.js";
+import { resolveOptions } from "./options.js";
+import type { RequestOptions } from "./paths.js";
+import { backoffMs, IDEMPOTENT_METHODS, isRetryableStatus, retryAfterMs, sleep } from "./retry.js";
+
+export type QueryValue = string | number | boolean | null | undefined | readonly (string | number | boolean)[];
+
+export interface RawRequest extends RequestOptions {
+  path?: Record<string, string | number> | undefined;
+  query?: Record<string, unknown> | undefined;
+  body?: unknown;
+}
+
+export interface StreamResponse {
+  status: number;
+  headers: ErrorHeaders;
+  body: Readable;
+}
+
+/** Query parameters whose values are credentials: never shown in errors or logs. */
+const SECRET_QUERY_KEYS = /^(auth_token|token|access_token|password|api_key|apikey)$/i;
+
+const USER_AGENT = "opencode-serve-client";
+
+export class Transport {
+  readonly options: ResolvedOptions;
+  readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private closed = false;
+
+  constructor(options: ClientOptions = {}) {
+    this.options = resolveOptions(options);
+    this.ownsDispatcher = options.dispatcher === undefined;
+    // Short keep-alive so a pooled socket is dropped before a server's idle timeout can race a POST.
+    this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000 });
+  }
+
+  /** Absolute URL for a path template, its params and query (directory scoping added). */
+  url(template: string, pathParams?: Record<string, string | number>, query?: Record<string, unknown>): URL {
+    const path = fillPath(template, pathParams);
+    const url = new URL(path.replace(/^\//, ""), this.options.baseUrl);
+    const merged: Record<string, unknown> = { ...query };
+    if (this.options.directory !== undefined && merged["directory"] === undefined) {
+      merged["directory"] = this.options.directory;
+    }
+    for (const [key, value] of Object.entries(merged)) appendQuery(url.searchParams, key, value);
+    return url;
+  }
+
+  /** Sends a request, retrying per policy, and returns the parsed JSON (undefined for empty bodies). */
+  async request(method: string, template: string, init: RawRequest = {}): Promise<unknown> {
+    const verb = method.toUpperCase();
+    const url = this.url(template, init.path, init.query);
+    const shown = displayUrl(url);
+    const maxRetries = init.maxRetries ?? this.options.maxRetries;
+    const mayRetry = IDEMPOTENT_METHODS.has(verb) || init.idempotent === true;
+    const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+
+    for (let attempt = 0; ; attempt++) {
+      this.assertOpen(verb, shown);
+      let delay: number;
+      try {
+        return await this.attempt(verb, url, shown, body, init);
+      } catch (error) {
+        const retryable =
+          mayRetry &&
+          attempt < maxRetries &&
+          (error instanceof APIConnectionError || (error instanceof APIError && isRetryableStatus(error.status)));
+        if (!retryable) throw error;
+        delay = (error instanceof APIError ? retryAfterMs(error.headers) : undefined) ?? backoffMs(attempt);
+        this.options.logger.info?.(`retrying ${verb} ${shown.pathname} in ${delay} ms`, {
+          attempt: attempt + 1,
+          reason: (error as OpencodeError).message,
+        });
+      }
+      try {
+        await sleep(delay, init.signal);
+      } catch (reason) {
+        throw new AbortError(`${verb} ${shown.pathname} was aborted while waiting to retry`, { cause: reason });
+      }
+    }
+  }
+
+  /**
+   * Opens a long-lived response (the SSE stream): no body timeout, no retries (the caller
+   * reconnects), non-2xx turned into the typed APIError.
+   */
+  async openStream(template: string, init: RawRequest & { signal: AbortSignal }): Promise<StreamResponse> {
+    const url = this.url(template, init.path, init.query);
+    const shown = displayUrl(url);
+    this.assertOpen("GET", shown);
+    const headers = this.headers({ accept: "text/event-stream", ...init.headers });
+    let response: Dispatcher.ResponseData;
+    const connectTimeout = init.timeoutMs ?? this.options.timeoutMs;
+    const timeout = connectTimeout > 0 ? AbortSignal.timeout(connectTimeout) : undefined;
+    try {
+      response = await this.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: "GET",
+        headers,
+        signal: timeout ? AbortSignal.any([init.signal, timeout]) : init.signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      throw this.failure("GET", shown, error, init.signal, timeout, connectTimeout);
+    }
+    const responseHeaders = flattenHeaders(response.headers);
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const text = await response.body.text().catch(() => "");
+      throw APIError.generate({
+        status: response.statusCode,
+        headers: responseHeaders,
+        body: parseMaybeJson(text),
+        method: "GET",
+        url: shown.href,
+      });
+    }
+    return { status: response.statusCode, headers: responseHeaders, body: response.body };
+  }
+
+  /** Request headers with auth; never logged or stored on errors. */
+  headers(extra?: Record<string, string>): Record<string, string> {
+    const headers: Record<string, string> = { "user-agent": USER_AGENT, ...this.options.headers, ...extra };
+    if (this.options.authorization) headers["authorization"] = this.options.authorization;
+    return headers;
+  }
+
+  /** Displayable URL for logs and errors (no userinfo, credential query values redacted). */
+  displayUrl(url: URL): URL {
+    return displayUrl(url);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private assertOpen(method: string, url: URL): void {
+    if (this.closed) throw new AbortError(`${method} ${url.pathname}: the client is closed`);
+  }
+
+  private async attempt(method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
+    const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
+    const timeout = timeoutMs > 0 && Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signals = [init.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const headers = this.headers({ accept: "application/json", ...init.headers });
+    if (body !== undefined) headers["content-type"] = "application/json";
+
+    let status: number;
+    let responseHeaders: ErrorHeaders;
+    let text: string;
+    try {
+      const response = await this.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        signal,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      });
+      status = response.statusCode;
+      responseHeaders = flattenHeaders(response.headers);
+      text = await response.body.text();
+    } catch (error) {
+      throw this.failure(method, shown, error, init.signal, timeout, timeoutMs);
+    }
+
+    if (status < 200 || status >= 300) {
+      throw APIError.generate({ status, headers: responseHeaders, body: parseMaybeJson(text), method, url: shown.href });
+    }
+    if (status === 204 || text.length === 0) return undefined;
+    const contentType = responseHeaders["content-type"] ?? "";
+    if (!/\bjson\b/i.test(contentType)) {
+      throw new InvalidResponseError(method, shown.href, status, contentType, text.slice(0, 200));
+    }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new InvalidResponseError(method, shown.href, status, contentType, text.slice(0, 200), error);
+    }
+  }
+
+  private failure(
+    method: string,
+    shown: URL,
+    error: unknown,
+    userSignal: AbortSignal | undefined,
+    timeout: AbortSignal | undefined,
+    timeoutMs: number,
+  ): OpencodeError {
+    if (error instanceof OpencodeError) return error;
+    if (userSignal?.aborted) return new AbortError(`${method} ${shown.pathname} was aborted`, { cause: userSignal.reason });
+    if (timeout?.aborted) return new APITimeoutError(method, shown.href, timeoutMs, error);
+    if (this.closed) return new AbortError(`${method} ${shown.pathname}: the client was closed`, { cause: error });
+    return new APIConnectionError(method, shown.href, error);
+  }
+}
+
+/** Replaces `{name}` segments; values are percent-encoded so they cannot leave their segment. */
+export function fillPath(template: string, params: Record<string, string | number> = {}): string {
+  return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined || value === "") throw new TypeError(`missing path parameter "${name}" for ${template}`);
+    const text = String(value);
+    // URL parsers resolve "." and ".." (even as %2E) as dot-segments; no encoding keeps them in place.
+    if (text === "." || text === "..") throw new TypeError(`path parameter "${name}" cannot be "${text}"`);
+    return encodeURIComponent(text);
+  });
+}
+
+function appendQuery(params: URLSearchParams, key: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (Array.isArray(value)) {
+    for (const item of value) appendQuery(params, key, item);
+  } else if (typeof value === "object") {
+    params.append(key, JSON.stringify(value));
+  } else {
+    params.append(key, String(value));
+  }
+}
+
+function displayUrl(url: URL): URL {
+  const shown = new URL(url.href);
+  shown.username = "";
+  shown.password = "";
+  for (const key of [...shown.searchParams.keys()]) {
+    if (SECRET_QUERY_KEYS.test(key)) shown.searchParams.set(key, "REDACTED");
+  }
+  return shown;
+}
+
+function flattenHeaders(headers: Record<string, string | string[] | undefined>): ErrorHeaders {
+  const flat: ErrorHeaders = {};
+  for (const [key, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    flat[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return flat;
+}
+
+function parseMaybeJson(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text.slice(0, 2_000);
+  }
+}

@@ -1,0 +1,44 @@
+// The published package: what `npm pack` ships, and that both entry points load from dist.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = new URL("..", import.meta.url).pathname;
+
+describe("package", () => {
+  it("npm pack ships dist (js + d.ts), README and package.json only", { timeout: 120_000 }, async () => {
+    // prepack builds dist first, so the listing reflects a real publish.
+    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts=false"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const files: string[] = (JSON.parse(out.slice(out.indexOf("["))) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).toContain("dist/src/index.js");
+    expect(files).toContain("dist/src/index.d.ts");
+    expect(files).toContain("dist/src/server/index.js");
+    expect(files).toContain("dist/src/server/index.d.ts");
+    expect(files).toContain("README.md");
+    expect(files.filter((f) => !/^(dist\/(src|generated)\/.*\.(js|d\.ts)|README\.md|package\.json)$/.test(f))).toEqual([]);
+
+    const main = await import("opencode-serve-client");
+    expect(typeof main.createClient).toBe("function");
+    const server = await import("opencode-serve-client/server");
+    expect(typeof server.startServer).toBe("function");
+  });
+
+  it("the main entry's import graph never reaches child_process or the server launcher", () => {
+    const seen = new Set<string>();
+    const external = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, "utf8");
+      for (const [, spec] of source.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms)) {
+        if (!spec!.startsWith(".")) external.add(spec!);
+        else visit(resolve(dirname(file), spec!.replace(/\.js$/, ".ts")));
+      }
+    };
+    visit(resolve(root, "src/index.ts"));
+    expect(seen.size).toBeGreaterThan(3);
+    expect([...seen].filter((f) => f.includes("/src/server/"))).toEqual([]);
+    expect([...external].filter((m) => /child_process|^node:(fs|os)$/.test(m))).toEqual([]);
+  });
+});
