@@ -1,15 +1,36 @@
-// `createClient`: the object apps hold. Owns the transport (and so the sockets); every
-// operation of the server's spec is reachable through the typed `request`.
+// `createClient`: the object apps hold. Owns the transport (and so the sockets) and the shared
+// event stream; every operation of the server's spec is reachable through the typed `request`.
 
 import type { ClientOptions } from "./http/options.js";
 import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData } from "./http/paths.js";
 import { Transport, type RawRequest } from "./http/transport.js";
+import { EventHub, type EventHubOptions } from "./events/hub.js";
+import { ascendingID } from "./session/ids.js";
+import { SessionMutex } from "./session/mutex.js";
+import { Sessions } from "./session/session.js";
+
+export interface OpencodeClientOptions extends ClientOptions {
+  /** The `/event` stream: silence watchdog, subscriber queue bound, ready timeout, reconnect backoff. */
+  events?: EventHubOptions;
+}
 
 export class OpencodeClient {
   readonly transport: Transport;
+  /** The shared `/event` stream: `client.events.subscribe({ sessionID, types, signal })`. */
+  readonly events: EventHub;
+  /** `client.session.create({ title })`, `.get(id)`, `.list()`: handles that prompt and stream turns. */
+  readonly session: Sessions;
 
-  constructor(options: ClientOptions = {}) {
+  constructor(options: OpencodeClientOptions = {}) {
     this.transport = new Transport(options);
+    this.events = new EventHub(this.transport, options.events);
+    this.session = new Sessions({
+      transport: this.transport,
+      events: this.events,
+      mutex: new SessionMutex(),
+      logger: this.transport.options.logger,
+      newMessageID: () => ascendingID("msg"),
+    });
   }
 
   /**
@@ -26,10 +47,11 @@ export class OpencodeClient {
 
   /** Closes the event stream and the client's sockets. Safe to call more than once. */
   async close(): Promise<void> {
+    await this.events.close();
     await this.transport.close();
   }
 }
 
-export function createClient(options: ClientOptions = {}): OpencodeClient {
+export function createClient(options: OpencodeClientOptions = {}): OpencodeClient {
   return new OpencodeClient(options);
 }

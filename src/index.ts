@@ -1,6 +1,6 @@
 // Public entry point of opencode-serve-client (browser-safe: no child_process here).
 
-export { createClient, OpencodeClient } from "./client.js";
+export { createClient, OpencodeClient, type OpencodeClientOptions } from "./client.js";
 export type { ClientOptions } from "./http/options.js";
 export type { Logger, LogFields } from "./http/logger.js";
 export type { HttpMethod, PathsWithMethod, RequestInit, RequestOptions, ResponseData } from "./http/paths.js";
@@ -21,4 +21,49 @@ export {
   AbortError,
   StreamError,
 } from "./http/errors.js";
+export { EventHub, EventSubscription, SubscriberOverflowError } from "./events/index.js";
+export type {
+  ConnectionState,
+  Event,
+  EventHubOptions,
+  EventOf,
+  EventServerHeartbeat,
+  EventType,
+  ReconnectInfo,
+  SubscribeOptions,
+} from "./events/index.js";
+export { mapEvent, initialTurnState, markGap, applySnapshot, messageText } from "./turn/map-event.js";
+export type { TurnState, TurnSnapshot, MapResult } from "./turn/map-event.js";
+export type {
+  Reply,
+  TerminalReply,
+  DeltaReply,
+  ReasoningReply,
+  ToolCallReply,
+  ToolResultReply,
+  PermissionReply,
+  RetryReply,
+  FinalReply,
+  ErrorReply,
+  Usage,
+} from "./turn/replies.js";
+export {
+  ProviderError,
+  RateLimitError,
+  ProviderAuthError,
+  BillingError,
+  OutputLengthError,
+  ContextOverflowError,
+  ProviderServerError,
+  AbortedError,
+  UnknownProviderError,
+  InterruptedError,
+  classifyProviderError,
+} from "./turn/errors.js";
+export type { RawProviderError } from "./turn/errors.js";
+export { Turn, type PromptOptions, type PartInput } from "./turn/turn.js";
+export { Session, Sessions, type SessionInfo, type PermissionResponse } from "./session/session.js";
+export { SessionMutex } from "./session/mutex.js";
+export { toSSEResponse, pipeTurnToNodeResponse, SSE_HEADERS, type SSEOptions } from "./ui/sse.js";
+export { toWireReply, type WireReply, type WireError } from "./browser/wire.js";
 export type { paths, components, operations } from "../generated/opencode.js";

@@ -1,0 +1,345 @@
+// The client's one `/event` connection, fanned out to subscribers: opened by the first
+// subscriber, closed when the last leaves, reconnected with capped backoff after drops, stalls
+// and clean ends, and given up (every subscriber told why) on 401/403/404.
+
+import { AbortError, StreamError, type OpencodeError } from "../http/errors.js";
+import type { Logger } from "../http/logger.js";
+import type { Transport } from "../http/transport.js";
+import { EVENT_PATH, EventConnection, type ConnectionEnd, type FrameSink } from "./connection.js";
+import { consumedEventProblem, envelopeProblem } from "./schemas.js";
+import { EventSubscription, type Subscriber, type SubscriptionHost } from "./subscription.js";
+import type { ConnectionState, Event, EventOf, EventType } from "./types.js";
+
+export interface EventHubOptions {
+  /** No bytes for this long (heartbeats come every 10 s) → drop the connection and reconnect. Default 30 000. */
+  idleTimeoutMs?: number;
+  /** Default per-subscriber queue bound (see `SubscribeOptions.maxQueue`). Default 10 000. */
+  maxQueue?: number;
+  /** Default for `SubscribeOptions.readyTimeoutMs`. Default 15 000. */
+  readyTimeoutMs?: number;
+  /** First reconnect delay; doubles per failed attempt. Default 250. */
+  reconnectInitialMs?: number;
+  /** Cap of the reconnect delay. Default 5 000. */
+  reconnectMaxMs?: number;
+}
+
+export interface SubscribeOptions<T extends EventType = EventType> {
+  /**
+   * Only events of this session: `properties.sessionID` (else `properties.info.sessionID`, else
+   * `properties.part.sessionID`) must equal it. `server.*` events are delivered to everyone;
+   * other events without a session are not delivered.
+   */
+  sessionID?: string;
+  /** Only these event types. */
+  types?: readonly T[];
+  /** Aborting it closes the subscription (the iterator finishes; a pending `ready` rejects with AbortError). */
+  signal?: AbortSignal;
+  /** Events this subscriber may fall behind before it gets `SubscriberOverflowError`. Default: the hub's `maxQueue`. */
+  maxQueue?: number;
+  /** How long `ready` waits through retried connection failures. 0 = no limit. Default: the hub's `readyTimeoutMs`. */
+  readyTimeoutMs?: number;
+}
+
+/** Session ids JSON never escapes, so a raw-text search for them cannot miss an event. */
+const PLAIN_ID = /^[\w.:-]+$/;
+const PREFILTER_WINDOW = 64;
+
+export class EventHub implements SubscriptionHost, FrameSink {
+  readonly logger: Logger;
+  readonly streamUrl: string;
+  private readonly transport: Transport;
+  private readonly idleTimeoutMs: number;
+  private readonly maxQueue: number;
+  private readonly readyTimeoutMs: number;
+  private readonly reconnectInitialMs: number;
+  private readonly reconnectMaxMs: number;
+
+  private subscribers: Subscriber[] = [];
+  /** Set when every subscriber filters by a plain session id: frames mentioning none of them (and not `server.*`) are not parsed. */
+  private prefilterIDs: string[] | undefined;
+  /**
+   * Frames the prefilter may still examine before it pauses. Each skip, and each parsed frame
+   * nobody wanted, refills it; when every frame is for a subscribed session anyway (one session
+   * streaming), the text search would be pure cost, so it stops until a frame is wasted again.
+   */
+  private prefilterBudget = PREFILTER_WINDOW;
+  private current: ConnectionState = "closed";
+  private readonly listeners = new Set<(state: ConnectionState) => void>();
+  private connection: EventConnection | undefined;
+  private openedAt: number | undefined;
+  private looping = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wake: (() => void) | undefined;
+  private closed = false;
+  private failure: OpencodeError | undefined;
+
+  constructor(transport: Transport, options: EventHubOptions = {}) {
+    this.transport = transport;
+    this.logger = transport.options.logger;
+    this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH)).href;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.maxQueue = options.maxQueue ?? 10_000;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+    this.reconnectInitialMs = options.reconnectInitialMs ?? 250;
+    this.reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
+  }
+
+  /** The shared connection's state (see `ConnectionState`). */
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** Why the latest connection attempt failed, while the stream is not open. */
+  get lastError(): OpencodeError | undefined {
+    return this.failure;
+  }
+
+  /** Called on every state change of the shared connection; returns the unsubscribe function. */
+  onState(listener: (state: ConnectionState) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /**
+   * Subscribes to the shared stream, connecting it if this is the first subscriber. With
+   * `types`, the iterator is typed to those events. Unknown event types (from a newer server)
+   * pass through untouched.
+   */
+  subscribe<T extends EventType = EventType>(options: SubscribeOptions<T> = {}): EventSubscription<EventOf<T>> {
+    const subscription = new EventSubscription<EventOf<T>>(this, {
+      sessionID: options.sessionID,
+      types: options.types,
+      signal: options.signal,
+      maxQueue: options.maxQueue ?? this.maxQueue,
+      readyTimeoutMs: options.readyTimeoutMs ?? this.readyTimeoutMs,
+    });
+    if (this.closed) subscription.end(new AbortError("the client is closed"), true);
+    if (subscription.closed) return subscription;
+    this.subscribers.push(subscription);
+    this.updatePrefilter();
+    if (this.current === "closed") {
+      this.setState("connecting");
+      this.run();
+    }
+    return subscription;
+  }
+
+  /** Ends every subscription (their iterators finish) and the connection; resolves once the socket is gone. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      const subscribers = this.subscribers;
+      this.subscribers = [];
+      this.prefilterIDs = undefined;
+      const reason = new AbortError("the client was closed");
+      for (const subscriber of subscribers) subscriber.end(reason, false);
+      this.connection?.stop({ kind: "released" });
+      this.wake?.();
+      this.setState("closed");
+      this.listeners.clear();
+    }
+    await this.loopDone;
+  }
+
+  /** @internal A subscription leaves; the last one out closes the connection. */
+  release(subscriber: Subscriber): void {
+    const index = this.subscribers.indexOf(subscriber);
+    if (index === -1) return;
+    this.subscribers.splice(index, 1);
+    this.updatePrefilter();
+    if (this.subscribers.length === 0) {
+      this.connection?.stop({ kind: "released" });
+      this.wake?.();
+      this.setState("closed");
+    }
+  }
+
+  /** @internal One SSE frame's data from the current connection. */
+  onFrame(data: string): void {
+    const ids = this.prefilterIDs;
+    if (ids !== undefined && this.prefilterBudget > 0) {
+      if (!mayConcern(data, ids)) {
+        this.prefilterBudget = PREFILTER_WINDOW;
+        return;
+      }
+      this.prefilterBudget--;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return this.skip("its data is not JSON", data);
+    }
+    const problem = envelopeProblem(value);
+    if (problem !== undefined) return this.skip(problem, data);
+    const event = value as Event;
+    const type: string = event.type;
+    if (type === "server.connected") this.opened();
+
+    const sessionID = sessionOf(event.properties as Record<string, unknown>);
+    const everyone = type.startsWith("server.");
+    let checked = false;
+    let delivered = false;
+    const subscribers = this.subscribers;
+    // Backwards, so an overflowing subscriber can be removed in place.
+    for (let i = subscribers.length - 1; i >= 0; i--) {
+      const subscriber = subscribers[i]!;
+      if (subscriber.sessionID !== undefined && !everyone && subscriber.sessionID !== sessionID) continue;
+      if (subscriber.types !== undefined && !subscriber.types.has(type)) continue;
+      if (!checked) {
+        // Validated only once someone wants it: most frames of a busy server concern other sessions.
+        const invalid = consumedEventProblem(event);
+        if (invalid !== undefined) return this.skip(invalid, data, type);
+        checked = true;
+      }
+      delivered = true;
+      if (!subscriber.push(event)) {
+        this.logger.warn?.(`an event subscriber fell behind and was dropped`, { sessionID: subscriber.sessionID });
+        this.release(subscriber);
+      }
+    }
+    if (!delivered) this.prefilterBudget = PREFILTER_WINDOW;
+  }
+
+  /** Connection attempts until no one is subscribed, the client closes, or a failure is terminal. */
+  private run(): void {
+    if (this.looping) return;
+    this.looping = true;
+    this.loopDone = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    for (;;) {
+      if (this.closed || this.subscribers.length === 0) {
+        this.looping = false;
+        return;
+      }
+      const connection = new EventConnection(this.transport, this.streamUrl, this.idleTimeoutMs, this.logger, this);
+      this.connection = connection;
+      this.openedAt = undefined;
+      const end = await connection.run();
+      this.connection = undefined;
+      if (end.kind === "released" || this.closed || this.subscribers.length === 0) {
+        attempt = 0;
+        continue;
+      }
+
+      const error = endError(end);
+      this.failure = error;
+      if (!error.retryable) {
+        this.giveUp(error);
+        continue;
+      }
+      // A connection that stayed open a while was healthy: start the backoff over.
+      if (this.openedAt !== undefined && Date.now() - this.openedAt >= this.reconnectMaxMs) attempt = 0;
+      const delay = this.backoff(attempt++);
+      this.setState("reconnecting");
+      this.logger.info?.(`event stream: ${error.message}; reconnecting in ${delay} ms`, { attempt });
+      await this.pause(delay);
+    }
+  }
+
+  /** Capped exponential backoff with jitter, so many clients do not reconnect in lockstep. */
+  private backoff(attempt: number): number {
+    const capped = Math.min(this.reconnectInitialMs * 2 ** attempt, this.reconnectMaxMs);
+    return Math.round(capped * (0.5 + Math.random() * 0.5));
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private opened(): void {
+    if (this.current === "open") return;
+    this.openedAt = Date.now();
+    this.failure = undefined;
+    this.setState("open");
+    // A copy: listeners run inside and may close subscriptions.
+    for (const subscriber of this.subscribers.slice()) subscriber.opened();
+  }
+
+  private giveUp(error: OpencodeError): void {
+    this.logger.info?.(`event stream: ${error.message}; not reconnecting`);
+    const subscribers = this.subscribers;
+    this.subscribers = [];
+    this.prefilterIDs = undefined;
+    this.setState("closed");
+    for (const subscriber of subscribers) subscriber.end(error, true);
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.current === state) return;
+    this.current = state;
+    for (const listener of this.listeners) {
+      try {
+        listener(state);
+      } catch (error) {
+        this.logger.error?.("an event-state listener threw", { error });
+      }
+    }
+    for (const subscriber of this.subscribers.slice()) subscriber.stateChanged(state);
+  }
+
+  private updatePrefilter(): void {
+    const ids: string[] = [];
+    for (const subscriber of this.subscribers) {
+      const id = subscriber.sessionID;
+      if (id === undefined || !PLAIN_ID.test(id)) {
+        this.prefilterIDs = undefined;
+        return;
+      }
+      if (!ids.includes(id)) ids.push(id);
+    }
+    this.prefilterIDs = ids.length > 0 ? ids : undefined;
+  }
+
+  private skip(problem: string, data: string, type?: string): void {
+    this.logger.warn?.(`skipped an event frame: ${problem}`, { type, data: data.slice(0, 200) });
+  }
+}
+
+function endError(end: Exclude<ConnectionEnd, { kind: "released" }>): OpencodeError {
+  return end.kind === "ended" ? new StreamError("the server ended the event stream", true) : end.error;
+}
+
+/**
+ * False only when the frame certainly concerns none of `ids` and is not a `server.*` event, so
+ * skipping its JSON.parse is safe: any id anywhere in the text, or an unfamiliar layout, answers true.
+ */
+function mayConcern(data: string, ids: readonly string[]): boolean {
+  for (let i = 0; i < ids.length; i++) if (data.includes(ids[i]!)) return true;
+  return !typeIsNotServer(data);
+}
+
+/**
+ * Reads the type in place when the frame starts the way opencode writes it, `{"id":"…","type":"…`.
+ * In valid JSON a quote followed by `,"type":"` cannot sit inside the id string (its quotes are
+ * escaped), so that `type` is the event's own; invalid JSON is dropped either way. Cheaper than
+ * searching the frame for `"type":"`.
+ */
+function typeIsNotServer(data: string): boolean {
+  if (!data.startsWith('{"id":"')) return false;
+  const idEnd = data.indexOf('"', 7);
+  return idEnd !== -1 && data.startsWith(',"type":"', idEnd + 1) && !data.startsWith("server.", idEnd + 10);
+}
+
+function sessionOf(properties: Record<string, unknown>): string | undefined {
+  const direct = properties["sessionID"];
+  return typeof direct === "string" ? direct : (nestedSession(properties["info"]) ?? nestedSession(properties["part"]));
+}
+
+function nestedSession(value: unknown): string | undefined {
+  const id = typeof value === "object" && value !== null ? (value as Record<string, unknown>)["sessionID"] : undefined;
+  return typeof id === "string" ? id : undefined;
+}

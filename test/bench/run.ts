@@ -1,0 +1,30 @@
+// `npm run bench [-- <benchmark>] [options]`: runs the SDK's benchmarks (all of them when none is
+// named). Benchmarks only measure and report; they are never vitest tests and never assert timings.
+//
+//   npm run bench
+//   npm run bench -- events --rounds 3 --shapes small,large --consumers floor,official
+//   npm run bench -- turn --turns 10 --shapes short,tool
+
+import { BenchmarkFailure, runEventsBenchmark } from "./events.js";
+import { runTurnBenchmark } from "./turn.js";
+
+const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
+  events: runEventsBenchmark,
+  turn: runTurnBenchmark,
+};
+
+const argv = process.argv.slice(2);
+const named = argv[0] !== undefined && !argv[0].startsWith("-") ? argv[0] : undefined;
+const options = named === undefined ? argv : argv.slice(1);
+
+try {
+  if (named !== undefined && !(named in BENCHMARKS)) {
+    throw new BenchmarkFailure(`unknown benchmark ${named}; known: ${Object.keys(BENCHMARKS).join(", ")}`);
+  }
+  for (const [name, bench] of Object.entries(BENCHMARKS)) {
+    if (named === undefined || named === name) await bench(options);
+  }
+} catch (error) {
+  console.error(`\nbenchmark failed: ${error instanceof BenchmarkFailure ? error.message : String((error as Error).stack ?? error)}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,66 @@
+// The event stream against a real, password-protected `opencode serve`.
+import { Agent, type Dispatcher } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthenticationError, createClient, type Event, type EventSubscription } from "../../src/index.js";
+import { startTestServer, type TestServer } from "../support/opencode.js";
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+async function next(subscription: EventSubscription<Event>): Promise<Event> {
+  const result = await subscription.next();
+  if (result.done) throw new Error("the subscription ended");
+  return result.value;
+}
+
+/** The next event of `type`, skipping others the server may interleave (file watcher, lsp…). */
+async function nextOfType(subscription: EventSubscription<Event>, type: Event["type"]): Promise<Event> {
+  for (;;) {
+    const event = await next(subscription);
+    if (event.type === type) return event;
+  }
+}
+
+describe("events from real opencode serve with a password", () => {
+  it("opens with server.connected, then carries a created session's events", async () => {
+    const client = server.client();
+    const all = client.events.subscribe();
+    await all.ready;
+    expect(client.events.state).toBe("open");
+    expect(await next(all)).toMatchObject({ type: "server.connected", id: expect.stringMatching(/^evt_/) });
+
+    const session = await client.request("post", "/session", { body: { title: "events e2e" } });
+    const mine = client.events.subscribe({ sessionID: session.id, types: ["session.updated"] });
+    await mine.ready;
+    await client.request("patch", "/session/{sessionID}", { path: { sessionID: session.id }, body: { title: "renamed" } });
+
+    const created = await nextOfType(all, "session.created");
+    expect(created).toMatchObject({ properties: { sessionID: session.id, info: { title: "events e2e" } } });
+    const updated = await nextOfType(all, "session.updated");
+    expect(updated).toMatchObject({ properties: { sessionID: session.id, info: { title: "renamed" } } });
+    expect(await next(mine)).toEqual(updated);
+    all.close();
+    mine.close();
+    expect(client.events.state).toBe("closed");
+  });
+
+  it("a wrong password fails ready and the iterator with AuthenticationError after one request", async () => {
+    let requests = 0;
+    const dispatcher: Dispatcher = new Agent().compose((dispatch) => (options, handler) => {
+      requests++;
+      return dispatch(options, handler);
+    });
+    const client = createClient({ baseUrl: server.url, password: "wrong", dispatcher, logger: {} });
+    const subscription = client.events.subscribe();
+    await expect(subscription.ready).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(subscription.next()).rejects.toBeInstanceOf(AuthenticationError);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(requests).toBe(1);
+    await client.close();
+    await dispatcher.close();
+  });
+});

@@ -1,0 +1,93 @@
+// A scripted loopback `/event` server for the event-layer tests: each incoming connection is
+// handed to the test, which writes frames, stalls, ends or answers with an error status.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export interface SseConnection {
+  /** 0 for the first connection, 1 for the next… */
+  index: number;
+  /** When the request arrived (Date.now()). */
+  at: number;
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Sends 200 with event-stream headers (done by `send` if not yet). */
+  open(): void;
+  /** Writes one `data:` frame with the event as JSON. */
+  send(event: object): void;
+  /** Writes raw bytes. */
+  write(raw: string | Uint8Array): void;
+  /** Resolves when the client's socket for this connection closes. */
+  closed: Promise<void>;
+  isClosed(): boolean;
+}
+
+export interface SseServer {
+  url: string;
+  connections: SseConnection[];
+  /** Resolves with connection number `index` once it arrives. */
+  connection(index: number): Promise<SseConnection>;
+  /** Sockets the server currently holds open. */
+  openSockets(): number;
+  close(): Promise<void>;
+}
+
+export const connected = (n = 0) => ({ id: `evt_connected_${n}`, type: "server.connected", properties: {} });
+
+/** `onConnection` runs for each request; the default opens the stream and sends `server.connected`. */
+export async function startSseServer(
+  onConnection: (connection: SseConnection) => void = (c) => c.send(connected(c.index)),
+): Promise<SseServer> {
+  const connections: SseConnection[] = [];
+  const waiting = new Map<number, (connection: SseConnection) => void>();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    let closed = false;
+    const connection: SseConnection = {
+      index: connections.length,
+      at: Date.now(),
+      req,
+      res,
+      open() {
+        if (!res.headersSent) res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        res.flushHeaders();
+      },
+      send(event) {
+        connection.open();
+        res.write(`data: ${JSON.stringify(event)}\n\n`);
+      },
+      write(raw) {
+        connection.open();
+        res.write(raw);
+      },
+      closed: new Promise<void>((resolve) =>
+        res.once("close", () => {
+          closed = true;
+          resolve();
+        }),
+      ),
+      isClosed: () => closed,
+    };
+    connections.push(connection);
+    onConnection(connection);
+    waiting.get(connection.index)?.(connection);
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections,
+    connection: (index) =>
+      connections[index] ? Promise.resolve(connections[index]!) : new Promise((resolve) => waiting.set(index, resolve)),
+    openSockets: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
