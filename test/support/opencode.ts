@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient, type ClientOptions, type OpencodeClient } from "../../src/index.js";
+import { createClient, type OpencodeClient, type OpencodeClientOptions } from "../../src/index.js";
 import { startServer, type LocalServer, type StartServerOptions } from "../../src/server/index.js";
 
 /** The opencode binary of the pinned devDependency. */
@@ -16,7 +16,7 @@ export interface TestServer extends LocalServer {
   /** The project directory the server runs in. */
   project: string;
   /** A client for this server; closed with the server. */
-  client(options?: ClientOptions): OpencodeClient;
+  client(options?: OpencodeClientOptions): OpencodeClient;
 }
 
 export interface TestServerOptions extends Omit<StartServerOptions, "bin" | "isolated" | "cwd"> {

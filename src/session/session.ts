@@ -1,0 +1,96 @@
+// Session handles: `client.session.create()` / `.get(id)` and, on a handle, `prompt()` (a
+// streaming Turn), `run()` (its final reply), `respond()` to permission requests and `abort()`.
+
+import type { components, operations } from "../../generated/opencode.js";
+import type { Transport } from "../http/transport.js";
+import type { FinalReply } from "../turn/replies.js";
+import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
+
+export type SessionInfo = components["schemas"]["Session"];
+type CreateBody = NonNullable<operations["session.create"]["requestBody"]>["content"]["application/json"];
+
+/** How a permission request is answered: this once, always (for its `always` patterns), or not. */
+export type PermissionResponse = "once" | "always" | "reject";
+
+export class Session {
+  readonly id: string;
+  /** The session as the server last described it (undefined for `client.session.get(id)` until `refresh()`). */
+  info: SessionInfo | undefined;
+  private readonly deps: TurnDeps;
+
+  constructor(deps: TurnDeps, id: string, info?: SessionInfo) {
+    this.deps = deps;
+    this.id = id;
+    this.info = info;
+  }
+
+  /**
+   * Sends a prompt and streams the turn: `for await (const reply of session.prompt("hi"))`.
+   * Turns on one session run one after another (FIFO); sessions run in parallel.
+   */
+  prompt(input: string | PartInput[], options?: PromptOptions): Turn {
+    return new Turn(this.deps, this.id, input, options);
+  }
+
+  /** Sends a prompt and resolves with its final reply (rejects with the turn's typed error). */
+  run(input: string | PartInput[], options?: PromptOptions): Promise<FinalReply> {
+    return this.prompt(input, options).done;
+  }
+
+  /** Answers a `permission` reply. */
+  async respond(permissionID: string, response: PermissionResponse, message?: string): Promise<void> {
+    await this.deps.transport.request("post", "/permission/{requestID}/reply", {
+      path: { requestID: permissionID },
+      body: message === undefined ? { reply: response } : { reply: response, message },
+    });
+  }
+
+  /** Aborts whatever the session is running (any client's turn). Prefer `turn.abort()` for your own. */
+  async abort(): Promise<boolean> {
+    return this.deps.transport.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } }) as Promise<boolean>;
+  }
+
+  /** The session's stored messages with their parts. */
+  messages(): Promise<{ info: components["schemas"]["Message"]; parts: components["schemas"]["Part"][] }[]> {
+    return this.deps.transport.request("get", "/session/{sessionID}/message", { path: { sessionID: this.id } }) as Promise<
+      { info: components["schemas"]["Message"]; parts: components["schemas"]["Part"][] }[]
+    >;
+  }
+
+  /** Re-reads `info` from the server. */
+  async refresh(): Promise<this> {
+    this.info = (await this.deps.transport.request("get", "/session/{sessionID}", { path: { sessionID: this.id } })) as SessionInfo;
+    return this;
+  }
+
+  async delete(): Promise<boolean> {
+    return this.deps.transport.request("delete", "/session/{sessionID}", { path: { sessionID: this.id } }) as Promise<boolean>;
+  }
+}
+
+export class Sessions {
+  private readonly deps: TurnDeps;
+
+  constructor(deps: TurnDeps) {
+    this.deps = deps;
+  }
+
+  private get transport(): Transport {
+    return this.deps.transport;
+  }
+
+  async create(body: CreateBody = {}): Promise<Session> {
+    const info = (await this.transport.request("post", "/session", { body })) as SessionInfo;
+    return new Session(this.deps, info.id, info);
+  }
+
+  /** A handle for an existing session id; sends no request. */
+  get(id: string): Session {
+    return new Session(this.deps, id);
+  }
+
+  async list(): Promise<Session[]> {
+    const infos = (await this.transport.request("get", "/session")) as SessionInfo[];
+    return infos.map((info) => new Session(this.deps, info.id, info));
+  }
+}

@@ -1,0 +1,134 @@
+// Provider and turn failures, classified from the server's `{name, data}` error objects with
+// the rules opencode wrappers use. Pure: "now" comes from the caller, never from a clock.
+
+import { OpencodeError } from "../http/errors.js";
+
+/** The server's error object as sent on `session.error` and assistant `info.error`. */
+export interface RawProviderError {
+  name?: string;
+  data?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export abstract class ProviderError extends OpencodeError {
+  /** The server's `{name, data}`, untouched. */
+  readonly raw: RawProviderError;
+  constructor(message: string, raw: RawProviderError) {
+    super(message);
+    this.raw = raw;
+  }
+}
+
+export class RateLimitError extends ProviderError {
+  override readonly name = "RateLimitError" as const;
+  readonly retryable = true;
+  constructor(message: string, raw: RawProviderError, readonly resetAt: Date) {
+    super(message, raw);
+  }
+}
+
+export class ProviderAuthError extends ProviderError {
+  override readonly name = "ProviderAuthError" as const;
+  readonly retryable = false;
+}
+
+export class BillingError extends ProviderError {
+  override readonly name = "BillingError" as const;
+  readonly retryable = false;
+}
+
+export class OutputLengthError extends ProviderError {
+  override readonly name = "OutputLengthError" as const;
+  readonly retryable = false;
+  constructor(message: string, raw: RawProviderError, readonly partialText: string) {
+    super(message, raw);
+  }
+}
+
+export class ContextOverflowError extends ProviderError {
+  override readonly name = "ContextOverflowError" as const;
+  readonly retryable = false;
+  constructor(message: string, raw: RawProviderError, readonly partialText: string) {
+    super(message, raw);
+  }
+}
+
+export class ProviderServerError extends ProviderError {
+  override readonly name = "ProviderServerError" as const;
+  readonly retryable = true;
+}
+
+/** The turn was aborted (`turn.abort()`, the signal, or another client's abort). */
+export class AbortedError extends ProviderError {
+  override readonly name = "AbortedError" as const;
+  readonly retryable = false;
+}
+
+export class UnknownProviderError extends ProviderError {
+  override readonly name = "UnknownProviderError" as const;
+  get retryable(): boolean {
+    return this.raw.data?.["isRetryable"] === true;
+  }
+}
+
+/**
+ * The server stopped (restart, crash) before the turn finished: it is idle, but the stored turn
+ * has no end. `partialText` is what the turn's last assistant message had stored.
+ */
+export class InterruptedError extends OpencodeError {
+  override readonly name = "InterruptedError" as const;
+  readonly retryable = true;
+  constructor(message: string, readonly partialText: string) {
+    super(message);
+  }
+}
+
+export interface ClassifyContext {
+  /** Text the turn produced before the failure (for length/overflow errors). */
+  partialText: string;
+  /** Epoch ms to measure retry-after from. */
+  now: number;
+}
+
+const BILLING = /billing|quota|payment|credit|subscription|\bplan\b/i;
+const DEFAULT_RATE_LIMIT_MS = 60_000;
+
+export function classifyProviderError(raw: RawProviderError, context: ClassifyContext): ProviderError {
+  const name = typeof raw.name === "string" ? raw.name : "UnknownError";
+  const data = raw.data && typeof raw.data === "object" ? raw.data : {};
+  const status = typeof data["statusCode"] === "number" ? data["statusCode"] : undefined;
+  const detail = typeof data["message"] === "string" && data["message"] ? data["message"] : name;
+  const message = status === undefined ? `${name}: ${detail}` : `${name} (${status}): ${detail}`;
+
+  if (status === 429) {
+    return new RateLimitError(message, raw, new Date(resetAt(data, context.now)));
+  }
+  if (name === "ProviderAuthError" || status === 401 || status === 403) return new ProviderAuthError(message, raw);
+  if (name === "APIError" && BILLING.test(detail)) return new BillingError(message, raw);
+  if (name === "MessageOutputLengthError") return new OutputLengthError(message, raw, context.partialText);
+  if (name === "ContextOverflowError") return new ContextOverflowError(message, raw, context.partialText);
+  if (name === "APIError" && ((status !== undefined && status >= 500) || data["isRetryable"] === true)) {
+    return new ProviderServerError(message, raw);
+  }
+  if (name === "MessageAbortedError") return new AbortedError(message, raw);
+  return new UnknownProviderError(message, raw);
+}
+
+/** When the provider allows the next request: `retry-after-ms`, `retry-after` (seconds or HTTP date), else now + 60 s. */
+function resetAt(data: Record<string, unknown>, now: number): number {
+  const headers = data["responseHeaders"];
+  const lower: Record<string, string> = {};
+  if (headers && typeof headers === "object") {
+    for (const [key, value] of Object.entries(headers)) if (typeof value === "string") lower[key.toLowerCase()] = value;
+  }
+  const ms = Number.parseFloat(lower["retry-after-ms"] ?? "");
+  if (Number.isFinite(ms) && ms >= 0) return now + ms;
+  const after = lower["retry-after"]?.trim();
+  if (after) {
+    const seconds = Number(after);
+    if (Number.isFinite(seconds)) return now + Math.max(0, seconds) * 1000;
+    const date = Date.parse(after);
+    if (Number.isFinite(date)) return date;
+  }
+  return now + DEFAULT_RATE_LIMIT_MS;
+}

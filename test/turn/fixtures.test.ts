@@ -1,0 +1,264 @@
+// The codec over recorded opencode streams (test/fixtures, `npm run record-fixtures`): every fixture's
+// events go through mapEvent, and the replies must agree with what the server stored for the turn.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createParser } from "eventsource-parser";
+import { describe, expect, it } from "vitest";
+import type { components } from "../../generated/opencode.js";
+import { AbortedError, ProviderAuthError, type ProviderError } from "../../src/turn/errors.js";
+import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
+import type { FinalReply, Reply, ToolResultReply } from "../../src/turn/replies.js";
+
+type Message = components["schemas"]["Message"];
+type Part = components["schemas"]["Part"];
+type ToolPart = components["schemas"]["ToolPart"];
+
+interface StoredMessage {
+  info: Message;
+  parts: Part[];
+}
+
+interface Metadata {
+  sessionID: string;
+  userMessageID: string;
+  opencodeVersion: string;
+  stored: StoredMessage[];
+  notes: string;
+}
+
+interface RawEvent {
+  type?: string;
+  properties?: Record<string, unknown>;
+}
+
+const DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
+const EXPECTED = [
+  "text",
+  "reasoning",
+  "tool",
+  "two-tools",
+  "two-tools-parallel",
+  "provider-401",
+  "provider-500-retry",
+  "abort",
+  "permission",
+];
+/** Fixtures whose turn fails, and how. All others must end with a final reply. */
+const FAILURES: Record<string, abstract new (...args: never[]) => ProviderError> = {
+  "provider-401": ProviderAuthError,
+  abort: AbortedError,
+};
+
+const names = readdirSync(DIR)
+  .filter((file) => file.endsWith(".sse"))
+  .map((file) => file.slice(0, -".sse".length))
+  .sort();
+
+function load(name: string): { meta: Metadata; events: RawEvent[] } {
+  const meta = JSON.parse(readFileSync(`${DIR}${name}.json`, "utf8")) as Metadata;
+  const events: RawEvent[] = [];
+  const parser = createParser({ onEvent: (message) => events.push(JSON.parse(message.data) as RawEvent) });
+  parser.feed(readFileSync(`${DIR}${name}.sse`, "utf8"));
+  return { meta, events };
+}
+
+function replay(meta: Metadata, events: readonly unknown[]): Reply[] {
+  let state = initialTurnState({ sessionID: meta.sessionID, userMessageID: meta.userMessageID });
+  const replies: Reply[] = [];
+  for (const event of events) {
+    const result = mapEvent(state, event);
+    state = result.state;
+    replies.push(...result.replies);
+  }
+  return replies;
+}
+
+/** The turn as the server stored it: the user's prompt and the assistant messages answering it, in order. */
+function storedTurn(meta: Metadata) {
+  const user = meta.stored.find((m) => m.info.id === meta.userMessageID);
+  const assistants = meta.stored.filter((m) => m.info.role === "assistant" && m.info.parentID === meta.userMessageID);
+  const textOf = (messages: StoredMessage[], type: "text" | "reasoning") =>
+    messages
+      .flatMap((m) => m.parts)
+      .map((p) => (p.type === type ? p.text : ""))
+      .join("");
+  const last = assistants.at(-1);
+  return {
+    prompt: user ? textOf([user], "text") : "",
+    assistants,
+    text: textOf(assistants, "text"),
+    lastText: last ? textOf([last], "text") : "",
+    reasoning: textOf(assistants, "reasoning"),
+    partTypes: new Map(assistants.flatMap((m) => m.parts.map((p) => [p.id, p.type] as const))),
+    tools: assistants.flatMap((m) => m.parts.filter((p): p is ToolPart => p.type === "tool")),
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const textOfKind = (replies: Reply[], kind: "delta" | "reasoning") =>
+  replies.map((r) => (r.kind === kind ? r.text : "")).join("");
+
+describe("codec over recorded fixtures", () => {
+  it("has every recorded scenario", () => {
+    expect(names).toEqual(expect.arrayContaining(EXPECTED));
+  });
+
+  describe.each(names)("%s", (name) => {
+    const { meta, events } = load(name);
+    const turn = storedTurn(meta);
+    const replies = replay(meta, events);
+    const terminal = replies.at(-1);
+
+    it("was recorded against a real turn", () => {
+      expect(events[0]?.type).toBe("server.connected");
+      expect(turn.prompt).not.toBe("");
+      expect(turn.assistants.length).toBeGreaterThan(0);
+    });
+
+    it("yields exactly one terminal reply, last", () => {
+      const terminals = replies.filter((r) => r.kind === "final" || r.kind === "error");
+      expect(terminals).toHaveLength(1);
+      expect(terminal).toBe(terminals[0]);
+      for (const reply of replies) expect(reply.sessionID).toBe(meta.sessionID);
+    });
+
+    it("ends the way the server stored the turn", () => {
+      const failure = FAILURES[name];
+      const storedError = turn.assistants.at(-1)?.info;
+      if (failure) {
+        expect(terminal?.kind).toBe("error");
+        expect(terminal?.kind === "error" && terminal.error).toBeInstanceOf(failure);
+        expect(storedError?.role === "assistant" && storedError.error).toBeTruthy();
+      } else {
+        expect(terminal?.kind).toBe("final");
+        expect(storedError?.role === "assistant" && storedError.error).toBeFalsy();
+      }
+    });
+
+    it("streams exactly the stored assistant text, and the final carries the last message's text", () => {
+      const deltas = textOfKind(replies, "delta");
+      if (terminal?.kind === "final") {
+        expect(deltas).toBe(turn.text);
+        expect(terminal.text).toBe(turn.lastText);
+        expect(terminal.messageID).toBe(turn.assistants.at(-1)?.info.id);
+      } else {
+        // A failed turn may store text that streamed after the failure was reported.
+        expect(turn.text.startsWith(deltas)).toBe(true);
+      }
+    });
+
+    it("reasoning never leaks into delta text", () => {
+      if (terminal?.kind === "final") expect(textOfKind(replies, "reasoning")).toBe(turn.reasoning);
+      for (const reply of replies) {
+        if (reply.kind === "delta") expect(turn.partTypes.get(reply.partID)).toBe("text");
+        if (reply.kind === "reasoning") expect(turn.partTypes.get(reply.partID)).toBe("reasoning");
+      }
+      if (turn.reasoning) expect(textOfKind(replies, "delta")).not.toContain(turn.reasoning);
+    });
+
+    it("never echoes the user's prompt", () => {
+      const firstLine = turn.prompt.split("\n")[0] ?? turn.prompt;
+      for (const reply of replies) {
+        if ("messageID" in reply) expect(reply.messageID).not.toBe(meta.userMessageID);
+        if ("text" in reply) expect(reply.text).not.toContain(firstLine);
+      }
+    });
+
+    it("reports the stored tool calls and results", () => {
+      const results = replies.filter((r): r is ToolResultReply => r.kind === "tool_result");
+      const stored = turn.tools.map((part) => ({
+        callID: part.callID,
+        tool: part.tool,
+        status: part.state.status,
+        ...(part.state.status === "completed" ? { output: part.state.output } : {}),
+        ...(part.state.status === "error" ? { error: part.state.error } : {}),
+      }));
+      const reported = results.map((r) => ({
+        callID: r.callID,
+        tool: r.tool,
+        status: r.status,
+        ...(r.output !== undefined ? { output: r.output } : {}),
+        ...(r.error !== undefined ? { error: r.error } : {}),
+      }));
+      const byCall = (a: { callID: string }, b: { callID: string }) => a.callID.localeCompare(b.callID);
+      expect(reported.sort(byCall)).toEqual(stored.sort(byCall));
+
+      const calls = replies.filter((r) => r.kind === "tool_call");
+      const storedCalls = new Map(turn.tools.map((part) => [part.callID, part.tool]));
+      const seen = new Set<string>();
+      for (const call of calls) {
+        expect(storedCalls.get(call.callID)).toBe(call.tool);
+        expect(seen.has(`${call.callID}:${call.status}`)).toBe(false);
+        seen.add(`${call.callID}:${call.status}`);
+      }
+      for (const result of results) {
+        const firstResult = replies.indexOf(result);
+        const callIndex = replies.findIndex((r) => r.kind === "tool_call" && r.callID === result.callID);
+        expect(callIndex).toBeGreaterThanOrEqual(0);
+        expect(callIndex).toBeLessThan(firstResult);
+      }
+    });
+
+    it("sums the stored usage of the turn's assistant messages", () => {
+      if (terminal?.kind !== "final") return;
+      const sum = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+      for (const { info } of turn.assistants) {
+        if (info.role !== "assistant") continue;
+        sum.input += info.tokens.input;
+        sum.output += info.tokens.output;
+        sum.reasoning += info.tokens.reasoning;
+        sum.cacheRead += info.tokens.cache.read;
+        sum.cacheWrite += info.tokens.cache.write;
+        sum.cost += info.cost;
+      }
+      const { cost, ...tokens } = (terminal as FinalReply).usage;
+      const { cost: storedCost, ...storedTokens } = sum;
+      expect(tokens).toEqual(storedTokens);
+      expect(cost).toBeCloseTo(storedCost, 12);
+      const last = turn.assistants.at(-1)?.info;
+      expect(terminal.finish).toBe(last?.role === "assistant" ? last.finish : undefined);
+    });
+
+    it("reports each permission the stream asked for this session", () => {
+      const asked = events
+        .filter((e) => e.type === "permission.asked" && e.properties?.["sessionID"] === meta.sessionID)
+        .map((e) => e.properties?.["id"]);
+      const reported = replies.flatMap((r) => (r.kind === "permission" ? [r.id] : []));
+      expect(reported).toEqual(asked);
+      if (name === "permission") expect(reported).toHaveLength(1);
+    });
+
+    it("reports the server's retries before the final", () => {
+      const statuses = events.filter(
+        (e) =>
+          e.type === "session.status" &&
+          e.properties?.["sessionID"] === meta.sessionID &&
+          (e.properties["status"] as { type?: string } | undefined)?.type === "retry",
+      );
+      const retries = replies.filter((r) => r.kind === "retry");
+      expect(retries).toHaveLength(statuses.length);
+      if (name === "provider-500-retry") {
+        expect(retries.length).toBeGreaterThan(0);
+        expect(terminal?.kind).toBe("final");
+        expect(replies.findLastIndex((r) => r.kind === "retry")).toBeLessThan(replies.indexOf(terminal!));
+      }
+    });
+
+    it("never throws, and never mutates the events it is given", () => {
+      const frozen = events.map((e) => deepFreeze(structuredClone(e)));
+      expect(() => replay(meta, frozen)).not.toThrow();
+      expect(replay(meta, frozen)).toEqual(replies);
+    });
+
+    it("gives the same replies when every event is delivered twice", () => {
+      expect(replay(meta, events.flatMap((e) => [e, e]))).toEqual(replies);
+    });
+  });
+});
