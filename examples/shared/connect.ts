@@ -1,0 +1,72 @@
+// How every example gets a server: `OPENCODE_BASE_URL` (+ `OPENCODE_SERVER_PASSWORD`,
+// `OPENCODE_MODEL`) for a real one, otherwise a local `opencode serve` with the test suite's
+// scripted model, so the examples run offline with nothing configured.
+
+import { createClient, type OpencodeClient } from "../../src/index.js";
+import { startServer } from "../../src/server/index.js";
+import { directive, startModelServer } from "../../test/support/model-server.js";
+
+export interface Connection {
+  client: OpencodeClient;
+  /** "provider/model" for prompts, or undefined for the server's default. */
+  model: string | undefined;
+  /** True when talking to the local scripted model (prompts then carry a script). */
+  scripted: boolean;
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Extra opencode config for the local server, e.g. `{ permission: { bash: "ask" } }`. */
+  config?: Record<string, unknown>;
+}
+
+export async function connect(options: ConnectOptions = {}): Promise<Connection> {
+  if (process.env["OPENCODE_BASE_URL"]) {
+    const client = createClient();
+    return {
+      client,
+      model: process.env["OPENCODE_MODEL"] || undefined,
+      scripted: false,
+      describe: `opencode at ${client.transport.options.baseUrl.origin}`,
+      close: () => client.close(),
+    };
+  }
+  const model = await startModelServer({ model: { cost: { input: 3, output: 15 } } });
+  const bin = new URL("../../node_modules/opencode-ai/bin/opencode.exe", import.meta.url).pathname;
+  let server;
+  try {
+    server = await startServer({ bin, isolated: true, args: ["--pure"], config: model.providerConfig(options.config) });
+  } catch (error) {
+    await model.close();
+    throw error;
+  }
+  const client = createClient({ baseUrl: server.url, username: server.username, password: server.password });
+  return {
+    client,
+    model: undefined,
+    scripted: true,
+    describe: `a local opencode ${server.version} (scripted model, ${server.url})`,
+    async close() {
+      await client.close();
+      await server.close();
+      await model.close();
+    },
+  };
+}
+
+/** The demo turn's script: think, run a real bash command, then answer from its output. */
+export function demoScript(): string {
+  return directive({
+    reasoning: "The user wants to know what is in the project. I will list the files with bash, then summarize.",
+    text: "Let me look at the project files.",
+    chunks: 6,
+    chunkDelayMs: 40,
+    toolCalls: [{ name: "bash", input: { command: "echo README.md && echo src/ && echo package.json", description: "List project files" } }],
+    then: {
+      text: "The project has a README.md, a src/ directory and a package.json: a small TypeScript package.",
+      chunks: 12,
+      usage: { prompt: 1200, completion: 48, cached: 200 },
+    },
+  });
+}

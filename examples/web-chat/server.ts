@@ -1,0 +1,90 @@
+// A small web chat: a Node server that runs turns and re-broadcasts them to one static page as
+// SSE. `npx tsx examples/web-chat/server.ts` then open the printed URL. PORT picks the port.
+// With the local scripted server, bash asks for permission, so the page shows approve/deny.
+
+import { createServer, type IncomingMessage } from "node:http";
+import { readFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { build } from "esbuild";
+import { pipeTurnToNodeResponse, type Session } from "../../src/index.js";
+import { directive } from "../../test/support/model-server.js";
+import { connect } from "../shared/connect.js";
+
+const connection = await connect({ config: { permission: { bash: "ask" } } });
+const { client } = connection;
+const sessions = new Map<string, Session>();
+
+// The page imports the SDK's browser reader; bundle it once at startup (no build step to run).
+const bundle = await build({
+  entryPoints: [new URL("../../src/browser/index.ts", import.meta.url).pathname],
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  write: false,
+});
+const clientJs = bundle.outputFiles[0]!.text;
+const page = await readFile(new URL("./index.html", import.meta.url), "utf8");
+
+function scripted(text: string, turn: number): string {
+  return `${text}\n${directive({
+    text: `Reply ${turn}: let me check that with a quick command.`,
+    chunks: 8,
+    chunkDelayMs: 120,
+    toolCalls: [{ name: "bash", input: { command: `echo checked-${turn}`, description: "Check" } }],
+    then: { text: `The command printed checked-${turn}, so everything is in order.`, chunks: 8 },
+  })}`;
+}
+
+async function json(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+}
+
+let turns = 0;
+const server = createServer(async (req, res) => {
+  try {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (req.method === "GET" && url.pathname === "/") {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page);
+    } else if (req.method === "GET" && url.pathname === "/client.js") {
+      res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(clientJs);
+    } else if (req.method === "POST" && url.pathname === "/api/session") {
+      const session = await client.session.create({ title: "web chat" });
+      sessions.set(session.id, session);
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: session.id }));
+    } else if (req.method === "POST" && url.pathname === "/api/prompt") {
+      const body = await json(req);
+      const session = sessions.get(String(body["sessionID"]));
+      if (!session) return void res.writeHead(404).end("unknown session");
+      const text = String(body["text"] ?? "");
+      const turn = session.prompt(connection.scripted ? scripted(text, ++turns) : text, connection.model ? { model: connection.model } : {});
+      // The browser closing the stream aborts the turn; state frames say "reconnecting…".
+      await pipeTurnToNodeResponse(turn, res, { connection: client.events });
+    } else if (req.method === "POST" && url.pathname === "/api/permission") {
+      const body = await json(req);
+      const session = sessions.get(String(body["sessionID"]));
+      if (!session) return void res.writeHead(404).end("unknown session");
+      await session.respond(String(body["id"]), body["response"] === "reject" ? "reject" : "once");
+      res.writeHead(204).end();
+    } else {
+      res.writeHead(404).end("not found");
+    }
+  } catch (error) {
+    if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+    res.end(String(error));
+  }
+});
+
+server.listen(Number(process.env["PORT"] ?? 0), "127.0.0.1", () => {
+  const { port } = server.address() as AddressInfo;
+  console.log(`web chat on http://127.0.0.1:${port} (talking to ${connection.describe})`);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    server.close();
+    server.closeAllConnections();
+    void connection.close().then(() => process.exit(0));
+  });
+}

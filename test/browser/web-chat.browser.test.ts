@@ -1,0 +1,141 @@
+// The web-chat example in a real browser (headless Debian Chromium via playwright-core): a typed
+// prompt streams in visibly, the bash call shows its status, Approve in the permission box lets
+// the tool complete and the turn finish. Leaves a screenshot in test-output/browser/.
+import { existsSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startExample, type ExampleProcess } from "../examples/example-process.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+// Without the networking flags Chromium reaches for Google's hosts, which this network refuses.
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+const outputDir = fileURLToPath(new URL("../../test-output/browser/", import.meta.url));
+// Locally a machine without Chromium skips; in CI a missing browser must fail, not pass silently.
+const skipReason =
+  !existsSync(CHROMIUM) && !process.env["CI"] ? `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run this test` : undefined;
+
+let web: ExampleProcess | undefined;
+let serverPids: number[] = [];
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  if (skipReason) {
+    // The default reporter does not show skip notes; say it where a reader of the log will see it.
+    console.warn(`skipping the browser test: ${skipReason}`);
+    return;
+  }
+  web = startExample("examples/web-chat/server.ts", { PORT: "0" });
+  await web.waitFor(/web chat on http:\/\/127\.0\.0\.1:\d+ /, { timeoutMs: 45_000 });
+  serverPids = web.children();
+  // Playwright gives every launch a fresh temporary profile (--user-data-dir) of its own.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop(serverPids);
+});
+
+interface Sample {
+  /** ms since observing started */
+  at: number;
+  /** Length of the assistant's visible text (its text spans, not tool or permission lines). */
+  length: number;
+  state: string | undefined;
+}
+
+/** Records every change of the latest assistant message's text length, as the page renders it. */
+async function observeAssistantText(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const samples: Sample[] = [];
+    (window as unknown as { samples: Sample[] }).samples = samples;
+    const started = performance.now();
+    const log = document.getElementById("log")!;
+    new MutationObserver(() => {
+      const turn = [...log.querySelectorAll<HTMLElement>(".msg.assistant")].at(-1);
+      if (!turn) return;
+      const length = [...turn.querySelectorAll(":scope > span")].reduce((sum, span) => sum + (span.textContent ?? "").length, 0);
+      const last = samples.at(-1);
+      if (!last || last.length !== length || last.state !== turn.dataset["state"]) {
+        samples.push({ at: Math.round(performance.now() - started), length, state: turn.dataset["state"] });
+      }
+    }).observe(log, { childList: true, subtree: true, characterData: true, attributes: true });
+  });
+}
+
+describe("web-chat in Chromium", () => {
+  it("streams the reply visibly, shows the bash call, and Approve lets the turn finish", async (context) => {
+    context.skip(skipReason !== undefined, skipReason);
+    const page = await browser!.newPage({ viewport: { width: 900, height: 720 } });
+    const problems: string[] = [];
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("response", (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} for ${response.url()}`);
+    });
+    page.on("console", (message) => {
+      if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    });
+
+    const base = /web chat on (http:\/\/127\.0\.0\.1:\d+)/.exec(web!.output())![1]!;
+    await page.goto(base);
+    await expect.poll(() => page.title()).toBe("opencode web chat");
+    await observeAssistantText(page);
+
+    // The input is enabled once the page has its session; fill() waits for that.
+    await page.locator("#text").fill("is everything in order?");
+    await page.getByRole("button", { name: "Send" }).click();
+    await expect.poll(() => page.locator(".msg.user").textContent()).toBe("is everything in order?");
+
+    // The bash call asks first: its line shows while the permission box waits for an answer.
+    const assistant = page.locator(".msg.assistant");
+    const permission = assistant.locator(".permission");
+    await permission.waitFor({ state: "visible", timeout: 30_000 });
+    const tool = assistant.locator(".tool");
+    const command = /Allow bash: (echo checked-\d+)\? /.exec((await permission.textContent()) ?? "")?.[1];
+    expect(command, (await permission.textContent()) ?? "").toBeDefined();
+    expect(await tool.getAttribute("data-status")).toMatch(/^(pending|running)$/);
+    expect(await assistant.getAttribute("data-state")).toBe("streaming");
+    mkdirSync(outputDir, { recursive: true });
+    await page.screenshot({ path: `${outputDir}web-chat-permission.png`, fullPage: true });
+
+    await permission.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => assistant.getAttribute("data-state"), { timeout: 30_000 }).toBe("done");
+
+    expect(await tool.getAttribute("data-status")).toBe("completed");
+    expect(await tool.textContent()).toBe(`bash completed: ${command}`);
+    expect(await permission.getAttribute("data-answered")).toBe("once");
+    expect(await permission.textContent()).toContain("— approved");
+    expect(await permission.getByRole("button", { name: "Approve" }).isDisabled()).toBe(true);
+    const turnNumber = /checked-(\d+)/.exec(command!)![1];
+    const spans = await assistant.locator(":scope > span").allTextContents();
+    expect(spans).toEqual([
+      `Reply ${turnNumber}: let me check that with a quick command.`,
+      `The command printed checked-${turnNumber}, so everything is in order.`,
+    ]);
+    expect(await page.locator("#banner").isVisible()).toBe(false);
+    await page.screenshot({ path: `${outputDir}web-chat.png`, fullPage: true });
+
+    // Token by token: the text grew in several visible steps, spread over time, before the end.
+    const samples = await page.evaluate(() => (window as unknown as { samples: Sample[] }).samples);
+    const growing = samples.filter((s) => s.state === "streaming" && s.length > 0);
+    const lengths = growing.map((s) => s.length);
+    expect(lengths, JSON.stringify(samples)).toEqual([...new Set(lengths)].sort((a, b) => a - b));
+    expect(lengths.length, JSON.stringify(samples)).toBeGreaterThanOrEqual(3);
+    const beforeFinal = lengths.filter((length) => length < spans.join("").length);
+    expect(beforeFinal.length, JSON.stringify(samples)).toBeGreaterThanOrEqual(3);
+    expect(growing.at(-1)!.at - growing[0]!.at, JSON.stringify(samples)).toBeGreaterThan(200);
+    expect(samples.at(-1)?.state).toBe("done");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,160 @@
+// examples/web-chat/server.ts over HTTP, read the way its page reads it (readReplies): the page and
+// its bundled reader are served, a turn streams text, a bash call that asks permission, the
+// approval through /api/permission, the result and the rest of the text; a browser leaving
+// mid-turn aborts the turn on the server; SIGTERM stops everything.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readReplies, type WireReply } from "../../src/browser/index.js";
+import { leftBehind, refusesConnections, startExample, type ExampleProcess } from "./example-process.js";
+
+let web: ExampleProcess;
+let base: string;
+let opencodeUrl: string;
+let serverPids: number[] = [];
+
+beforeAll(async () => {
+  web = startExample("examples/web-chat/server.ts", { PORT: "0" });
+  const { match } = await web.waitFor(/web chat on (http:\/\/127\.0\.0\.1:\d+) \(talking to a local opencode \S+ \(scripted model, (http:\/\/127\.0\.0\.1:\d+)\)\)/, {
+    timeoutMs: 45_000,
+  });
+  base = match[1]!;
+  opencodeUrl = match[2]!;
+  serverPids = web.children();
+}, 60_000);
+
+afterAll(async () => {
+  await web?.stop(serverPids);
+});
+
+async function newSession(): Promise<string> {
+  const response = await fetch(`${base}/api/session`, { method: "POST" });
+  expect(response.status).toBe(200);
+  const { id } = (await response.json()) as { id: string };
+  expect(id).toMatch(/^ses_/);
+  return id;
+}
+
+function prompt(sessionID: string, text: string, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${base}/api/prompt`, { method: "POST", body: JSON.stringify({ sessionID, text }), signal: signal ?? null });
+}
+
+async function approve(sessionID: string, id: string): Promise<void> {
+  const response = await fetch(`${base}/api/permission`, { method: "POST", body: JSON.stringify({ sessionID, id, response: "once" }) });
+  expect(response.status).toBe(204);
+}
+
+/** Reads a whole turn, approving its permission requests as the page's Approve button does. */
+async function runTurn(sessionID: string, text: string): Promise<{ replies: WireReply[]; states: string[] }> {
+  const replies: WireReply[] = [];
+  const states: string[] = [];
+  const response = await prompt(sessionID, text, AbortSignal.timeout(20_000));
+  for await (const reply of readReplies(response, { onState: (state) => states.push(state) })) {
+    replies.push(reply);
+    if (reply.kind === "permission") await approve(sessionID, reply.id);
+  }
+  return { replies, states };
+}
+
+const deltaText = (replies: WireReply[]) => replies.flatMap((r) => (r.kind === "delta" ? [r.text] : [])).join("");
+
+describe("examples/web-chat server", () => {
+  it("serves the page and the bundled browser reader", async () => {
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    const html = await page.text();
+    expect(html).toContain('import { readReplies } from "/client.js"');
+    expect(html).toContain('id="banner"');
+
+    const script = await fetch(`${base}/client.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    const source = await script.text();
+    // The bundle is self-contained ESM (no bare imports a browser could not resolve) exporting readReplies.
+    expect(source).not.toMatch(/^import /m);
+    const bundled = (await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`)) as Record<string, unknown>;
+    expect(typeof bundled["readReplies"]).toBe("function");
+
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await prompt("ses_unknown", "hi")).status).toBe(404);
+  });
+
+  it("streams text, a bash call that waits for approval, its result and more text, then the final", async () => {
+    const sessionID = await newSession();
+    const { replies, states } = await runTurn(sessionID, "is everything in order?");
+    // The server's shared event stream opens for the turn (and may close after it); it never dropped.
+    expect(states).toContain("open");
+    expect(states).not.toContain("reconnecting");
+
+    const kinds = replies.map((r) => r.kind);
+    const firstTool = kinds.indexOf("tool_call");
+    const permission = kinds.indexOf("permission");
+    const result = kinds.indexOf("tool_result");
+    const final = kinds.indexOf("final");
+    expect(final, JSON.stringify(kinds)).toBe(replies.length - 1);
+    expect(kinds.slice(0, firstTool).filter((k) => k === "delta").length, "text before the tool came in several deltas").toBeGreaterThanOrEqual(3);
+    expect(firstTool).toBeGreaterThan(0);
+    expect(permission).toBeGreaterThan(firstTool);
+    expect(result).toBeGreaterThan(permission);
+    expect(kinds.slice(result, final).filter((k) => k === "delta").length, "text after the tool came in several deltas").toBeGreaterThanOrEqual(3);
+
+    const turnNumber = /^Reply (\d+): /.exec(deltaText(replies))?.[1];
+    expect(turnNumber).toBeDefined();
+    const command = `echo checked-${turnNumber}`;
+    const calls = replies.filter((r) => r.kind === "tool_call");
+    expect(calls.every((r) => r.tool === "bash")).toBe(true);
+    expect(calls.map((r) => r.status)).toContain("running");
+    expect(calls.find((r) => r.status === "running")?.input["command"]).toBe(command);
+
+    const asked = replies[permission]!;
+    expect(asked.kind === "permission" && asked.permission).toBe("bash");
+    expect(asked.kind === "permission" && asked.patterns).toContain(command);
+
+    const done = replies[result]!;
+    expect(done.kind === "tool_result" && done.status).toBe("completed");
+    expect(done.kind === "tool_result" && done.output?.trim()).toBe(`checked-${turnNumber}`);
+
+    expect(deltaText(replies)).toBe(
+      `Reply ${turnNumber}: let me check that with a quick command.The command printed checked-${turnNumber}, so everything is in order.`,
+    );
+    const last = replies[final]!;
+    expect(last.kind === "final" && last.text).toBe(`The command printed checked-${turnNumber}, so everything is in order.`);
+  });
+
+  it("the browser closing the stream mid-turn aborts the turn, and the session takes the next prompt", async () => {
+    const sessionID = await newSession();
+    const leaving = new AbortController();
+    const seen: WireReply[] = [];
+    const response = await prompt(sessionID, "start something", leaving.signal);
+    for await (const reply of readReplies(response, { signal: leaving.signal })) {
+      seen.push(reply);
+      // Leave while the turn waits for an approval that will never come: only an abort can end it.
+      if (reply.kind === "permission") leaving.abort();
+    }
+    expect(seen.map((r) => r.kind)).toContain("permission");
+    expect(seen.map((r) => r.kind)).not.toContain("final");
+
+    // Turns on one session run one at a time, so this one only starts once the first has ended.
+    const started = Date.now();
+    const next = await runTurn(sessionID, "and now?");
+    const kinds = next.replies.map((r) => r.kind);
+    expect(kinds.at(-1), JSON.stringify(next.replies.filter((r) => r.kind === "error"))).toBe("final");
+    expect(kinds).toContain("permission");
+    const abandonedMessages = new Set(seen.flatMap((r) => ("messageID" in r ? [r.messageID] : [])));
+    expect(next.replies.filter((r) => "messageID" in r && abandonedMessages.has(r.messageID))).toEqual([]);
+    expect(deltaText(next.replies)).toMatch(/^Reply \d+: let me check that with a quick command\.The command printed checked-\d+, so everything is in order\.$/);
+    expect(Date.now() - started).toBeLessThan(25_000);
+  });
+
+  it("SIGTERM closes the web server and the local opencode and exits 0", async () => {
+    expect(serverPids.length).toBeGreaterThan(0);
+    web.child.kill("SIGTERM");
+    const exit = await Promise.race([
+      web.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running 15 s after SIGTERM:\n${web.output()}`)), 15_000)),
+    ]);
+    expect(exit, web.output()).toEqual({ code: 0, signal: null });
+    expect(await refusesConnections(base)).toBe(true);
+    expect(await refusesConnections(opencodeUrl)).toBe(true);
+    expect(leftBehind(serverPids)).toEqual([]);
+  });
+});
