@@ -103,13 +103,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Loc
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
-      process.removeListener("exit", killOnExit);
+      forget(child);
       await stop(child, exited);
       if (ownsDataDir && dataDir) rmSync(dataDir, { recursive: true, force: true });
     })());
-  // A test runner or script that exits without close() must not leave a server behind.
-  const killOnExit = () => killGroup(child, "SIGKILL");
-  process.once("exit", killOnExit);
+  remember(child);
 
   const timeoutMs = options.startupTimeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
@@ -223,10 +221,13 @@ async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void
     killGroup(child, "SIGKILL"); // the leader is gone; its children may not be
     return;
   }
+  // opencode 1.18 often ignores the first SIGTERM after it has run a turn; a second one stops it.
   killGroup(child, "SIGTERM");
-  const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3_000);
+  const again = setTimeout(() => killGroup(child, "SIGTERM"), 1_000);
+  const force = setTimeout(() => killGroup(child, "SIGKILL"), 3_000);
   await exited;
-  clearTimeout(timer);
+  clearTimeout(again);
+  clearTimeout(force);
   killGroup(child, "SIGKILL");
 }
 
@@ -238,6 +239,43 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+// The server runs in its own process group, so a terminal's Ctrl-C never reaches it, and a
+// process that dies of a signal runs no "exit" handlers. Until close(), live servers are killed
+// when this process exits, and when it gets a signal it does not handle itself (then the signal
+// is raised again, so the process still dies of it exactly as it would have).
+const live = new Set<ChildProcess>();
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+function killAll(): void {
+  for (const child of live) killGroup(child, "SIGKILL");
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return; // the application handles it (and should call close())
+  killAll();
+  uninstall();
+  process.kill(process.pid, signal);
+}
+
+function install(): void {
+  process.on("exit", killAll);
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+}
+
+function uninstall(): void {
+  process.removeListener("exit", killAll);
+  for (const signal of SIGNALS) process.removeListener(signal, onSignal);
+}
+
+function remember(child: ChildProcess): void {
+  if (live.size === 0) install();
+  live.add(child);
+}
+
+function forget(child: ChildProcess): void {
+  if (live.delete(child) && live.size === 0) uninstall();
 }
 
 function splitLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
