@@ -96,8 +96,9 @@ export class Transport {
   }
 
   /**
-   * Opens a long-lived response (the SSE stream): no body timeout, no retries (the caller
-   * reconnects), non-2xx turned into the typed APIError.
+   * Opens a long-lived response (the SSE stream): `timeoutMs` bounds only the wait for the
+   * response headers, never the body; no retries (the caller reconnects); non-2xx turned into
+   * the typed APIError.
    */
   async openStream(template: string, init: RawRequest & { signal: AbortSignal }): Promise<StreamResponse> {
     const url = this.url(template, init.path, init.query);
@@ -105,20 +106,24 @@ export class Transport {
     this.assertOpen("GET", shown);
     const headers = this.headers({ accept: "text/event-stream", ...init.headers });
     let response: Dispatcher.ResponseData;
+    // The timeout covers getting the response headers only: the body is meant to stay open.
     const connectTimeout = init.timeoutMs ?? this.options.timeoutMs;
-    const timeout = connectTimeout > 0 ? AbortSignal.timeout(connectTimeout) : undefined;
+    const timeout = new AbortController();
+    const timer = connectTimeout > 0 && Number.isFinite(connectTimeout) ? setTimeout(() => timeout.abort(), connectTimeout) : undefined;
     try {
       response = await this.dispatcher.request({
         origin: url.origin,
         path: url.pathname + url.search,
         method: "GET",
         headers,
-        signal: timeout ? AbortSignal.any([init.signal, timeout]) : init.signal,
+        signal: AbortSignal.any([init.signal, timeout.signal]),
         headersTimeout: 0,
         bodyTimeout: 0,
       });
     } catch (error) {
-      throw this.failure("GET", shown, error, init.signal, timeout, connectTimeout);
+      throw this.failure("GET", shown, error, init.signal, timeout.signal, connectTimeout);
+    } finally {
+      clearTimeout(timer);
     }
     const responseHeaders = flattenHeaders(response.headers);
     if (response.statusCode < 200 || response.statusCode >= 300) {

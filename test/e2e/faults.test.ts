@@ -77,6 +77,7 @@ describe("faults on the event connection", () => {
       proxy.refuse(2_000);
       proxy.cut("/event", { reset: true });
     });
+    proxy.refuse(0); // the outage must not outlive this test
   });
 });
 
@@ -97,5 +98,6 @@ describe("faults on requests", () => {
     proxy.refuse(1_500);
     const final = await session.run(`x\n${directive({ text: "After the outage." })}`);
     expect(final.text).toBe("After the outage.");
+    proxy.refuse(0);
   });
 });

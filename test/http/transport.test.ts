@@ -319,3 +319,39 @@ describe("timeouts and abort", () => {
     await expect(c.request("get", "/session")).rejects.toBeInstanceOf(AbortError);
   });
 });
+
+describe("openStream", () => {
+  it("bounds only the wait for headers: a stream may outlive timeoutMs", async () => {
+    server.use(
+      http.get("*/event", () => {
+        const encoder = new TextEncoder();
+        const stream = new ReadableStream<Uint8Array>({
+          async start(controller) {
+            for (let i = 0; i < 5; i++) {
+              controller.enqueue(encoder.encode(`data: ${i}\n\n`));
+              await delay(100);
+            }
+            controller.close();
+          },
+        });
+        return new HttpResponse(stream, { headers: { "content-type": "text/event-stream" } });
+      }),
+    );
+    const response = await client({ timeoutMs: 150 }).transport.openStream("/event", { signal: new AbortController().signal });
+    let body = "";
+    for await (const chunk of response.body) body += String(chunk);
+    expect(body).toBe("data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n");
+  });
+
+  it("times out when the headers do not come", async () => {
+    server.use(http.get("*/event", async () => {
+      await delay(2_000);
+      return new HttpResponse("", { headers: { "content-type": "text/event-stream" } });
+    }));
+    const error = await client({ timeoutMs: 150 })
+      .transport.openStream("/event", { signal: new AbortController().signal })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APITimeoutError);
+  });
+});
+
