@@ -21,6 +21,10 @@ try {
   if (named !== undefined && !(named in BENCHMARKS)) {
     throw new BenchmarkFailure(`unknown benchmark ${named}; known: ${Object.keys(BENCHMARKS).join(", ")}`);
   }
+  // Each benchmark has its own options; they only make sense with the benchmark named.
+  if (named === undefined && options.length > 0) {
+    throw new BenchmarkFailure(`options go with a named benchmark: npm run bench -- <${Object.keys(BENCHMARKS).join("|")}> ${options.join(" ")}`);
+  }
   for (const [name, bench] of Object.entries(BENCHMARKS)) {
     if (named === undefined || named === name) await bench(options);
   }
