@@ -32,7 +32,7 @@ it("a server restart mid-turn ends the turn with a typed error and the next prom
   };
   const first: LocalServer = await startServer(options);
   let second: LocalServer | undefined;
-  cleanup.push(() => second?.close());
+  cleanup.push(() => first.close(), () => second?.close());
   const client: OpencodeClient = createClient({
     baseUrl: first.url,
     password: "restart-pw",
