@@ -32,7 +32,16 @@ export type {
   ReconnectInfo,
   SubscribeOptions,
 } from "./events/index.js";
-export { mapEvent, initialTurnState, markGap, applySnapshot, messageText } from "./turn/map-event.js";
+export {
+  mapEvent,
+  initialTurnState,
+  markGap,
+  applySnapshot,
+  isCatchingUp,
+  unfinishedWhileIdle,
+  messageText,
+  lastAssistantText,
+} from "./turn/map-event.js";
 export type { TurnState, TurnSnapshot, MapResult } from "./turn/map-event.js";
 export type {
   Reply,
