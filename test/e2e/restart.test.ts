@@ -1,5 +1,6 @@
 // The server is killed mid-turn and started again on the same port and data dir.
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -9,6 +10,27 @@ import { directive, startModelServer, type ModelServer } from "../support/model-
 import { opencodeBin } from "../support/opencode.js";
 
 const cleanup: (() => Promise<void> | void)[] = [];
+
+/** A free ephemeral port of our own: `--port 0` prefers 4096, which a parallel test may take meanwhile. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Starts again on the same port; a port freed a moment ago can still refuse the bind briefly. */
+async function restartOn(port: number, options: Parameters<typeof startServer>[0]): Promise<LocalServer> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startServer({ ...options, port });
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+}
 afterAll(async () => {
   for (const step of cleanup.reverse()) await step();
 });
@@ -30,7 +52,8 @@ it("a server restart mid-turn ends the turn with a typed error and the next prom
     password: "restart-pw",
     config: model.providerConfig(),
   };
-  const first: LocalServer = await startServer(options);
+  const port = await freePort();
+  const first: LocalServer = await startServer({ ...options, port });
   let second: LocalServer | undefined;
   cleanup.push(() => first.close(), () => second?.close());
   const client: OpencodeClient = createClient({
@@ -50,14 +73,17 @@ it("a server restart mid-turn ends the turn with a typed error and the next prom
     for await (const reply of turn) {
       if (reply.kind === "delta" && ++deltas === 3) {
         await first.close();
-        second = await startServer({ ...options, port: Number(new URL(first.url).port) });
+        second = await restartOn(port, options);
       }
     }
-  })();
+  })().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
   const started = Date.now();
   const outcome = await turn.done.catch((error: unknown) => error);
-  await iterated;
+  expect(await iterated).toBeUndefined();
   expect(states).toContain("reconnecting");
   expect(outcome).toBeInstanceOf(InterruptedError);
   expect((outcome as InterruptedError).partialText.length).toBeGreaterThan(0);
