@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { request } from "undici";
@@ -18,7 +19,10 @@ export interface StartServerOptions {
   bin?: string;
   /** Default 127.0.0.1. */
   hostname?: string;
-  /** Default 0: the server picks a free port and we read it from its output. */
+  /**
+   * Default: a free ephemeral port picked here (opencode's own "0" prefers its well-known 4096,
+   * which a user's own server may want).
+   */
   port?: number;
   /** Basic-auth password. Default: 24 random bytes, hex. */
   password?: string;
@@ -60,6 +64,20 @@ const TAIL_LINES = 40;
 
 export async function startServer(options: StartServerOptions = {}): Promise<LocalServer> {
   const bin = findBinary(options.bin);
+  if (options.port !== undefined) return launch(bin, options, options.port);
+  // Between probing a free port and the server binding it, something else may take it: retry.
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort(options.hostname ?? "127.0.0.1");
+    try {
+      return await launch(bin, options, port);
+    } catch (error) {
+      const portTaken = error instanceof ServerStartError && /ServeError|EADDRINUSE|address already in use/i.test(error.stderrTail);
+      if (!portTaken || attempt >= 2) throw error;
+    }
+  }
+}
+
+async function launch(bin: string, options: StartServerOptions, port: number): Promise<LocalServer> {
   const username = options.username ?? "opencode";
   const password = options.password ?? randomBytes(24).toString("hex");
   const hostname = options.hostname ?? "127.0.0.1";
@@ -72,7 +90,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Loc
   if (options.config) env["OPENCODE_CONFIG_CONTENT"] = JSON.stringify(options.config);
   if (dataDir) Object.assign(env, isolatedEnv(dataDir));
 
-  const child = spawn(bin, ["serve", "--hostname", hostname, "--port", String(options.port ?? 0), ...(options.args ?? [])], {
+  const child = spawn(bin, ["serve", "--hostname", hostname, "--port", String(port), ...(options.args ?? [])], {
     cwd: options.cwd ?? process.cwd(),
     env,
     // Own process group, so close() can stop the server's children too.
@@ -129,6 +147,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Loc
     await close();
     throw error;
   }
+}
+
+function freePort(hostname: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createNetServer();
+    probe.once("error", reject);
+    probe.listen(0, hostname, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** HOME and XDG dirs under one root, so the server reads and writes nothing of the user's. */

@@ -1,6 +1,5 @@
 // The server is killed mid-turn and started again on the same port and data dir.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -10,15 +9,6 @@ import { directive, startModelServer, type ModelServer } from "../support/model-
 import { opencodeBin } from "../support/opencode.js";
 
 const cleanup: (() => Promise<void> | void)[] = [];
-
-/** A free ephemeral port of our own: `--port 0` prefers 4096, which a parallel test may take meanwhile. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Starts again on the same port; a port freed a moment ago can still refuse the bind briefly. */
 async function restartOn(port: number, options: Parameters<typeof startServer>[0]): Promise<LocalServer> {
@@ -52,8 +42,8 @@ it("a server restart mid-turn ends the turn with a typed error and the next prom
     password: "restart-pw",
     config: model.providerConfig(),
   };
-  const port = await freePort();
-  const first: LocalServer = await startServer({ ...options, port });
+  const first: LocalServer = await startServer(options);
+  const port = Number(new URL(first.url).port);
   let second: LocalServer | undefined;
   cleanup.push(() => first.close(), () => second?.close());
   const client: OpencodeClient = createClient({

@@ -60,6 +60,7 @@ describe("startServer", () => {
   it("starts the real server with a generated password and close() is idempotent and complete", async () => {
     const server = await startServer({ bin: opencodeBin, isolated: true, args: ["--pure"], config: { autoupdate: false } });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(new URL(server.url).port).not.toBe("4096"); // opencode's default port stays free for the user's own server
     expect(server.password).toMatch(/^[0-9a-f]{48}$/);
     expect(server.version).toBe("1.18.33");
     expect(alive(server.pid)).toBe(true);
