@@ -6,8 +6,8 @@
 // the server costs the same for every consumer and only the client's work differs between runs.
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import type { components } from "../../generated/opencode.js";
+import { listenOnLoopback } from "../support/loopback.js";
 
 type Event = components["schemas"]["Event"];
 type ServerConnected = components["schemas"]["EventServerConnected"];
@@ -159,7 +159,6 @@ export async function startSseServer(payload: StreamPayload): Promise<SseServer>
   const expectedAuth = `Basic ${Buffer.from(`${BENCH_USERNAME}:${BENCH_PASSWORD}`).toString("base64")}`;
   // The first frame goes out on its own, as opencode flushes `server.connected` at once.
   const firstFrameEnd = payload.bytes.indexOf("\n\n") + 2;
-  const sockets = new Set<Socket>();
   let connections = 0;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -192,19 +191,10 @@ export async function startSseServer(payload: StreamPayload): Promise<SseServer>
     res.on("close", () => res.off("drain", pump));
     pump();
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const loopback = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.origin,
     connections: () => connections,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: loopback.close,
   };
 }

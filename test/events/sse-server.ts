@@ -2,7 +2,7 @@
 // handed to the test, which writes frames, stalls, ends or answers with an error status.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenOnLoopback } from "../support/loopback.js";
 
 export interface SseConnection {
   /** 0 for the first connection, 1 for the next… */
@@ -40,7 +40,6 @@ export async function startSseServer(
 ): Promise<SseServer> {
   const connections: SseConnection[] = [];
   const waiting = new Map<number, (connection: SseConnection) => void>();
-  const sockets = new Set<Socket>();
   const server: Server = createServer((req, res) => {
     let closed = false;
     const connection: SseConnection = {
@@ -72,22 +71,13 @@ export async function startSseServer(
     onConnection(connection);
     waiting.get(connection.index)?.(connection);
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const loopback = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.origin,
     connections,
     connection: (index) =>
       connections[index] ? Promise.resolve(connections[index]!) : new Promise((resolve) => waiting.set(index, resolve)),
-    openSockets: () => sockets.size,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    openSockets: loopback.openSockets,
+    close: loopback.close,
   };
 }

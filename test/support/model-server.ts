@@ -22,7 +22,7 @@
 //      short text.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { listenOnLoopback } from "./loopback.js";
 
 /** A tool call the model makes. `input` is sent as the JSON `arguments` string. */
 export interface ToolCallSpec {
@@ -238,7 +238,6 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
   };
   const requests: RecordedRequest[] = [];
   const attempts = new Map<string, number>(); // directive id -> error attempts so far
-  const sockets = new Set<Socket>();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -249,10 +248,6 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         res.end(JSON.stringify({ error: { message: String(err), type: "server_error" } }));
       });
     });
-  });
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
@@ -385,12 +380,10 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     if (!closed) res.end("data: [DONE]\n\n");
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}/v1`;
+  // Closing destroys open sockets: stalled streams would otherwise keep close() waiting forever.
+  const loopback = await listenOnLoopback(server);
+  const port = loopback.port;
+  const url = `${loopback.origin}/v1`;
 
   return {
     url,
@@ -413,9 +406,6 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
         ...extra,
       };
     },
-    close() {
-      for (const s of sockets) s.destroy(); // stalled streams would otherwise keep close() waiting forever
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: loopback.close,
   };
 }

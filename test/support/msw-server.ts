@@ -2,8 +2,8 @@
 // npm undici Agent (it patches http/fetch only), so the SDK talks over a real socket to this.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { getResponse, type RequestHandler } from "msw";
+import { listenOnLoopback } from "./loopback.js";
 
 export interface RecordedRequest {
   method: string;
@@ -25,7 +25,6 @@ export interface MswServer {
 export async function startMswServer(...initial: RequestHandler[]): Promise<MswServer> {
   let handlers = [...initial];
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
 
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readBody(req);
@@ -56,26 +55,17 @@ export async function startMswServer(...initial: RequestHandler[]): Promise<MswS
     }
     res.end();
   });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const loopback = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: loopback.origin,
     requests,
     use: (...more) => void handlers.unshift(...more),
     reset: (...next) => {
       handlers = [...next];
       requests.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: loopback.close,
   };
 }
 
