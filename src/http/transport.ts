@@ -157,10 +157,6 @@ export class Transport {
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   private assertOpen(method: string, url: URL): void {
     if (this.closed) throw new AbortError(`${method} ${url.pathname}: the client is closed`);
   }

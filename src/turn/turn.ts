@@ -76,7 +76,6 @@ export class Turn implements AsyncIterable<Reply> {
   private iterating = false;
   private terminal: TerminalReply | undefined;
   private donePromise: Promise<FinalReply> | undefined;
-  private settleDone: ((reply: TerminalReply) => void) | undefined;
   private observed = false;
   private markEnded: () => void = () => {};
   /** Settles when the terminal reply exists. */
@@ -87,7 +86,6 @@ export class Turn implements AsyncIterable<Reply> {
   /** Cancels waiting (lock, stream readiness) and the event loop; never the prompt POST itself. */
   private readonly internal = new AbortController();
   private posting: Promise<unknown> | undefined;
-  private posted = false;
   private aborting: Promise<void> | undefined;
   /** The server was asked to abort: an idle without an error now still means "aborted". */
   private abortSent = false;
@@ -107,14 +105,17 @@ export class Turn implements AsyncIterable<Reply> {
     void this.run();
   }
 
-  /** Resolves with the final reply; rejects with the typed error the turn ended with. */
+  /**
+   * Resolves with the final reply; rejects with the typed error the turn ended with. Made on first
+   * access, so a failure nobody asked about is not an unhandled rejection (it is logged instead).
+   */
   get done(): Promise<FinalReply> {
     this.observed = true;
-    this.donePromise ??= new Promise<FinalReply>((resolve, reject) => {
-      this.settleDone = (reply) => (reply.kind === "final" ? resolve(reply) : reject(reply.error));
-      if (this.terminal) this.settleDone(this.terminal);
-    });
-    return this.donePromise;
+    return (this.donePromise ??= this.ended.then(() => {
+      const terminal = this.terminal!;
+      if (terminal.kind === "final") return terminal;
+      throw terminal.error;
+    }));
   }
 
   /** Assistant text streamed so far (all of the turn's messages); the final text is `final.text`. */
@@ -202,7 +203,6 @@ export class Turn implements AsyncIterable<Reply> {
         idempotent: true,
       });
       await this.posting;
-      this.posted = true;
 
       const iterator = subscription[Symbol.asyncIterator]();
       let next: Promise<IteratorResult<unknown>> | undefined;
@@ -340,7 +340,6 @@ export class Turn implements AsyncIterable<Reply> {
     if (this.terminal) return;
     this.push(reply);
     this.terminal = reply;
-    this.settleDone?.(reply);
     this.markEnded();
     this.wake();
     if (reply.kind === "error") {
