@@ -1,6 +1,6 @@
 // Event-stream benchmark: how much wall time, CPU and memory each client spends consuming the same
 // opencode-shaped `/event` stream — ours, the official `@opencode-ai/sdk` v2, and the floor
-// (undici + eventsource-parser + JSON.parse). Prints a table and writes test-output/bench-events.json.
+// (undici + eventsource-parser + JSON.parse). Prints a table and writes test/output/bench-events.json.
 //
 // Each run is one consumer in its own process against a server in this process (whose CPU is not
 // counted). Consumer order rotates every round so drift (thermal, noisy neighbours) spreads evenly,
@@ -16,7 +16,7 @@ import type { ConsumerResult, ConsumerRun } from "./consumers/measure.js";
 import { BENCH_PASSWORD, BENCH_USERNAME, buildPayload, SHAPES, startSseServer, type Shape, type StreamPayload } from "./sse-server.js";
 
 const ROOT = new URL("../../", import.meta.url);
-const OUTPUT = new URL("test-output/bench-events.json", ROOT);
+const OUTPUT = new URL("test/output/bench-events.json", ROOT);
 
 interface Consumer {
   name: string;
@@ -111,7 +111,7 @@ export async function runEventsBenchmark(argv: string[]): Promise<void> {
 
   const summaries = summarize(records, shapes, consumers);
   printTable(summaries, shapes);
-  await mkdir(new URL("test-output/", ROOT), { recursive: true });
+  await mkdir(new URL("test/output/", ROOT), { recursive: true });
   await writeFile(
     OUTPUT,
     `${JSON.stringify(

@@ -8,7 +8,7 @@
 // lives in its own process (CPU is that client's alone); the model and the server are elsewhere.
 // Turns alternate between the clients, who goes first swapping every round, and never overlap.
 // Both must end every turn with the scripted text, or the benchmark fails: timings of a client
-// that got the turn wrong mean nothing. Prints a table, writes test-output/bench-turn.json.
+// that got the turn wrong mean nothing. Prints a table, writes test/output/bench-turn.json.
 
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -20,7 +20,7 @@ import { BenchmarkFailure } from "./events.js";
 import { SHAPES, scriptFor, type ChildMessage, type ParentMessage, type Shape, type TurnMeasurement } from "./turn/workload.js";
 
 const ROOT = new URL("../../", import.meta.url);
-const OUTPUT = new URL("test-output/bench-turn.json", ROOT);
+const OUTPUT = new URL("test/output/bench-turn.json", ROOT);
 
 const CLIENTS = [
   { name: "ours", file: new URL("turn/ours.ts", import.meta.url) },
@@ -128,7 +128,7 @@ export async function runTurnBenchmark(argv: string[]): Promise<void> {
   if (load[0]! > os.cpus().length) {
     console.log(`\nnote: load average ${load.map((n) => n.toFixed(1)).join(" ")} on ${os.cpus().length} CPUs — wall times are noisy; CPU ms are the steadier signal`);
   }
-  await mkdir(new URL("test-output/", ROOT), { recursive: true });
+  await mkdir(new URL("test/output/", ROOT), { recursive: true });
   await writeFile(
     OUTPUT,
     `${JSON.stringify(

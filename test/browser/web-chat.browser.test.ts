@@ -1,6 +1,6 @@
 // The web-chat example in a real browser (headless Debian Chromium via playwright-core): a typed
 // prompt streams in visibly, the bash call shows its status, Approve in the permission box lets
-// the tool complete and the turn finish. Leaves a screenshot in test-output/browser/.
+// the tool complete and the turn finish. Leaves a screenshot in test/output/browser/.
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -19,7 +19,7 @@ const CHROMIUM_ARGS = [
   "--no-first-run",
   "--disable-quic",
 ];
-const outputDir = fileURLToPath(new URL("../../test-output/browser/", import.meta.url));
+const outputDir = fileURLToPath(new URL("../output/browser/", import.meta.url));
 // Locally a machine without Chromium skips; in CI a missing browser must fail, not pass silently.
 const skipReason =
   !existsSync(CHROMIUM) && !process.env["CI"] ? `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run this test` : undefined;
