@@ -45,6 +45,22 @@ export class Session {
     });
   }
 
+  /**
+   * Answers a `question` reply: one array of chosen option labels (or typed text) per question,
+   * in the order of `reply.questions`. Works for a sub-agent's question too (the id names it).
+   */
+  async answer(questionID: string, answers: string[][]): Promise<void> {
+    await this.deps.transport.request("post", "/question/{requestID}/reply", {
+      path: { requestID: questionID },
+      body: { answers },
+    });
+  }
+
+  /** Declines a `question` reply; the agent is told the user would not answer. */
+  async rejectQuestion(questionID: string): Promise<void> {
+    await this.deps.transport.request("post", "/question/{requestID}/reject", { path: { requestID: questionID } });
+  }
+
   /** Aborts whatever the session is running (any client's turn). Prefer `turn.abort()` for your own. */
   async abort(): Promise<boolean> {
     return this.deps.transport.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } }) as Promise<boolean>;

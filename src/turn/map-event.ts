@@ -206,6 +206,7 @@ function step(state: TurnState, event: unknown, replies: Reply[]): TurnState {
           attempt,
           message: stringOr(status["message"], ""),
           next: numberOr(status["next"], 0),
+          discarded: [],
         });
         return { ...state, retryAttempt: attempt };
       }
@@ -490,6 +491,7 @@ function finalReply(state: TurnState): FinalReply {
     text: lastID === undefined ? "" : messageText(state, lastID),
     finish: last?.finish,
     usage,
+    subagentUsage: { ...ZERO_USAGE },
     ...(last?.structured !== undefined ? { structured: last.structured } : {}),
   };
 }

@@ -12,8 +12,17 @@ export interface Usage {
   cost: number;
 }
 
-interface PartRef {
+/**
+ * Every reply names the session it comes from. Replies from a sub-agent (a child session the turn's
+ * `task` tool started, at any depth) carry the child's `sessionID` and its parent's id in
+ * `parentSessionID`; the root session's replies have no `parentSessionID`.
+ */
+interface SessionRef {
   sessionID: string;
+  parentSessionID?: string;
+}
+
+interface PartRef extends SessionRef {
   messageID: string;
   partID: string;
 }
@@ -53,9 +62,8 @@ export interface ToolResultReply extends PartRef {
 }
 
 /** The agent asks to run something; answer with `session.respond(id, "once" | "always" | "reject")`. */
-export interface PermissionReply {
+export interface PermissionReply extends SessionRef {
   kind: "permission";
-  sessionID: string;
   id: string;
   permission: string;
   patterns: string[];
@@ -64,14 +72,101 @@ export interface PermissionReply {
   tool?: { messageID: string; callID: string };
 }
 
-/** The server is retrying the provider itself. */
-export interface RetryReply {
-  kind: "retry";
+/** A permission request was answered (here or by another client): the UI can clear its prompt. */
+export interface PermissionRepliedReply extends SessionRef {
+  kind: "permission_replied";
+  /** The `permission` reply's `id`. */
+  id: string;
+  reply: "once" | "always" | "reject";
+}
+
+export interface QuestionOption {
+  label: string;
+  description: string;
+}
+
+export interface QuestionItem {
+  /** Very short label (the server caps it at 30 characters). */
+  header: string;
+  question: string;
+  options: QuestionOption[];
+  /** More than one option may be chosen. */
+  multiple: boolean;
+  /** A typed answer besides the options is allowed (the server's default: true). */
+  custom: boolean;
+}
+
+/**
+ * The agent asks the user (the `question` tool) and waits: answer with
+ * `session.answer(id, [[label, …], …])` (one array per question) or `session.rejectQuestion(id)`.
+ */
+export interface QuestionReply extends SessionRef {
+  kind: "question";
+  id: string;
+  questions: QuestionItem[];
+  /** The `question` tool call this belongs to. */
+  tool?: { messageID: string; callID: string };
+}
+
+/** A question was answered or rejected (here or by another client): the UI can clear it. */
+export interface QuestionRepliedReply extends SessionRef {
+  kind: "question_replied";
+  id: string;
+  /** The answers, one array of labels per question; absent when the question was rejected. */
+  answers?: string[][];
+  rejected: boolean;
+}
+
+/**
+ * A sub-agent (child session started by the `task` tool) started, went idle, or failed. Its text,
+ * tools and requests arrive as ordinary replies with its `sessionID` and `parentSessionID`.
+ */
+export interface SubagentReply {
+  kind: "subagent";
+  /** The child session. */
   sessionID: string;
+  /** The session whose `task` tool started it. */
+  parentSessionID: string;
+  /** The sub-agent type (`subagent_type` of the task input, e.g. "general"), when known. */
+  agent?: string;
+  /** The task's description, when known. */
+  description?: string;
+  status: "started" | "idle" | "error";
+  /** With status "error". */
+  error?: OpencodeError;
+  /** The parent's `task` tool call. */
+  callID?: string;
+}
+
+/** The server compacted the session's context during the turn (a summary replaced the history). */
+export interface CompactionReply extends SessionRef {
+  kind: "compaction";
+  /** True when the server did it on its own (context overflow); false when asked (`summarize`). */
+  auto: boolean;
+  /** The compaction user message. */
+  messageID: string;
+}
+
+/** Text the turn had streamed that the server abandoned (a failed provider attempt it retries). */
+export interface DiscardedText {
+  messageID: string;
+  partID: string;
+  kind: "text" | "reasoning";
+  text: string;
+}
+
+/** The server is retrying the provider itself. */
+export interface RetryReply extends SessionRef {
+  kind: "retry";
   attempt: number;
   message: string;
   /** Epoch ms of the next attempt. */
   next: number;
+  /**
+   * Text streamed by the failed attempt, now retracted from `turn.text` and the final: the retry
+   * starts new parts and the failed ones stay empty in the server's storage.
+   */
+  discarded: DiscardedText[];
 }
 
 export interface FinalReply {
@@ -83,8 +178,10 @@ export interface FinalReply {
   text: string;
   /** Finish reason of that message ("stop", "tool-calls", "length", …). */
   finish: string | undefined;
-  /** Summed over all assistant messages of the turn. */
+  /** Summed over all of the root session's assistant messages of the turn. */
   usage: Usage;
+  /** Summed over every sub-agent's assistant messages (zero when the turn started none). */
+  subagentUsage: Usage;
   /** Structured output, when the prompt asked for a JSON-schema format. */
   structured?: unknown;
 }
@@ -101,8 +198,15 @@ export type Reply =
   | ToolCallReply
   | ToolResultReply
   | PermissionReply
+  | PermissionRepliedReply
+  | QuestionReply
+  | QuestionRepliedReply
+  | SubagentReply
+  | CompactionReply
   | RetryReply
   | FinalReply
   | ErrorReply;
+
+export type ReplyKind = Reply["kind"];
 
 export type TerminalReply = FinalReply | ErrorReply;
