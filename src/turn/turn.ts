@@ -6,7 +6,6 @@ import { AbortError, OpencodeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import type { Transport } from "../http/transport.js";
 import type { EventHub } from "../events/hub.js";
-import type { components, operations } from "../../generated/opencode.js";
 import type { SessionMutex } from "../session/mutex.js";
 import { AbortedError, InterruptedError } from "./errors.js";
 import {
@@ -20,29 +19,10 @@ import {
   type MapResult,
   type TurnState,
 } from "./map-event.js";
+import { promptBody, type PartInput, type PromptBody, type PromptOptions } from "./prompt-body.js";
 import type { ErrorReply, FinalReply, Reply, TerminalReply } from "./replies.js";
 
-type PromptBody = NonNullable<operations["session.prompt_async"]["requestBody"]>["content"]["application/json"];
-
-/** A prompt part: text, file, agent or subtask (the spec's input part types). */
-export type PartInput = PromptBody["parts"][number];
-
-export interface PromptOptions {
-  /** `"provider/model"` (split at the first "/") or `{ providerID, modelID }`. Default: the server's. */
-  model?: string | { providerID: string; modelID: string };
-  agent?: string;
-  /** Extra system prompt for this turn. */
-  system?: string;
-  /** Enable or disable tools by name for this turn. */
-  tools?: Record<string, boolean>;
-  /** Structured output, e.g. `{ type: "json_schema", schema }`; the result is `final.structured`. */
-  format?: components["schemas"]["OutputFormat"];
-  variant?: string;
-  /** Aborting it aborts the turn (like `turn.abort()`). */
-  signal?: AbortSignal;
-  /** The user message id (`msg_…`); generated in opencode's ascending form when omitted. */
-  messageID?: string;
-}
+export type { PartInput, PromptOptions } from "./prompt-body.js";
 
 export interface TurnDeps {
   transport: Transport;
@@ -367,27 +347,6 @@ function localAbort(): AbortedError {
     name: "MessageAbortedError",
     data: { message: "aborted by the client" },
   });
-}
-
-export function promptBody(messageID: string, input: string | PartInput[], options: PromptOptions): PromptBody {
-  const parts: PartInput[] = typeof input === "string" ? [{ type: "text", text: input }] : input;
-  const body: PromptBody = { messageID, parts };
-  if (options.model !== undefined) body.model = parseModel(options.model);
-  if (options.agent !== undefined) body.agent = options.agent;
-  if (options.system !== undefined) body.system = options.system;
-  if (options.tools !== undefined) body.tools = options.tools;
-  if (options.format !== undefined) body.format = options.format;
-  if (options.variant !== undefined) body.variant = options.variant;
-  return body;
-}
-
-export function parseModel(model: string | { providerID: string; modelID: string }): { providerID: string; modelID: string } {
-  if (typeof model !== "string") return model;
-  const slash = model.indexOf("/");
-  if (slash <= 0 || slash === model.length - 1) {
-    throw new TypeError(`model must look like "provider/model", got ${JSON.stringify(model)}`);
-  }
-  return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) };
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,0 +1,47 @@
+// What `session.prompt()` sends: the prompt options a caller passes and the `prompt_async` body
+// built from them (text or parts, model, agent, system prompt, tools, output format).
+
+import type { components, operations } from "../../generated/opencode.js";
+
+export type PromptBody = NonNullable<operations["session.prompt_async"]["requestBody"]>["content"]["application/json"];
+
+/** A prompt part: text, file, agent or subtask (the spec's input part types). */
+export type PartInput = PromptBody["parts"][number];
+
+export interface PromptOptions {
+  /** `"provider/model"` (split at the first "/") or `{ providerID, modelID }`. Default: the server's. */
+  model?: string | { providerID: string; modelID: string };
+  agent?: string;
+  /** Extra system prompt for this turn. */
+  system?: string;
+  /** Enable or disable tools by name for this turn. */
+  tools?: Record<string, boolean>;
+  /** Structured output, e.g. `{ type: "json_schema", schema }`; the result is `final.structured`. */
+  format?: components["schemas"]["OutputFormat"];
+  variant?: string;
+  /** Aborting it aborts the turn (like `turn.abort()`). */
+  signal?: AbortSignal;
+  /** The user message id (`msg_…`); generated in opencode's ascending form when omitted. */
+  messageID?: string;
+}
+
+export function promptBody(messageID: string, input: string | PartInput[], options: PromptOptions): PromptBody {
+  const parts: PartInput[] = typeof input === "string" ? [{ type: "text", text: input }] : input;
+  const body: PromptBody = { messageID, parts };
+  if (options.model !== undefined) body.model = parseModel(options.model);
+  if (options.agent !== undefined) body.agent = options.agent;
+  if (options.system !== undefined) body.system = options.system;
+  if (options.tools !== undefined) body.tools = options.tools;
+  if (options.format !== undefined) body.format = options.format;
+  if (options.variant !== undefined) body.variant = options.variant;
+  return body;
+}
+
+export function parseModel(model: string | { providerID: string; modelID: string }): { providerID: string; modelID: string } {
+  if (typeof model !== "string") return model;
+  const slash = model.indexOf("/");
+  if (slash <= 0 || slash === model.length - 1) {
+    throw new TypeError(`model must look like "provider/model", got ${JSON.stringify(model)}`);
+  }
+  return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) };
+}
