@@ -5,6 +5,7 @@ import type { ClientOptions } from "./http/options.js";
 import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData } from "./http/paths.js";
 import { Transport, type RawRequest } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
+import { checkedTransport, ServerInfo } from "./http/server-version.js";
 import { ascendingID } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
@@ -20,12 +21,16 @@ export class OpencodeClient {
   readonly events: EventHub;
   /** `client.session.create({ title })`, `.get(id)`, `.list()`: handles that prompt and stream turns. */
   readonly session: Sessions;
+  /** `client.server.version()`, `.health()`, `.check()`: which opencode this is (OpenCode 2 is `UnsupportedServerError`). */
+  readonly server: ServerInfo;
 
   constructor(options: OpencodeClientOptions = {}) {
     this.transport = new Transport(options);
     this.events = new EventHub(this.transport, options.events);
+    this.server = new ServerInfo(this.transport);
     this.session = new Sessions({
-      transport: this.transport,
+      // Session requests and turns check the server's version once, before the first of them.
+      transport: checkedTransport(this.transport, this.server),
       events: this.events,
       mutex: new SessionMutex(),
       logger: this.transport.options.logger,

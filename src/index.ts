@@ -21,6 +21,7 @@ export {
   AbortError,
   StreamError,
 } from "./http/errors.js";
+export { ServerInfo, UnsupportedServerError, type ServerHealth } from "./http/server-version.js";
 export { EventHub, EventSubscription, SubscriberOverflowError } from "./events/index.js";
 export type {
   ConnectionState,

@@ -26,6 +26,8 @@ describe("real opencode serve with a password", () => {
     const health = await server.client().request("get", "/global/health");
     expect(health).toEqual({ healthy: true, version: opencodeBinVersion() });
     expect(server.version).toBe(health.version);
+    expect(await server.client().server.version()).toBe(opencodeBinVersion());
+    await expect(server.client().server.check()).resolves.toEqual(health);
   });
 
   it("creates, gets, lists and deletes a session", async () => {
