@@ -10,6 +10,7 @@ import type { components } from "../../generated/opencode.js";
 import { AbortedError, ProviderAuthError, type ProviderError } from "../../src/turn/errors.js";
 import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import type { FinalReply, Reply, ToolResultReply } from "../../src/turn/replies.js";
+import { versionAtLeast } from "../support/opencode.js";
 
 type Message = components["schemas"]["Message"];
 type Part = components["schemas"]["Part"];
@@ -291,5 +292,47 @@ describe.each(versions)("codec over fixtures recorded with opencode %s", (versio
       const repeatable = (e: RawEvent) => e.type !== "message.part.delta" || typeof (e as { id?: unknown }).id === "string";
       expect(replay(meta, events.flatMap((e) => (repeatable(e) ? [e, e] : [e])))).toEqual(replies);
     });
+  });
+});
+
+/** The differences between server versions the recordings must cover, so the codec is tried on each. */
+describe.each(versions)("the recordings of opencode %s show its wire shape", (version) => {
+  const recorded = fixtures.filter((fixture) => fixture.version === version).map((fixture) => ({ fixture, ...load(fixture) }));
+  const events = recorded.flatMap((r) => r.events);
+  const modern = versionAtLeast(version, "1.14.0");
+
+  it(modern ? "every event has a top-level id (1.14+)" : "events have no top-level id (before 1.14)", () => {
+    expect(events.length).toBeGreaterThan(0);
+    for (const event of events) expect(typeof (event as { id?: unknown }).id === "string").toBe(modern);
+  });
+
+  it(`message.updated / message.part.updated ${modern ? "carry" : "lack"} a top-level sessionID`, () => {
+    const updates = events.filter((e) => e.type === "message.updated" || e.type === "message.part.updated");
+    expect(updates.length).toBeGreaterThan(0);
+    for (const event of updates) expect(typeof event.properties?.["sessionID"] === "string").toBe(modern);
+  });
+
+  it(`the reasoning part closes ${modern ? "before" : "after"} the text part starts`, () => {
+    const reasoning = recorded.find((r) => r.fixture.name === "reasoning");
+    const parts = (reasoning?.events ?? []).flatMap((e) =>
+      e.type === "message.part.updated" ? [e.properties?.["part"] as { type: string; time?: { end?: number } }] : [],
+    );
+    const reasoningEnd = parts.findIndex((p) => p.type === "reasoning" && p.time?.end !== undefined);
+    const textStart = parts.findIndex((p) => p.type === "text" && p.time !== undefined);
+    expect(reasoningEnd).toBeGreaterThanOrEqual(0);
+    expect(textStart).toBeGreaterThanOrEqual(0);
+    expect(reasoningEnd < textStart).toBe(modern);
+  });
+
+  it(`session.next.* switch events ${version.startsWith("1.15.") ? "arrive on /event (1.15 only)" : "do not arrive"}`, () => {
+    const switches = events.filter((e) => e.type?.startsWith("session.next."));
+    if (version.startsWith("1.15.")) expect(switches.length).toBeGreaterThan(0);
+    else expect(switches).toEqual([]);
+  });
+
+  it(`plugin / catalog / reference / integration events ${versionAtLeast(version, "1.17.0") ? "arrive (1.17+)" : "do not arrive"}`, () => {
+    const catalog = events.filter((e) => /^(plugin|catalog|reference|integration)\./.test(e.type ?? ""));
+    if (versionAtLeast(version, "1.17.0")) expect(catalog.length).toBeGreaterThanOrEqual(20);
+    else expect(catalog).toEqual([]);
   });
 });
