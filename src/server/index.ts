@@ -163,7 +163,7 @@ const knownFlags = new Map<string, Promise<Set<string>>>();
  * so flags newer servers added are passed only to servers that know them. A binary whose help
  * cannot be read counts as knowing none.
  */
-export function serveFlags(bin: string, env: Record<string, string | undefined> = process.env): Promise<Set<string>> {
+function serveFlags(bin: string, env: Record<string, string | undefined> = process.env): Promise<Set<string>> {
   let flags = knownFlags.get(bin);
   if (!flags) {
     flags = new Promise((resolve) => {

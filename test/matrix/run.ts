@@ -19,7 +19,7 @@ const VERSIONS = ["1.2.27", "1.3.2", "1.14.41", "1.15.13", "1.17.19", "1.18.33"]
 /**
  * The files that start real servers and exercise what differs between versions: requests and auth,
  * the event stream, turns (text, reasoning, tools, queued prompts, abort, provider errors, cut
- * streams), network faults, a restart, and startServer itself.
+ * streams), network faults, a restart, startServer itself, and secrets kept out of its errors.
  */
 const E2E_FILES = [
   "test/e2e/foundation.test.ts",
@@ -28,6 +28,7 @@ const E2E_FILES = [
   "test/e2e/restart.test.ts",
   "test/events/e2e.test.ts",
   "test/server/start-server.test.ts",
+  "test/security/credentials.test.ts",
 ];
 const FIXTURE_FILE = "test/turn/fixtures.test.ts";
 
