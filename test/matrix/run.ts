@@ -114,19 +114,29 @@ async function vitest(version: string, name: string, files: string[], env: Recor
   const json = JSON.parse(readFileSync(report, "utf8")) as {
     numTotalTests: number;
     numPassedTests: number;
-    testResults: { name: string; message?: string; assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
+    testResults: {
+      name: string;
+      message?: string;
+      assertionResults: { fullName: string; status: string; duration?: number; failureMessages: string[] }[];
+    }[];
   };
   const failed: string[] = [];
   for (const file of json.testResults) {
     const short = file.name.slice(ROOT.length);
     for (const test of file.assertionResults) {
-      if (test.status === "failed") failed.push(`${short} › ${test.fullName}: ${firstLine(test.failureMessages[0])}`);
+      if (test.status === "failed") failed.push(`${short} › ${test.fullName}: ${failureOf(test)}`);
     }
     // A file that failed to load (or a failing hook) has no test results of its own.
     if (file.assertionResults.length === 0 && file.message) failed.push(`${short}: ${firstLine(file.message)}`);
   }
   if (code !== 0 && failed.length === 0) failed.push(`vitest exited ${code}`);
   return { passed: json.numPassedTests, total: json.numTotalTests, failed };
+}
+
+function failureOf(test: { duration?: number; failureMessages: string[] }): string {
+  const message = firstLine(test.failureMessages[0]);
+  // vitest's JSON report replaces a timeout's message with this placeholder.
+  return message === "Error: STACK_TRACE_ERROR" ? `timed out after ${Math.round(test.duration ?? 0)} ms` : message;
 }
 
 function firstLine(text: string | undefined): string {
