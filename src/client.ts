@@ -2,11 +2,11 @@
 // event stream; every operation of the server's spec is reachable through the typed `request`.
 
 import type { ClientOptions } from "./http/options.js";
-import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData } from "./http/paths.js";
+import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData, TypedRequest } from "./http/paths.js";
 import { Transport, type RawRequest } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
-import { checkedTransport, ServerInfo } from "./http/server-version.js";
-import { ascendingID } from "./session/ids.js";
+import { checkedRequest, ServerInfo } from "./http/server-version.js";
+import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
 
@@ -30,11 +30,11 @@ export class OpencodeClient {
     this.server = new ServerInfo(this.transport);
     this.session = new Sessions({
       // Session requests and turns check the server's version once, before the first of them.
-      transport: checkedTransport(this.transport, this.server),
+      request: checkedRequest(this.request.bind(this) as TypedRequest, this.server),
       events: this.events,
       mutex: new SessionMutex(),
       logger: this.transport.options.logger,
-      newMessageID: () => ascendingID("msg"),
+      ids: new MessageIDs(),
     });
   }
 

@@ -22,7 +22,7 @@ export {
   StreamError,
 } from "./http/errors.js";
 export { ServerInfo, UnsupportedServerError, type ServerHealth } from "./http/server-version.js";
-export { EventHub, EventSubscription, SubscriberOverflowError } from "./events/index.js";
+export { EventHub, EventSubscription, SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
 export type {
   ConnectionState,
   Event,
@@ -31,6 +31,7 @@ export type {
   EventServerHeartbeat,
   EventType,
   ReconnectInfo,
+  StreamGap,
   SubscribeOptions,
 } from "./events/index.js";
 export {

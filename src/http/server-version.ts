@@ -4,7 +4,8 @@
 // 2.x server fails fast with `UnsupportedServerError` instead of odd failures mid-turn.
 
 import { AbortError, InvalidResponseError, NotFoundError, OpencodeError } from "./errors.js";
-import type { RawRequest, Transport } from "./transport.js";
+import type { TypedRequest } from "./paths.js";
+import type { Transport } from "./transport.js";
 
 export interface ServerHealth {
   healthy: boolean;
@@ -70,17 +71,14 @@ export class ServerInfo {
 }
 
 /**
- * `transport` whose requests first wait for `server.check()`. What session handles and turns use,
- * so the first of them on an OpenCode 2 server fails with `UnsupportedServerError`. It delegates
- * to the one transport (its sockets, options and close stay shared) rather than opening another.
+ * `request` that first waits for `server.check()`: what session handles and turns use, so the
+ * first of them on an OpenCode 2 server fails with `UnsupportedServerError`.
  */
-export function checkedTransport(transport: Transport, server: ServerInfo): Transport {
-  const checked = Object.create(transport) as Transport;
-  checked.request = async (method: string, template: string, init?: RawRequest) => {
-    await server.check(init?.signal);
-    return transport.request(method, template, init);
+export function checkedRequest(request: TypedRequest, server: ServerInfo): TypedRequest {
+  return async (method, path, ...init) => {
+    await server.check((init[0] as { signal?: AbortSignal } | undefined)?.signal);
+    return request(method, path, ...init);
   };
-  return checked;
 }
 
 function majorOf(version: string): number {
