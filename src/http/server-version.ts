@@ -4,13 +4,11 @@
 // 2.x server fails fast with `UnsupportedServerError` instead of odd failures mid-turn.
 
 import { AbortError, InvalidResponseError, NotFoundError, OpencodeError } from "./errors.js";
-import type { TypedRequest } from "./paths.js";
+import type { ResponseData, TypedRequest } from "./paths.js";
 import type { Transport } from "./transport.js";
 
-export interface ServerHealth {
-  healthy: boolean;
-  version: string;
-}
+/** What `GET /global/health` answers: `{ healthy: true, version }`. */
+export type ServerHealth = ResponseData<"get", "/global/health">;
 
 /** The server speaks an API this client does not (OpenCode 2 and later). */
 export class UnsupportedServerError extends OpencodeError {
