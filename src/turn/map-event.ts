@@ -779,6 +779,7 @@ function addUsage(total: Usage, usage: Usage): void {
 /** Some root part still lacks text it missed in a gap. */
 function missingText(state: TurnState): boolean {
   for (const part of state.parts.values()) {
+    if (part.kind !== "text" && part.kind !== "reasoning") continue;
     if (part.sessionID === state.sessionID && !part.closed && !part.discarded && part.live === undefined) return true;
   }
   return false;

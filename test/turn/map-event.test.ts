@@ -387,3 +387,27 @@ describe("recovery after a gap", () => {
   });
 });
 
+
+describe("snapshots with parts that carry no text", () => {
+  it("tool and step parts first seen in a snapshot never hold the final back", () => {
+    const S2 = "ses_b";
+    let state = initialTurnState({ sessionID: S2, userMessageID: U });
+    state = mapEvent(state, ev.userMessage(S2, U)).state;
+    state = markGap(state);
+    const assistant = ev.assistantMessage(S2, A, U, { finish: "stop", time: { created: 2_000, completed: 2_500 } }).properties["info"];
+    const result = applySnapshot(state, {
+      status: "idle",
+      messages: [
+        {
+          info: assistant as never,
+          parts: [
+            { id: "prt_step", sessionID: S2, messageID: A, type: "step-start" } as never,
+            ev.tool(S2, A, "prt_tool", "call_1", "bash", { status: "completed", input: {}, output: "x", title: "", metadata: {}, time: { start: 1, end: 2 } }).properties["part"] as never,
+            ev.part(S2, A, "prt_t", "text", "All done.", true).properties["part"] as never,
+          ],
+        },
+      ],
+    });
+    expect(result.replies.at(-1)).toMatchObject({ kind: "final", text: "All done." });
+  });
+});
