@@ -4,7 +4,7 @@
 // usage, `message_stop`), as a non-streaming message, or as the API's error bodies.
 
 import { randomUUID } from "node:crypto";
-import type { Conversation, ProviderErrorSpec, ScriptStep } from "./model-script.js";
+import type { Conversation, ProviderErrorSpec, ScriptStep, StreamErrorSpec } from "./model-script.js";
 import { finishOf, splitText, stepBlocks, toolCallsOf } from "./model-script.js";
 
 interface ContentBlock {
@@ -65,10 +65,10 @@ function sse(type: string, data: Record<string, unknown>): string {
 }
 
 /**
- * The stream for one step. `failAfterDeltas`: send that many text deltas of the first text block,
- * then the API's mid-stream `error` event (`overloaded_error`) and nothing more.
+ * The stream for one step. With a `failure`: its `afterDeltas` text deltas, then the API's
+ * mid-stream `error` event and nothing more.
  */
-export function anthropicStream(step: ScriptStep, stepIndex: number, model: string, failAfterDeltas?: number, failMessage?: string): string[] {
+export function anthropicStream(step: ScriptStep, stepIndex: number, model: string, failure?: StreamErrorSpec): string[] {
   const usage = usageOf(step);
   const frames: string[] = [
     sse("message_start", {
@@ -88,9 +88,13 @@ export function anthropicStream(step: ScriptStep, stepIndex: number, model: stri
   const n = step.chunks ?? 3;
   let index = 0;
   let textDeltas = 0;
-  const failing = failAfterDeltas !== undefined;
+  const failing = failure !== undefined;
+  const failAfterDeltas = failure?.afterDeltas;
   const fail = () => {
-    frames.push(sse("error", { error: { type: "overloaded_error", message: failMessage ?? "Overloaded" } }));
+    const error = failure?.fatal
+      ? { type: "invalid_request_error", message: failure.message ?? "The request was rejected." }
+      : { type: "overloaded_error", message: failure?.message ?? "Overloaded" };
+    frames.push(sse("error", { error }));
     return frames;
   };
 
@@ -106,9 +110,7 @@ export function anthropicStream(step: ScriptStep, stepIndex: number, model: stri
   for (const text of stepBlocks(step)) {
     frames.push(sse("content_block_start", { index, content_block: { type: "text", text: "" } }));
     for (const piece of splitText(text, n)) {
-      if (failing && textDeltas === failAfterDeltas) {
-        return fail();
-      }
+      if (failing && textDeltas === failAfterDeltas) return fail();
       frames.push(sse("content_block_delta", { index, delta: { type: "text_delta", text: piece } }));
       textDeltas++;
     }

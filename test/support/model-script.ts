@@ -63,15 +63,16 @@ export interface ProviderErrorSpec {
 }
 
 /**
- * A provider error inside a stream that started fine (Anthropic `error` event `overloaded_error`,
- * Responses `response.failed`): the step's reasoning and first `afterDeltas` text deltas go out,
- * then the error, then the stream ends.
+ * A provider error inside a stream that started fine: the step's reasoning and first `afterDeltas`
+ * text deltas go out, then the protocol's stream error, then the stream ends. Retryable by
+ * default (Anthropic `error` event `overloaded_error`, Responses `response.failed` code
+ * `server_error`); `fatal` sends one opencode does not retry (`invalid_request_error`,
+ * `invalid_prompt`).
  */
 export interface StreamErrorSpec {
   afterDeltas: number;
+  fatal?: boolean;
   message?: string;
-  /** Fail only the first `times` attempts of this directive (counted per `id`), then stream normally. */
-  times?: number;
 }
 
 /** The directive a test puts in its prompt. Top-level step fields are shorthand for `steps[0]`. */
@@ -84,8 +85,11 @@ export interface Script extends ScriptStep {
   then?: ScriptStep;
   /** Answer with an HTTP error instead of a completion. */
   error?: ProviderErrorSpec;
-  /** Fail the first step's stream mid-way (Anthropic and Responses shapes). */
-  streamError?: StreamErrorSpec;
+  /**
+   * How the first attempts at the first step fail, one entry per attempt (an HTTP error, or a
+   * stream error on the Anthropic and Responses shapes); later attempts answer normally.
+   */
+  failures?: Array<ProviderErrorSpec | StreamErrorSpec>;
   /** Delay between streamed chunks. */
   chunkDelayMs?: number;
   /** Send this many content chunks (after the role chunk), then go silent with the socket open (until the client or close() ends it). */

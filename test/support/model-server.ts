@@ -24,6 +24,7 @@ import {
   type ProviderErrorSpec,
   type Script,
   type ScriptStep,
+  type StreamErrorSpec,
   type UsageSpec,
 } from "./model-script.js";
 import { readResponsesRequest, responsesBody, responsesError, responsesStream } from "./openai-responses.js";
@@ -33,11 +34,11 @@ export * from "./model-script.js";
 /** Which provider protocol opencode speaks to the server. */
 export type WireShape = "chat" | "anthropic" | "responses";
 
-/** The opencode provider and model id each shape is configured as. */
-export const SHAPES: Record<WireShape, { providerID: string; modelID: string; npm: string }> = {
-  chat: { providerID: "scripted", modelID: "m", npm: "@ai-sdk/openai-compatible" },
-  anthropic: { providerID: "anthropic", modelID: "claude-scripted", npm: "@ai-sdk/anthropic" },
-  responses: { providerID: "openai", modelID: "gpt-scripted", npm: "@ai-sdk/openai" },
+/** The opencode provider and model id each shape is configured as (`SHAPES[shape].model` for prompts). */
+export const SHAPES: Record<WireShape, { providerID: string; modelID: string; npm: string; model: string }> = {
+  chat: { providerID: "scripted", modelID: "m", npm: "@ai-sdk/openai-compatible", model: "scripted/m" },
+  anthropic: { providerID: "anthropic", modelID: "claude-scripted", npm: "@ai-sdk/anthropic", model: "anthropic/claude-scripted" },
+  responses: { providerID: "openai", modelID: "gpt-scripted", npm: "@ai-sdk/openai", model: "openai/gpt-scripted" },
 };
 
 export interface RecordedRequest {
@@ -74,11 +75,12 @@ export interface ModelServer {
   requests: RecordedRequest[];
   /**
    * opencode config (for OPENCODE_CONFIG_CONTENT) using this server as its only model, through the
-   * provider of `shape` (default the OpenAI-compatible one) with a `baseURL` override; `extra` is
-   * merged on top. The `anthropic` and `openai` shapes also need `OPENCODE_DISABLE_MODELS_FETCH=1`
-   * in the server's environment, so opencode does not reach for models.dev.
+   * provider of each shape (default the OpenAI-compatible one) with a `baseURL` override; the
+   * first shape's model is the default. `extra` is merged on top. The `anthropic` and `openai`
+   * providers also need `OPENCODE_DISABLE_MODELS_FETCH=1` in the server's environment, so
+   * opencode does not reach for models.dev.
    */
-  providerConfig(extra?: Record<string, unknown>, shape?: WireShape): Record<string, unknown>;
+  providerConfig(extra?: Record<string, unknown>, shapes?: WireShape | WireShape[]): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -185,34 +187,40 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
 
     const p = plan(conversation, opts);
     record.kind = p.kind;
-    let failAfterDeltas: number | undefined;
+    let streamError: StreamErrorSpec | undefined;
     if (p.kind === "script") {
       record.script = p.script;
       record.step = p.stepIndex;
       const err = p.script.error;
       if (err && failsNow(p.script, "error", err.times)) return providerError(res, route.shape, err);
-      const mid = p.script.streamError;
-      if (mid && p.stepIndex === 0 && failsNow(p.script, "stream", mid.times)) failAfterDeltas = mid.afterDeltas;
+      const failure = p.stepIndex === 0 ? p.script.failures?.[attempt(p.script, "failures") - 1] : undefined;
+      if (failure && "status" in failure) return providerError(res, route.shape, failure);
+      streamError = failure;
     }
     const script: Script = p.kind === "script" ? p.script : {};
     const stepIndex = p.kind === "script" ? p.stepIndex : 0;
     const model = conversation.model;
-    const message = script.streamError?.message;
     if (!conversation.stream) {
       if (route.shape === "anthropic") return json(res, 200, anthropicMessage(p.step, stepIndex, model));
       if (route.shape === "responses") return json(res, 200, responsesBody(p.step, stepIndex, model));
       return complete(res, model, p.step, stepIndex);
     }
-    if (route.shape === "anthropic") return send(res, anthropicStream(p.step, stepIndex, model, failAfterDeltas, message), script);
-    if (route.shape === "responses") return send(res, responsesStream(p.step, stepIndex, model, failAfterDeltas, message), script);
+    if (route.shape === "anthropic") return send(res, anthropicStream(p.step, stepIndex, model, streamError), script);
+    if (route.shape === "responses") return send(res, responsesStream(p.step, stepIndex, model, streamError), script);
     return send(res, chatStream(body as ChatRequest, model, p.step, stepIndex), script, "data: [DONE]\n\n");
   }
 
-  /** Counts an attempt of the script's error `kind`; true while it should still fail. */
-  function failsNow(script: Script, kind: string, times: number | undefined): boolean {
+  /** Counts a request of the script for `kind` of failure; the count including this one. */
+  function attempt(script: Script, kind: string): number {
     const key = `${script.id ?? JSON.stringify(script)}:${kind}`;
     const n = (attempts.get(key) ?? 0) + 1;
     attempts.set(key, n);
+    return n;
+  }
+
+  /** True while the script's error should still fail this request. */
+  function failsNow(script: Script, kind: string, times: number | undefined): boolean {
+    const n = attempt(script, kind);
     return times === undefined || n <= times;
   }
 
@@ -319,21 +327,25 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     url,
     port,
     requests,
-    providerConfig(extra = {}, shape = "chat") {
-      const { providerID, modelID, npm } = SHAPES[shape];
+    providerConfig(extra = {}, shapes: WireShape | WireShape[] = "chat") {
+      const list = Array.isArray(shapes) ? shapes : [shapes];
+      const first = SHAPES[list[0] ?? "chat"];
+      const provider: Record<string, unknown> = {};
+      for (const shape of list) {
+        const { providerID, modelID, npm } = SHAPES[shape];
+        provider[providerID] = {
+          npm,
+          name: providerID,
+          options: { baseURL: url, apiKey: "x" },
+          models: { [modelID]: { name: modelID, ...opts.model } },
+        };
+      }
       return {
         autoupdate: false,
         share: "disabled",
-        model: `${providerID}/${modelID}`,
-        small_model: `${providerID}/${modelID}`,
-        provider: {
-          [providerID]: {
-            npm,
-            name: providerID,
-            options: { baseURL: url, apiKey: "x" },
-            models: { [modelID]: { name: modelID, ...opts.model } },
-          },
-        },
+        model: `${first.providerID}/${first.modelID}`,
+        small_model: `${first.providerID}/${first.modelID}`,
+        provider,
         ...extra,
       };
     },

@@ -5,7 +5,7 @@
 // non-streaming response, or as the API's error bodies.
 
 import { randomUUID } from "node:crypto";
-import type { Conversation, ProviderErrorSpec, ScriptStep } from "./model-script.js";
+import type { Conversation, ProviderErrorSpec, ScriptStep, StreamErrorSpec } from "./model-script.js";
 import { finishOf, splitText, stepBlocks, toolCallsOf } from "./model-script.js";
 
 interface InputItem {
@@ -102,10 +102,10 @@ function responseOf(id: string, model: string, status: string, output: Item[], e
 }
 
 /**
- * The stream for one step. `failAfterDeltas`: send that many text deltas of the first message,
- * then `response.failed` (error `server_error`) and nothing more.
+ * The stream for one step. With a `failure`: its `afterDeltas` text deltas, then
+ * `response.failed` and nothing more.
  */
-export function responsesStream(step: ScriptStep, stepIndex: number, model: string, failAfterDeltas?: number, failMessage?: string): string[] {
+export function responsesStream(step: ScriptStep, stepIndex: number, model: string, failure?: StreamErrorSpec): string[] {
   const id = `resp_${randomUUID().replaceAll("-", "")}`;
   const frames: string[] = [];
   let sequence = 0;
@@ -115,11 +115,14 @@ export function responsesStream(step: ScriptStep, stepIndex: number, model: stri
   const items = outputItems(step, stepIndex);
   const done: Item[] = [];
   let textDeltas = 0;
-  const failing = failAfterDeltas !== undefined;
+  const failing = failure !== undefined;
+  const failAfterDeltas = failure?.afterDeltas;
   const fail = () => {
     send("response.failed", {
       response: responseOf(id, model, "failed", done, {
-        error: { code: "server_error", message: failMessage ?? "The server had an error while processing your request. Sorry about that!" },
+        error: failure?.fatal
+          ? { code: "invalid_prompt", message: failure.message ?? "Invalid prompt: the request was rejected." }
+          : { code: "server_error", message: failure?.message ?? "The server had an error while processing your request. Sorry about that!" },
       }),
     });
     return frames;
