@@ -156,7 +156,7 @@ export function anthropicMessage(step: ScriptStep, stepIndex: number, model: str
 }
 
 /** The API's error body: `{type: "error", error: {type, message}}`, typed by status. */
-export function anthropicError(err: ProviderErrorSpec): { body: Record<string, unknown>; message: string } {
+export function anthropicError(err: ProviderErrorSpec): Record<string, unknown> {
   const type =
     err.status === 401
       ? "authentication_error"
@@ -170,5 +170,5 @@ export function anthropicError(err: ProviderErrorSpec): { body: Record<string, u
   const message =
     err.message ??
     (err.status === 401 ? "invalid x-api-key" : err.status === 429 ? "Number of request tokens has exceeded your per-minute rate limit" : "Internal server error");
-  return { body: { type: "error", error: { type, message }, request_id: `req_${randomUUID().replaceAll("-", "")}` }, message };
+  return { type: "error", error: { type, message }, request_id: `req_${randomUUID().replaceAll("-", "")}` };
 }
