@@ -267,6 +267,25 @@ describe.concurrent.each(WIRE_SHAPES)("%s wire protocol on a real server", (shap
     expect(final.text).toBe(text);
   });
 
+  it("(retry retraction) a retry retracts only the still-open part; the failed attempt's closed blocks stay, as stored", { timeout: 60_000 }, async () => {
+    const outcome = await run(shape, {
+      reasoning: "Thinking first.",
+      text: "First block. ",
+      texts: ["Second block."],
+      chunks: 3,
+      failures: [{ afterDeltas: 4 }],
+    });
+    // The server keeps the failed attempt's closed reasoning and first text block, and leaves the
+    // open second block empty; the retry then streams all of it again into new parts.
+    expect(storedParts(outcome.stored, "text").map((p) => p.text)).toEqual(["First block. ", "", "First block. ", "Second block."]);
+    expect(storedParts(outcome.stored, "reasoning").map((p) => p.text)).toEqual(["Thinking first.", "Thinking first."]);
+    const retry = outcome.replies.find((r) => r.kind === "retry");
+    const open = storedParts(outcome.stored, "text")[1]!;
+    expect(retry?.kind === "retry" && retry.discarded).toEqual([{ messageID: open.messageID, partID: open.id, kind: "text", text: "Seco" }]);
+    const final = expectMatchesStorage(outcome);
+    expect(final.text).toBe("First block. First block. Second block.");
+  });
+
   it("(retry retraction) when every attempt fails mid-stream, turn.text holds the last attempt's text once", { timeout: 60_000 }, async () => {
     const outcome = await run(shape, {
       text: "Partial answer before the failure, then more.",
