@@ -146,9 +146,52 @@ function codePoints(count: number): string {
   return Array.from({ length: count }, (_, i) => sample[i % sample.length]).join("");
 }
 
+/** One turn whose every attempt gets a 429 (five retries 1 s apart), shared by the tests about it. */
+const rateLimitedTurns = new Map<WireShape, Promise<Outcome>>();
+function rateLimited(shape: WireShape): Promise<Outcome> {
+  let outcome = rateLimitedTurns.get(shape);
+  if (!outcome) {
+    outcome = run(shape, { text: "never", error: { status: 429, retryAfter: 1 } });
+    rateLimitedTurns.set(shape, outcome);
+  }
+  return outcome;
+}
+
 const usage = { prompt: 120, completion: 30, reasoning: 6, cached: 40, cacheWrite: 10 };
 
 describe.concurrent.each(WIRE_SHAPES)("%s wire protocol on a real server", (shape) => {
+  // The slowest turns (the server's own retries wait 1-5 s each) first, so they overlap the rest.
+  it("(retry retraction) when every attempt fails mid-stream, turn.text holds the last attempt's text once", { timeout: 60_000 }, async () => {
+    const outcome = await run(shape, {
+      text: "Partial answer before the failure, then more.",
+      chunks: 6,
+      failures: [{ afterDeltas: 2 }, { afterDeltas: 2 }, { afterDeltas: 2, fatal: true }],
+    });
+    expect(outcome.error).toBeInstanceOf(UnknownProviderError);
+    expect(outcome.replies.filter((r) => r.kind === "retry")).toHaveLength(2);
+    expect(outcome.replies.filter((r) => r.kind === "delta")).toHaveLength(6);
+    // Storage: two empty parts of the retried attempts, then the failed last attempt's text.
+    expect(storedParts(outcome.stored, "text").map((p) => p.text)).toEqual(["", "", "Partial answer "]);
+    expect(outcome.turn.text).toBe("Partial answer ");
+    expect(keptText(outcome.replies)).toBe(storedText(outcome.stored));
+  });
+  it("a 429 on every attempt is a RateLimitError once the server gives up", { timeout: 60_000 }, async () => {
+    const outcome = await rateLimited(shape);
+    expect(outcome.error).toBeInstanceOf(RateLimitError);
+    expect((outcome.error as RateLimitError).retryable).toBe(true);
+    expect(outcome.replies.filter((r) => r.kind === "retry").map((r) => r.kind === "retry" && r.attempt)).toEqual([1, 2, 3, 4, 5]);
+    expect(outcome.replies.at(-1)).toMatchObject({ kind: "error" });
+  });
+
+  it("(resetAt) a RateLimitError's resetAt counts retry-after from the time of the error, not the turn's start", { timeout: 60_000 }, async () => {
+    const outcome = await rateLimited(shape);
+    expect(outcome.error).toBeInstanceOf(RateLimitError);
+    const resetAt = (outcome.error as RateLimitError).resetAt.getTime();
+    // retry-after is 1 s; the error's date header has whole seconds, so allow for its truncation.
+    expect(resetAt).toBeGreaterThanOrEqual(outcome.endedAt - 250);
+    expect(resetAt).toBeLessThanOrEqual(outcome.endedAt + 2_000);
+  });
+
   it("a text turn's deltas add up to the stored text, with the stored usage and cost", async () => {
     const outcome = await run(shape, { text: "Hello from the other provider, in six chunks.", chunks: 6, usage });
     const final = expectMatchesStorage(outcome);
@@ -211,6 +254,26 @@ describe.concurrent.each(WIRE_SHAPES)("%s wire protocol on a real server", (shap
     expect(outcome.stored).toHaveLength(2);
   });
 
+  it("a length-limited response ends the turn with finish \"length\" and the text so far", async () => {
+    const outcome = await run(shape, { text: "Cut off in the mid", finish: "length" });
+    const final = expectMatchesStorage(outcome);
+    expect(final.finish).toBe("length");
+    expect(final.text).toBe("Cut off in the mid");
+  });
+
+  it("a tool call the tool rejects ends as an error tool_result and the turn goes on", async () => {
+    const outcome = await run(shape, {
+      toolCalls: [{ name: "read", input: { filePath: "missing-file.txt" } }],
+      then: { text: "The file was missing." },
+    });
+    const final = expectMatchesStorage(outcome);
+    const results = outcome.replies.filter((r) => r.kind === "tool_result");
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ status: "error", tool: "read" });
+    expect(results[0]!.kind === "tool_result" && results[0]!.error).toBeTruthy();
+    expect(final.text).toBe("The file was missing.");
+  });
+
   it("2 000 deltas of emoji, ZWJ sequences, CJK and RTL, one code point each, add up exactly", { timeout: 60_000 }, async () => {
     const text = codePoints(2_000);
     const outcome = await run(shape, { text, chunks: 2_000 });
@@ -229,23 +292,6 @@ describe.concurrent.each(WIRE_SHAPES)("%s wire protocol on a real server", (shap
     expect(retries).toHaveLength(1);
     expect(retries[0]).toMatchObject({ attempt: 1 });
     expect(retries[0]!.kind === "retry" && retries[0]!.next).toBeGreaterThan(before);
-  });
-
-  it("a 429 on every attempt is a RateLimitError once the server gives up", { timeout: 60_000 }, async () => {
-    const outcome = await run(shape, { text: "never", error: { status: 429, retryAfter: 1 } });
-    expect(outcome.error).toBeInstanceOf(RateLimitError);
-    expect((outcome.error as RateLimitError).retryable).toBe(true);
-    expect(outcome.replies.filter((r) => r.kind === "retry").map((r) => r.kind === "retry" && r.attempt)).toEqual([1, 2, 3, 4, 5]);
-    expect(outcome.replies.at(-1)).toMatchObject({ kind: "error" });
-  });
-
-  it("(resetAt) a RateLimitError's resetAt counts retry-after from the time of the error, not the turn's start", { timeout: 60_000 }, async () => {
-    const outcome = await run(shape, { text: "never", error: { status: 429, retryAfter: 1 } });
-    expect(outcome.error).toBeInstanceOf(RateLimitError);
-    const resetAt = (outcome.error as RateLimitError).resetAt.getTime();
-    // retry-after is 1 s; the error's date header has whole seconds, so allow for its truncation.
-    expect(resetAt).toBeGreaterThanOrEqual(outcome.endedAt - 250);
-    expect(resetAt).toBeLessThanOrEqual(outcome.endedAt + 2_000);
   });
 
   it("(retry retraction) a mid-stream provider error retracts the failed attempt's text on the retry reply", { timeout: 60_000 }, async () => {
@@ -286,20 +332,6 @@ describe.concurrent.each(WIRE_SHAPES)("%s wire protocol on a real server", (shap
     expect(final.text).toBe("First block. First block. Second block.");
   });
 
-  it("(retry retraction) when every attempt fails mid-stream, turn.text holds the last attempt's text once", { timeout: 60_000 }, async () => {
-    const outcome = await run(shape, {
-      text: "Partial answer before the failure, then more.",
-      chunks: 6,
-      failures: [{ afterDeltas: 2 }, { afterDeltas: 2 }, { afterDeltas: 2, fatal: true }],
-    });
-    expect(outcome.error).toBeInstanceOf(UnknownProviderError);
-    expect(outcome.replies.filter((r) => r.kind === "retry")).toHaveLength(2);
-    expect(outcome.replies.filter((r) => r.kind === "delta")).toHaveLength(6);
-    // Storage: two empty parts of the retried attempts, then the failed last attempt's text.
-    expect(storedParts(outcome.stored, "text").map((p) => p.text)).toEqual(["", "", "Partial answer "]);
-    expect(outcome.turn.text).toBe("Partial answer ");
-    expect(keptText(outcome.replies)).toBe(storedText(outcome.stored));
-  });
 });
 
 describe("sub-agents on a real server", () => {
