@@ -109,6 +109,8 @@ export interface Conversation {
 }
 
 const DIRECTIVE = "#script ";
+/** What the scripted model answers to opencode's compaction (summary) requests. */
+export const SUMMARY_TEXT = "Summary: the user asked for work and it was done.";
 
 /** Render a script as the `#script {json}` line to append to a prompt. Adds a random `id` if missing. */
 export function directive(script: Script): string {
@@ -161,7 +163,7 @@ export function finishOf(step: ScriptStep): NonNullable<ScriptStep["finish"]> {
 }
 
 export type Plan =
-  | { kind: "title" | "default"; step: ScriptStep }
+  | { kind: "title" | "summary" | "default"; step: ScriptStep }
   | { kind: "script"; script: Script; stepIndex: number; step: ScriptStep };
 
 /**
@@ -169,16 +171,19 @@ export type Plan =
  *   1. A title-generation request (system prompt "You are a title generator") always gets a short
  *      title at once. It contains the user's prompt, directive included, so it must never run the
  *      script (an error script there would fail the title, not the turn under test).
- *   2. Otherwise a directive in the last user message (the current turn's prompt) selects the
+ *   2. A compaction summary request (system prompt "context summarization agent") quotes the
+ *      conversation, directives included, so it gets a fixed summary, never a script step.
+ *   3. Otherwise a directive in the last user message (the current turn's prompt) selects the
  *      script, and the number of model responses since that prompt selects the step: `steps[0]`
  *      answers the prompt, `steps[1]` answers after the first tool results, etc. Past the last step
  *      the answer is plain "Done." so a tool-calling script cannot loop forever.
- *   3. No directive in the last user message (a later turn without one, compaction, ...): a
+ *   4. No directive in the last user message (a later turn without one, compaction, ...): a
  *      default short text. An earlier turn's directive must not leak into a later turn without one
  *      (an old error script would fail every later turn).
  */
 export function plan(conversation: Conversation, defaults: { title: string; defaultText: string }): Plan {
   if (conversation.system.includes("You are a title generator")) return { kind: "title", step: { text: defaults.title, chunks: 1 } };
+  if (conversation.system.includes("context summarization agent")) return { kind: "summary", step: { text: SUMMARY_TEXT, chunks: 2 } };
   const script = conversation.prompt === undefined ? undefined : parseDirective(conversation.prompt);
   if (!script) return { kind: "default", step: { text: defaults.defaultText } };
   const stepIndex = conversation.priorSteps;

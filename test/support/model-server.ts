@@ -50,7 +50,7 @@ export interface RecordedRequest {
   /** The protocol of the request (undefined for other routes). */
   shape?: WireShape;
   /** How the server classified it. */
-  kind: "title" | "script" | "default" | "other";
+  kind: "title" | "summary" | "script" | "default" | "other";
   script?: Script;
   step?: number;
   at: number;
