@@ -289,7 +289,8 @@ describe.concurrent.each(WIRE_SHAPES)("%s wire protocol on a real server", (shap
     const outcome = await run(shape, { text: "Through after the rate limit.", error: { status: 429, retryAfter: 1, times: 1 } });
     expectMatchesStorage(outcome);
     const retries = outcome.replies.filter((r) => r.kind === "retry");
-    expect(retries).toHaveLength(1);
+    // Attempt and message together, so a failure shows what the server retried.
+    expect(retries.map((r) => r.kind === "retry" && [r.attempt, r.message])).toHaveLength(1);
     expect(retries[0]).toMatchObject({ attempt: 1 });
     expect(retries[0]!.kind === "retry" && retries[0]!.next).toBeGreaterThan(before);
   });
