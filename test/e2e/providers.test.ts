@@ -4,8 +4,8 @@
 // cost — and provider failures must end in the right error class or be retried without stray text.
 //
 // One opencode server carries both providers; every turn has its own session, so they run in
-// parallel. Tests marked "(retry retraction)", "(resetAt)" and "(sub-agent usage)" pin semantics
-// the turn engine is being rebuilt to have (issue 12); they fail against the codec before it.
+// parallel. Tests marked "(retry retraction)", "(resetAt)" and "(sub-agent usage)" pin the provider
+// failure semantics of issue 12, which the codec before the rebuilt turn engine did not have.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   RateLimitError,
