@@ -20,6 +20,8 @@ export {
   APITimeoutError,
   AbortError,
   StreamError,
+  ConfigurationError,
+  EventStreamRouteError,
 } from "./http/errors.js";
 export { EventHub, EventSubscription, SubscriberOverflowError } from "./events/index.js";
 export type {
