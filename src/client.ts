@@ -1,10 +1,13 @@
 // `createClient`: the object apps hold. Owns the transport (and so the sockets) and the shared
-// event stream; every operation of the server's spec is reachable through the typed `request`.
+// event stream; everyday calls are one-line methods (sessions, providers, files, search), and
+// every operation of the server's spec is reachable through the typed `request`.
 
 import type { ClientOptions } from "./http/options.js";
-import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData } from "./http/paths.js";
-import { Transport, type RawRequest } from "./http/transport.js";
+import { callOperation } from "./http/operation.js";
+import type { HttpMethod, RequestInitArgs, RequestPath, ResponseData } from "./http/paths.js";
+import { Transport } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
+import { Agents, Config, Files, Find, Providers } from "./resources.js";
 import { ascendingID } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
@@ -20,6 +23,16 @@ export class OpencodeClient {
   readonly events: EventHub;
   /** `client.session.create({ title })`, `.get(id)`, `.list()`: handles that prompt and stream turns. */
   readonly session: Sessions;
+  /** `client.provider.list()`, `.models()`: providers and the models a prompt can name. */
+  readonly provider: Providers;
+  /** `client.agent.list()`: the agents a prompt can run as. */
+  readonly agent: Agents;
+  /** `client.config.get()`: the server's merged config. */
+  readonly config: Config;
+  /** `client.file.read(path)`, `.list(dir)`, `.status()`: the project's files. */
+  readonly file: Files;
+  /** `client.find.text(pattern)`, `.files(query)`, `.symbols(query)`: search the project. */
+  readonly find: Find;
 
   constructor(options: OpencodeClientOptions = {}) {
     this.transport = new Transport(options);
@@ -31,18 +44,20 @@ export class OpencodeClient {
       logger: this.transport.options.logger,
       newMessageID: () => ascendingID("msg"),
     });
+    this.provider = new Providers(this.transport);
+    this.agent = new Agents(this.transport);
+    this.config = new Config(this.transport);
+    this.file = new Files(this.transport);
+    this.find = new Find(this.transport);
   }
 
   /**
    * Calls any operation of the opencode spec, typed over the generated `paths`:
-   * `client.request("get", "/session/{sessionID}", { path: { sessionID } })`.
+   * `client.request("get", "/session/{sessionID}", { path: { sessionID } })`. Event-stream routes
+   * (`/event`, `/global/event`, …) are rejected with `EventStreamRouteError`: use `client.events`.
    */
-  request<M extends HttpMethod, P extends PathsWithMethod<M>>(
-    method: M,
-    path: P,
-    ...[init]: InitArgs<M, P>
-  ): Promise<ResponseData<M, P>> {
-    return this.transport.request(method, path, init as RawRequest | undefined) as Promise<ResponseData<M, P>>;
+  request<M extends HttpMethod, P extends RequestPath<M>>(method: M, path: P, ...init: RequestInitArgs<M, P>): Promise<ResponseData<M, P>> {
+    return callOperation(this.transport, method, path, ...init);
   }
 
   /** Closes the event stream and the client's sockets. Safe to call more than once. */
