@@ -31,6 +31,8 @@ let client: OpencodeClient;
 beforeAll(async () => {
   model = await startModelServer();
   server = await startTestServer({
+    // The provider catalog would otherwise be fetched from models.dev (no network here: a long wait).
+    env: { OPENCODE_DISABLE_MODELS_FETCH: "1" },
     config: model.providerConfig({
       command: { greet: { template: `Greet $ARGUMENTS.\n${directive({ text: "Hello there, Ada." })}`, description: "greets someone" } },
     }),
