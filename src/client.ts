@@ -3,12 +3,12 @@
 // every operation of the server's spec is reachable through the typed `request`.
 
 import type { ClientOptions } from "./http/options.js";
-import { callOperation } from "./http/operation.js";
-import type { HttpMethod, RequestInitArgs, RequestPath, ResponseData } from "./http/paths.js";
-import { Transport } from "./http/transport.js";
+import { EventStreamRouteError } from "./http/errors.js";
+import { isEventStreamPath, type HttpMethod, type RequestInitArgs, type RequestPath, type ResponseData, type TypedRequest } from "./http/paths.js";
+import { Transport, type RawRequest } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
 import { Agents, Config, Files, Find, Providers } from "./resources.js";
-import { ascendingID } from "./session/ids.js";
+import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
 
@@ -37,18 +37,19 @@ export class OpencodeClient {
   constructor(options: OpencodeClientOptions = {}) {
     this.transport = new Transport(options);
     this.events = new EventHub(this.transport, options.events);
+    const request = this.request.bind(this) as TypedRequest;
     this.session = new Sessions({
-      transport: this.transport,
+      request,
       events: this.events,
       mutex: new SessionMutex(),
       logger: this.transport.options.logger,
-      newMessageID: () => ascendingID("msg"),
+      ids: new MessageIDs(),
     });
-    this.provider = new Providers(this.transport);
-    this.agent = new Agents(this.transport);
-    this.config = new Config(this.transport);
-    this.file = new Files(this.transport);
-    this.find = new Find(this.transport);
+    this.provider = new Providers(request);
+    this.agent = new Agents(request);
+    this.config = new Config(request);
+    this.file = new Files(request);
+    this.find = new Find(request);
   }
 
   /**
@@ -56,8 +57,10 @@ export class OpencodeClient {
    * `client.request("get", "/session/{sessionID}", { path: { sessionID } })`. Event-stream routes
    * (`/event`, `/global/event`, …) are rejected with `EventStreamRouteError`: use `client.events`.
    */
-  request<M extends HttpMethod, P extends RequestPath<M>>(method: M, path: P, ...init: RequestInitArgs<M, P>): Promise<ResponseData<M, P>> {
-    return callOperation(this.transport, method, path, ...init);
+  request<M extends HttpMethod, P extends RequestPath<M>>(method: M, path: P, ...[init]: RequestInitArgs<M, P>): Promise<ResponseData<M, P>> {
+    // A JSON request to an SSE route would sit on a body that never ends until its timeout.
+    if (isEventStreamPath(path)) return Promise.reject(new EventStreamRouteError(method, path));
+    return this.transport.request(method, path, init as RawRequest | undefined) as Promise<ResponseData<M, P>>;
   }
 
   /** Closes the event stream and the client's sockets. Safe to call more than once. */

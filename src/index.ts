@@ -33,7 +33,7 @@ export {
   ConfigurationError,
   EventStreamRouteError,
 } from "./http/errors.js";
-export { EventHub, EventSubscription, SubscriberOverflowError } from "./events/index.js";
+export { EventHub, EventSubscription, SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
 export type {
   ConnectionState,
   Event,
@@ -42,6 +42,7 @@ export type {
   EventServerHeartbeat,
   EventType,
   ReconnectInfo,
+  StreamGap,
   SubscribeOptions,
 } from "./events/index.js";
 export {

@@ -2,9 +2,7 @@
 // their models, agents, config, project files and search. Every method takes per-call options.
 
 import type { components, operations } from "../generated/opencode.js";
-import { callOperation } from "./http/operation.js";
-import type { CallOptions, ResponseData } from "./http/paths.js";
-import type { Transport } from "./http/transport.js";
+import type { CallOptions, ResponseData, TypedRequest } from "./http/paths.js";
 
 type Schemas = components["schemas"];
 
@@ -24,11 +22,11 @@ export interface ModelEntry {
 
 /** `client.provider`: the providers the server knows and the models they offer. */
 export class Providers {
-  constructor(private readonly transport: Transport) {}
+  constructor(private readonly request: TypedRequest) {}
 
   /** Every provider in the server's catalog, which are connected, and each provider's default model. */
   list(options?: CallOptions): Promise<ResponseData<"get", "/provider">> {
-    return callOperation(this.transport, "get", "/provider", { ...options });
+    return this.request("get", "/provider", { ...options });
   }
 
   /**
@@ -57,39 +55,39 @@ export class Providers {
 
 /** `client.agent`: the agents prompts can run as (`{ agent: "plan" }`). */
 export class Agents {
-  constructor(private readonly transport: Transport) {}
+  constructor(private readonly request: TypedRequest) {}
 
   list(options?: CallOptions): Promise<Schemas["Agent"][]> {
-    return callOperation(this.transport, "get", "/agent", { ...options });
+    return this.request("get", "/agent", { ...options });
   }
 }
 
 /** `client.config`: the server's merged opencode config. */
 export class Config {
-  constructor(private readonly transport: Transport) {}
+  constructor(private readonly request: TypedRequest) {}
 
   get(options?: CallOptions): Promise<Schemas["Config"]> {
-    return callOperation(this.transport, "get", "/config", { ...options });
+    return this.request("get", "/config", { ...options });
   }
 }
 
 /** `client.file`: files of the server's project (paths relative to it). */
 export class Files {
-  constructor(private readonly transport: Transport) {}
+  constructor(private readonly request: TypedRequest) {}
 
   /** A file's content (`type: "text"` or base64 `"binary"`), with a diff against git when it changed. */
   read(path: string, options?: CallOptions): Promise<Schemas["FileContent"]> {
-    return callOperation(this.transport, "get", "/file/content", { ...options, query: { path } });
+    return this.request("get", "/file/content", { ...options, query: { path } });
   }
 
   /** A directory's entries (`""` for the project root). */
   list(path = "", options?: CallOptions): Promise<Schemas["FileNode"][]> {
-    return callOperation(this.transport, "get", "/file", { ...options, query: { path } });
+    return this.request("get", "/file", { ...options, query: { path } });
   }
 
   /** Files changed in the project's git working tree, with added/removed line counts. */
   status(options?: CallOptions): Promise<Schemas["File"][]> {
-    return callOperation(this.transport, "get", "/file/status", { ...options });
+    return this.request("get", "/file/status", { ...options });
   }
 }
 
@@ -98,21 +96,21 @@ type FindFilesQuery = Omit<operations["find.files"]["parameters"]["query"], "que
 
 /** `client.find`: search the server's project. */
 export class Find {
-  constructor(private readonly transport: Transport) {}
+  constructor(private readonly request: TypedRequest) {}
 
   /** Lines matching a regular expression (ripgrep), with path, line number and submatches. */
   text(pattern: string, options?: CallOptions): Promise<ResponseData<"get", "/find">> {
-    return callOperation(this.transport, "get", "/find", { ...options, query: { pattern } });
+    return this.request("get", "/find", { ...options, query: { pattern } });
   }
 
   /** File (and with `dirs: "true"` directory) paths matching a fuzzy query. */
   files(query: string, options: CallOptions & FindFilesQuery = {}): Promise<string[]> {
     const { dirs, type, limit, ...call } = options;
-    return callOperation(this.transport, "get", "/find/file", { ...call, query: { query, dirs, type, limit } });
+    return this.request("get", "/find/file", { ...call, query: { query, dirs, type, limit } });
   }
 
   /** Workspace symbols from the project's language servers. */
   symbols(query: string, options?: CallOptions): Promise<Schemas["Symbol"][]> {
-    return callOperation(this.transport, "get", "/find/symbol", { ...options, query: { query } });
+    return this.request("get", "/find/symbol", { ...options, query: { query } });
   }
 }

@@ -99,3 +99,10 @@ export type RequestInitArgs<M extends HttpMethod, P extends RequestPath<M>> =
 
 /** Per-call options of the one-line methods (`session.fork(…, { signal, timeoutMs })`), as in openai-node. */
 export type CallOptions = Pick<RequestOptions, "signal" | "timeoutMs" | "maxRetries" | "headers">;
+
+/** A request function typed over the generated `paths`: the SDK's own calls go through one. */
+export type TypedRequest = <M extends HttpMethod, P extends RequestPath<M>>(
+  method: M,
+  path: P,
+  ...init: RequestInitArgs<M, P>
+) => Promise<ResponseData<M, P>>;

@@ -3,9 +3,7 @@
 // one-line session operations (fork, share, revert, summarize, shell, command, diff, todo, …).
 
 import type { components, operations } from "../../generated/opencode.js";
-import { callOperation } from "../http/operation.js";
 import type { CallOptions, ResponseData } from "../http/paths.js";
-import type { Transport } from "../http/transport.js";
 import { parseModel } from "../turn/prompt-body.js";
 import type { FinalReply } from "../turn/replies.js";
 import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
@@ -39,8 +37,33 @@ export class Session {
    * Sends a prompt and streams the turn: `for await (const reply of session.prompt("hi"))`.
    * Turns on one session run one after another (FIFO); sessions run in parallel.
    */
-  prompt(input: string | PartInput[], options?: PromptOptions): Turn {
-    return new Turn(this.deps, this.id, input, options);
+  prompt(input: string | PartInput[], options: PromptOptions = {}): Turn {
+    return new Turn(this.deps, this.id, { kind: "prompt", input, options });
+  }
+
+  /**
+   * A Turn for whatever the session is running now — started by this client, another client, the
+   * TUI, or before a page reload — built from the server's stored messages plus the live stream:
+   * text stored so far once, then live replies, and the same `final` the originating client sees.
+   * Resolves to undefined when the session is idle. (opencode stores a text part when it closes,
+   * so a part still streaming at attach time shows up whole when it closes.)
+   */
+  async attach(options: Pick<PromptOptions, "signal" | "subagents"> = {}): Promise<Turn | undefined> {
+    const statuses = await this.deps.request("get", "/session/status", { signal: options.signal });
+    const status = statuses[this.id]?.type;
+    if (status !== "busy" && status !== "retry") return undefined;
+    const messages = await this.deps.request("get", "/session/{sessionID}/message", {
+      path: { sessionID: this.id },
+      query: { limit: 50 },
+      signal: options.signal,
+    });
+    // The turn running is the latest prompt a person sent: compaction and its synthetic
+    // continuation are part of it.
+    const prompt = messages.findLast(
+      (m) => m.info.role === "user" && !m.parts.some((p) => p.type === "compaction" || (p.type === "text" && p.synthetic === true)),
+    );
+    if (!prompt) return undefined;
+    return new Turn(this.deps, this.id, { kind: "attach", userMessageID: prompt.info.id, options });
   }
 
   /** Sends a prompt and resolves with its final reply (rejects with the turn's typed error). */
@@ -50,7 +73,7 @@ export class Session {
 
   /** Answers a `permission` reply. */
   async respond(permissionID: string, response: PermissionResponse, message?: string): Promise<void> {
-    await this.deps.transport.request("post", "/permission/{requestID}/reply", {
+    await this.deps.request("post", "/permission/{requestID}/reply", {
       path: { requestID: permissionID },
       body: message === undefined ? { reply: response } : { reply: response, message },
     });
@@ -61,7 +84,7 @@ export class Session {
    * in the order of `reply.questions`. Works for a sub-agent's question too (the id names it).
    */
   async answer(questionID: string, answers: string[][]): Promise<void> {
-    await this.deps.transport.request("post", "/question/{requestID}/reply", {
+    await this.deps.request("post", "/question/{requestID}/reply", {
       path: { requestID: questionID },
       body: { answers },
     });
@@ -69,34 +92,34 @@ export class Session {
 
   /** Declines a `question` reply; the agent is told the user would not answer. */
   async rejectQuestion(questionID: string): Promise<void> {
-    await this.deps.transport.request("post", "/question/{requestID}/reject", { path: { requestID: questionID } });
+    await this.deps.request("post", "/question/{requestID}/reject", { path: { requestID: questionID } });
   }
 
   /** Aborts whatever the session is running (any client's turn). Prefer `turn.abort()` for your own. */
   async abort(): Promise<boolean> {
-    return this.deps.transport.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } }) as Promise<boolean>;
+    return this.deps.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } });
   }
 
   /** The session's stored messages with their parts; `limit` keeps the newest n, `before` pages back from a message id. */
   messages(options: CallOptions & { limit?: number; before?: string } = {}): Promise<StoredMessage[]> {
     const { limit, before, ...call } = options;
-    return callOperation(this.deps.transport, "get", "/session/{sessionID}/message", { ...call, path: { sessionID: this.id }, query: { limit, before } });
+    return this.deps.request("get", "/session/{sessionID}/message", { ...call, path: { sessionID: this.id }, query: { limit, before } });
   }
 
   /** Re-reads `info` from the server. */
   async refresh(): Promise<this> {
-    this.info = (await this.deps.transport.request("get", "/session/{sessionID}", { path: { sessionID: this.id } })) as SessionInfo;
+    this.info = await this.deps.request("get", "/session/{sessionID}", { path: { sessionID: this.id } });
     return this;
   }
 
   async delete(): Promise<boolean> {
-    return this.deps.transport.request("delete", "/session/{sessionID}", { path: { sessionID: this.id } }) as Promise<boolean>;
+    return this.deps.request("delete", "/session/{sessionID}", { path: { sessionID: this.id } });
   }
 
   /** Copies the session (up to `messageID` when given, else whole) into a new session; resolves with its handle. */
   async fork(options: CallOptions & { messageID?: string } = {}): Promise<Session> {
     const { messageID, ...call } = options;
-    const info = await callOperation(this.deps.transport, "post", "/session/{sessionID}/fork", {
+    const info = await this.deps.request("post", "/session/{sessionID}/fork", {
       ...call,
       path: { sessionID: this.id },
       body: messageID === undefined ? {} : { messageID },
@@ -106,17 +129,17 @@ export class Session {
 
   /** Publishes the session; the link is `info.share.url`. */
   async share(options?: CallOptions): Promise<SessionInfo> {
-    return (this.info = await callOperation(this.deps.transport, "post", "/session/{sessionID}/share", { ...options, path: { sessionID: this.id } }));
+    return (this.info = await this.deps.request("post", "/session/{sessionID}/share", { ...options, path: { sessionID: this.id } }));
   }
 
   async unshare(options?: CallOptions): Promise<SessionInfo> {
-    return (this.info = await callOperation(this.deps.transport, "delete", "/session/{sessionID}/share", { ...options, path: { sessionID: this.id } }));
+    return (this.info = await this.deps.request("delete", "/session/{sessionID}/share", { ...options, path: { sessionID: this.id } }));
   }
 
   /** Undoes the session back to `messageID` (or one of its parts): messages after it and their file edits. */
   async revert(messageID: string, options: CallOptions & { partID?: string } = {}): Promise<SessionInfo> {
     const { partID, ...call } = options;
-    return (this.info = await callOperation(this.deps.transport, "post", "/session/{sessionID}/revert", {
+    return (this.info = await this.deps.request("post", "/session/{sessionID}/revert", {
       ...call,
       path: { sessionID: this.id },
       body: partID === undefined ? { messageID } : { messageID, partID },
@@ -125,7 +148,7 @@ export class Session {
 
   /** Restores what the last `revert` undid. */
   async unrevert(options?: CallOptions): Promise<SessionInfo> {
-    return (this.info = await callOperation(this.deps.transport, "post", "/session/{sessionID}/unrevert", { ...options, path: { sessionID: this.id } }));
+    return (this.info = await this.deps.request("post", "/session/{sessionID}/unrevert", { ...options, path: { sessionID: this.id } }));
   }
 
   /** Compacts the session's history into a summary written by `model`. Waits for the session's running turn first. */
@@ -133,7 +156,7 @@ export class Session {
     const { model, auto, ...call } = options;
     const body = { ...parseModel(model), ...(auto === undefined ? {} : { auto }) };
     return this.exclusive(call.signal, () =>
-      callOperation(this.deps.transport, "post", "/session/{sessionID}/summarize", { ...call, path: { sessionID: this.id }, body }),
+      this.deps.request("post", "/session/{sessionID}/summarize", { ...call, path: { sessionID: this.id }, body }),
     );
   }
 
@@ -142,7 +165,7 @@ export class Session {
     const { agent = "build", model, ...call } = options;
     const body = { command, agent, ...(model === undefined ? {} : { model: parseModel(model) }) };
     return this.exclusive(call.signal, () =>
-      callOperation(this.deps.transport, "post", "/session/{sessionID}/shell", { ...call, path: { sessionID: this.id }, body }),
+      this.deps.request("post", "/session/{sessionID}/shell", { ...call, path: { sessionID: this.id }, body }),
     );
   }
 
@@ -163,30 +186,30 @@ export class Session {
     if (variant !== undefined) body.variant = variant;
     if (parts !== undefined) body.parts = parts;
     return this.exclusive(call.signal, () =>
-      callOperation(this.deps.transport, "post", "/session/{sessionID}/command", { ...call, path: { sessionID: this.id }, body }),
+      this.deps.request("post", "/session/{sessionID}/command", { ...call, path: { sessionID: this.id }, body }),
     );
   }
 
   /** Files the session changed (whole session, or one message's changes), with before/after text. */
   diff(options: CallOptions & { messageID?: string } = {}): Promise<components["schemas"]["SnapshotFileDiff"][]> {
     const { messageID, ...call } = options;
-    return callOperation(this.deps.transport, "get", "/session/{sessionID}/diff", { ...call, path: { sessionID: this.id }, query: { messageID } });
+    return this.deps.request("get", "/session/{sessionID}/diff", { ...call, path: { sessionID: this.id }, query: { messageID } });
   }
 
   /** The agent's todo list for this session. */
   todo(options?: CallOptions): Promise<components["schemas"]["Todo"][]> {
-    return callOperation(this.deps.transport, "get", "/session/{sessionID}/todo", { ...options, path: { sessionID: this.id } });
+    return this.deps.request("get", "/session/{sessionID}/todo", { ...options, path: { sessionID: this.id } });
   }
 
   /** Sessions started from this one (sub-agents, forks with a parent), as handles. */
   async children(options?: CallOptions): Promise<Session[]> {
-    const infos = await callOperation(this.deps.transport, "get", "/session/{sessionID}/children", { ...options, path: { sessionID: this.id } });
+    const infos = await this.deps.request("get", "/session/{sessionID}/children", { ...options, path: { sessionID: this.id } });
     return infos.map((info) => new Session(this.deps, info.id, info));
   }
 
   /** Changes the title (or metadata, permissions, archived time); `info` becomes the server's answer. */
   async update(fields: UpdateBody, options?: CallOptions): Promise<SessionInfo> {
-    return (this.info = await callOperation(this.deps.transport, "patch", "/session/{sessionID}", { ...options, path: { sessionID: this.id }, body: fields }));
+    return (this.info = await this.deps.request("patch", "/session/{sessionID}", { ...options, path: { sessionID: this.id }, body: fields }));
   }
 
   /** Runs `call` holding the session's turn lock: the server would fold it into a running turn otherwise. */
@@ -207,12 +230,8 @@ export class Sessions {
     this.deps = deps;
   }
 
-  private get transport(): Transport {
-    return this.deps.transport;
-  }
-
   async create(body: CreateBody = {}): Promise<Session> {
-    const info = (await this.transport.request("post", "/session", { body })) as SessionInfo;
+    const info = await this.deps.request("post", "/session", { body });
     return new Session(this.deps, info.id, info);
   }
 
@@ -222,7 +241,7 @@ export class Sessions {
   }
 
   async list(): Promise<Session[]> {
-    const infos = (await this.transport.request("get", "/session")) as SessionInfo[];
+    const infos = await this.deps.request("get", "/session");
     return infos.map((info) => new Session(this.deps, info.id, info));
   }
 }
