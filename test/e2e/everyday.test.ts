@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe("client-level one-liners", () => {
-  it("lists providers, the models a prompt can name, agents and the config", async () => {
+  it("lists providers, the models a prompt can name, agents and the config", { timeout: 60_000 }, async () => {
     const providers = await client.provider.list();
     expect(providers.connected).toContain(PROVIDER_ID);
     const models = await client.provider.models();

@@ -6,7 +6,7 @@ import { typecheckSnippets } from "../support/typecheck.js";
 const prelude = `import { createClient } from "opencode-serve-client";\nconst client = createClient();\n`;
 
 describe("request() type errors", () => {
-  it("name a mistyped path, a path without that method, and an event-stream route", { timeout: 60_000 }, () => {
+  it("name a mistyped path, a path without that method, and an event-stream route", { timeout: 120_000 }, () => {
     const diagnostics = typecheckSnippets({
       typo: `${prelude}await client.request("get", "/sesion");\n`,
       typoWithInit: `${prelude}await client.request("get", "/sesion/{sessionID}", { path: { sessionID: "x" } });\n`,
