@@ -1,0 +1,36 @@
+// readReplies (the browser entry) fails with a typed StreamError, an OpencodeError, when the reply
+// stream is not one or ends before the turn did.
+import { describe, expect, it } from "vitest";
+import { OpencodeError, readReplies, StreamError } from "../../src/browser/index.js";
+
+async function failure(response: Response): Promise<unknown> {
+  try {
+    for await (const _reply of readReplies(response)) {
+      // drain
+    }
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected readReplies to fail");
+}
+
+describe("readReplies errors", () => {
+  it("a non-2xx answer is a StreamError naming the status", async () => {
+    const error = await failure(new Response("no", { status: 502 }));
+    expect(error).toBeInstanceOf(StreamError);
+    expect(error).toBeInstanceOf(OpencodeError);
+    expect((error as Error).message).toBe("reply stream answered 502");
+  });
+
+  it("a response that is not an event stream is a StreamError naming its content-type", async () => {
+    const error = await failure(new Response("{}", { headers: { "content-type": "application/json" } }));
+    expect(error).toBeInstanceOf(StreamError);
+    expect((error as Error).message).toBe("reply stream has content-type application/json, not text/event-stream");
+  });
+
+  it("a stream that ends before a terminal reply is a StreamError", async () => {
+    const error = await failure(new Response(": heartbeat\n\n", { headers: { "content-type": "text/event-stream" } }));
+    expect(error).toBeInstanceOf(StreamError);
+    expect((error as Error).message).toBe("reply stream ended before the turn did");
+  });
+});
