@@ -108,14 +108,14 @@ console.log(JSON.stringify([typeof m.createClient, typeof m.mapEvent, typeof m.O
     expect(result.stderr).toBe("");
   });
 
-  it("types resolve for NodeNext consumers, ESM (.mts) and CommonJS (.cts)", { timeout: 60_000 }, () => {
+  it("types resolve for NodeNext consumers, ESM (.mts) and CommonJS (.cts)", { timeout: 180_000 }, () => {
     const clean = typecheckConsumer("nodenext", { "esm.mts": esmConsumer, "cjs.cts": cjsConsumer }, { module: "NodeNext", moduleResolution: "NodeNext" });
     expect(clean).toBe("");
     const broken = typecheckConsumer("nodenext-broken", { "cjs.cts": `${cjsConsumer}const wrong: number = client.createClient();\n` }, { module: "NodeNext", moduleResolution: "NodeNext" });
     expect(broken).toMatch(/cjs\.cts\(6,7\): error TS2322: Type 'OpencodeClient' is not assignable to type 'number'/);
   });
 
-  it("types resolve for bundler consumers", { timeout: 60_000 }, () => {
+  it("types resolve for bundler consumers", { timeout: 180_000 }, () => {
     expect(typecheckConsumer("bundler", { "app.ts": esmConsumer }, { module: "ESNext", moduleResolution: "Bundler" })).toBe("");
   });
 

@@ -31,7 +31,7 @@ describe("README", () => {
     }
   });
 
-  it("every ts snippet typechecks against the source", { timeout: 120_000 }, () => {
+  it("every ts snippet typechecks against the source", { timeout: 180_000 }, () => {
     expect(typecheckSnippets(blocks)).toEqual([]);
   });
 });
