@@ -59,11 +59,13 @@ export async function* readReplies(
       } catch (error) {
         // Our own signal aborted the fetch: that is a stop, not a failure.
         if (options.signal?.aborted) return;
-        throw error;
+        throw new StreamError("reply stream failed while reading", false, { cause: error });
       }
       const { done, value } = chunk;
       parser.feed(decoder.decode(value, { stream: !done }));
+      // One chunk can carry several replies: none is handed out after the caller aborted.
       while (pending.length) {
+        if (options.signal?.aborted) return;
         const reply = pending.shift()!;
         yield reply;
         if (reply.kind === "final" || reply.kind === "error") {

@@ -34,3 +34,22 @@ describe("readReplies errors", () => {
     expect((error as Error).message).toBe("reply stream ended before the turn did");
   });
 });
+
+describe("readReplies abort", () => {
+  it("hands out no reply after the caller aborted, even from the same chunk", async () => {
+    const frame = (text: string) => `event: reply\ndata: ${JSON.stringify({ kind: "delta", sessionID: "s", messageID: "m", partID: "p", text })}\n\n`;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        // Three replies in one chunk, and the stream stays open.
+        controller.enqueue(new TextEncoder().encode(frame("a") + frame("b") + frame("c")));
+      },
+    });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    for await (const reply of readReplies(body, { signal: controller.signal })) {
+      if (reply.kind === "delta") seen.push(reply.text);
+      if (seen.length === 1) controller.abort();
+    }
+    expect(seen).toEqual(["a"]);
+  });
+});
