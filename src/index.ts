@@ -3,7 +3,17 @@
 export { createClient, OpencodeClient, type OpencodeClientOptions } from "./client.js";
 export type { ClientOptions } from "./http/options.js";
 export type { Logger, LogFields } from "./http/logger.js";
-export type { HttpMethod, PathsWithMethod, RequestInit, RequestOptions, ResponseData } from "./http/paths.js";
+export type {
+  CallOptions,
+  EventStreamPath,
+  HttpMethod,
+  PathsWithMethod,
+  RequestInit,
+  RequestOptions,
+  RequestPath,
+  ResponseData,
+} from "./http/paths.js";
+export { Agents, Config, Files, Find, Providers, type ModelEntry } from "./resources.js";
 export {
   OpencodeError,
   APIError,
@@ -20,6 +30,8 @@ export {
   APITimeoutError,
   AbortError,
   StreamError,
+  ConfigurationError,
+  EventStreamRouteError,
 } from "./http/errors.js";
 export { EventHub, EventSubscription, SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
 export type {
@@ -81,7 +93,7 @@ export {
 } from "./turn/errors.js";
 export type { RawProviderError } from "./turn/errors.js";
 export { Turn, type PromptOptions, type PartInput } from "./turn/turn.js";
-export { Session, Sessions, type SessionInfo, type PermissionResponse } from "./session/session.js";
+export { Session, Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export { SessionMutex } from "./session/mutex.js";
 export { toSSEResponse, pipeTurnToNodeResponse, SSE_HEADERS, type SSEOptions } from "./ui/sse.js";
 export { toWireReply, type WireReply, type WireError } from "./browser/wire.js";

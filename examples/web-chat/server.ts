@@ -8,9 +8,12 @@ import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
 import { pipeTurnToNodeResponse, type Session } from "../../src/index.js";
 import { directive } from "../../test/support/model-server.js";
-import { connect } from "../shared/connect.js";
+import { connect, explainFailure } from "../shared/connect.js";
 
-const connection = await connect({ config: { permission: { bash: "ask" } } });
+const connection = await connect({ config: { permission: { bash: "ask" } } }).catch((error: unknown) => {
+  console.error(`error: ${explainFailure(error)}`);
+  process.exit(1);
+});
 const { client } = connection;
 const sessions = new Map<string, Session>();
 

@@ -3,10 +3,12 @@
 
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { ConnectionState } from "../events/types.js";
+import { StreamError } from "../http/errors.js";
 import type { WireReply, WireState } from "./wire.js";
 
 export type { WireReply, WireError, WireState } from "./wire.js";
 export type { ConnectionState } from "../events/types.js";
+export { OpencodeError, StreamError } from "../http/errors.js";
 
 export interface ReadRepliesOptions {
   /** Called with the server-side event stream's state ("reconnecting" while it is down). */
@@ -16,7 +18,7 @@ export interface ReadRepliesOptions {
 
 /**
  * Yields the replies of a re-broadcast turn in order, ending after the terminal one.
- * Throws if the response is not a successful event stream or ends before a terminal reply.
+ * Throws StreamError if the response is not a successful event stream or ends before a terminal reply.
  */
 export async function* readReplies(
   source: Response | ReadableStream<Uint8Array>,
@@ -25,12 +27,12 @@ export async function* readReplies(
   let body: ReadableStream<Uint8Array> | null;
   if (source instanceof ReadableStream) body = source;
   else {
-    if (!source.ok) throw new Error(`reply stream answered ${source.status}`);
+    if (!source.ok) throw new StreamError(`reply stream answered ${source.status}`);
     const type = source.headers.get("content-type") ?? "";
-    if (!type.includes("text/event-stream")) throw new Error(`reply stream has content-type ${type || "none"}, not text/event-stream`);
+    if (!type.includes("text/event-stream")) throw new StreamError(`reply stream has content-type ${type || "none"}, not text/event-stream`);
     body = source.body;
   }
-  if (!body) throw new Error("reply stream has no body");
+  if (!body) throw new StreamError("reply stream has no body");
 
   const pending: WireReply[] = [];
   let terminal = false;
@@ -57,11 +59,13 @@ export async function* readReplies(
       } catch (error) {
         // Our own signal aborted the fetch: that is a stop, not a failure.
         if (options.signal?.aborted) return;
-        throw error;
+        throw new StreamError("reply stream failed while reading", false, { cause: error });
       }
       const { done, value } = chunk;
       parser.feed(decoder.decode(value, { stream: !done }));
+      // One chunk can carry several replies: none is handed out after the caller aborted.
       while (pending.length) {
+        if (options.signal?.aborted) return;
         const reply = pending.shift()!;
         yield reply;
         if (reply.kind === "final" || reply.kind === "error") {
@@ -73,7 +77,7 @@ export async function* readReplies(
     }
     if (!terminal) {
       if (options.signal?.aborted) return;
-      throw new Error("reply stream ended before the turn did");
+      throw new StreamError("reply stream ended before the turn did");
     }
   } finally {
     options.signal?.removeEventListener("abort", onAbort);

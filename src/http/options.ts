@@ -2,6 +2,7 @@
 // where the server is, how to authenticate, and which URL form is safe to show in errors.
 
 import type { Dispatcher } from "undici";
+import { ConfigurationError } from "./errors.js";
 import { defaultLogger, type Logger } from "./logger.js";
 
 export interface ClientOptions {
@@ -46,10 +47,10 @@ export function resolveOptions(options: ClientOptions = {}, env: NodeJS.ProcessE
     baseUrl = new URL(raw);
   } catch {
     // Never echo the raw value: it may hold a password in its userinfo.
-    throw new TypeError("opencode-serve-client: baseUrl is not a valid absolute URL");
+    throw new ConfigurationError("opencode-serve-client: baseUrl is not a valid absolute URL");
   }
   if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") {
-    throw new TypeError(`opencode-serve-client: baseUrl must be http or https, not ${baseUrl.protocol}`);
+    throw new ConfigurationError(`opencode-serve-client: baseUrl must be http or https, not ${baseUrl.protocol}`);
   }
   const urlUser = baseUrl.username ? safeDecode(baseUrl.username) : undefined;
   const urlPassword = baseUrl.password ? safeDecode(baseUrl.password) : undefined;
