@@ -99,7 +99,7 @@ export async function* readReplies(
           lastEventId = id ?? lastEventId;
           failures = 0;
           yield reply;
-          if (reply.kind === "final" || reply.kind === "error") return;
+          if (reply.kind === "final" || reply.kind === "error" || signal?.aborted) return;
         }
         if (gone) throw new ResumeError(gone, 410);
         if (done) break;

@@ -128,9 +128,10 @@ function sseHeaders(options: SSEOptions, init: HeadersInit | undefined): Headers
 function sourceResponse(source: Source, options: SSEOptions, init: ResponseInit): Response {
   const encoder = new TextEncoder();
   let disconnect = () => {};
+  // Once the browser cancelled, the controller is closed: writing or closing it again would throw.
+  let open = true;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      let open = true;
       disconnect = frames(
         source,
         options,
@@ -142,6 +143,7 @@ function sourceResponse(source: Source, options: SSEOptions, init: ResponseInit)
       );
     },
     cancel() {
+      open = false;
       disconnect();
     },
   });
