@@ -91,6 +91,27 @@ export {
   RESUME_HEADER,
   type SSEOptions,
 } from "./ui/sse.js";
+export {
+  toUIMessageStream,
+  toUIMessageStreamResponse,
+  UIChats,
+  UIMessageChunks,
+  UI_MESSAGE_STREAM_HEADERS,
+  assistantMessageId,
+  type OpencodeUIChunk,
+  type OpencodeUIMetadata,
+  type OpencodeUIDataTypes,
+  type OpencodeProviderMetadata,
+  type QuestionData,
+  type SubagentData,
+  type CompactionData,
+  type RetryData,
+  type TurnLike,
+  type UIChatOptions,
+  type UIMessageStreamOptions,
+  type ChatRequestBody,
+  type ChatMessageLike,
+} from "./ui/ai-sdk.js";
 export { TurnReplay, TurnReplays, ReplayGapError, type ReplayOptions, type ReplayFrame } from "./ui/replay.js";
 export { toWireReply, toWireError, browserSafeMessage, frameId, parseFrameId, type WireReply, type WireError, type FramePosition } from "./browser/wire.js";
 export type { paths, components, operations } from "../generated/opencode.js";

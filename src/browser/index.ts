@@ -151,3 +151,4 @@ async function reconnect(
     }
   }
 }
+export { approvalsAnswered, type ApprovalMessageLike } from "./ai-sdk.js";
