@@ -50,14 +50,13 @@ export interface RetryData {
   next: number;
 }
 
-/** The data parts this adapter sends (`data-question`, …): the DATA_TYPES of `UIMessage`. */
-export interface OpencodeUIDataTypes {
+/** The data parts this adapter sends (`data-question`, …): the DATA_TYPES of `UIMessage` (an alias, so it fits ai's record type). */
+export type OpencodeUIDataTypes = {
   question: QuestionData;
   subagent: SubagentData;
   compaction: CompactionData;
   retry: RetryData;
-  [name: string]: unknown;
-}
+};
 
 /** The METADATA of `UIMessage`: filled at `start`, completed at `finish` (or on error). */
 export interface OpencodeUIMetadata {
