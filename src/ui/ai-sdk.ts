@@ -341,11 +341,13 @@ function parent(reply: { parentSessionID?: string }): { parentSessionID?: string
   return reply.parentSessionID ? { parentSessionID: reply.parentSessionID } : {};
 }
 
-function startChunk(turn: { sessionID: string; messageID: string }, messageId: string | undefined): OpencodeUIChunk {
+/** Sent before the turn's first chunk: by then a queued turn has its user message id. */
+function startChunk(turn: TurnLike, messageId: string | undefined): OpencodeUIChunk {
+  const turnMessageID = turn.messageID ?? "";
   return {
     type: "start",
-    messageId: messageId ?? assistantMessageId(turn),
-    messageMetadata: { sessionID: turn.sessionID, turnMessageID: turn.messageID },
+    messageId: messageId ?? assistantMessageId({ messageID: turnMessageID }),
+    messageMetadata: { sessionID: turn.sessionID, turnMessageID },
   };
 }
 
@@ -357,8 +359,8 @@ export function assistantMessageId(turn: { messageID: string }): string {
 /** A `Turn`, or anything shaped like one (replies of a recorded turn, in tests). */
 export interface TurnLike extends AsyncIterable<Reply> {
   readonly sessionID: string;
-  /** The turn's user message. */
-  readonly messageID: string;
+  /** The turn's user message; a queued turn has it by its first reply. */
+  readonly messageID: string | undefined;
   abort?(): Promise<void>;
 }
 
@@ -383,12 +385,11 @@ export function toUIMessageStream(turn: TurnLike, options: UIMessageStreamOption
   let started = false;
   return new ReadableStream<OpencodeUIChunk>({
     async pull(controller) {
+      const { done, value } = await chunks.next();
       if (!started) {
         started = true;
         controller.enqueue(startChunk(turn, options.messageId));
-        return;
       }
-      const { done, value } = await chunks.next();
       if (done) controller.close();
       else controller.enqueue(value);
     },
@@ -538,21 +539,22 @@ export class UIChats {
     const encoder = new TextEncoder();
     const stop = new AbortController();
     const options = this.options;
-    const position = { sessionID: state.turn.sessionID, messageID: state.turn.messageID };
     let open = true;
     let finished = false;
     let heartbeat: ReturnType<typeof setInterval> | undefined;
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         const write = (text: string) => open && controller.enqueue(encoder.encode(text));
-        const send = (chunk: OpencodeUIChunk, seq?: number) =>
-          write(`${seq === undefined ? "" : `id: ${frameId({ ...position, seq })}\n`}data: ${JSON.stringify(chunk)}\n\n`);
+        const id = (seq: number) => frameId({ sessionID: state.turn.sessionID, messageID: state.turn.messageID ?? "", seq });
+        const send = (chunk: OpencodeUIChunk, seq?: number) => write(`${seq === undefined ? "" : `id: ${id(seq)}\n`}data: ${JSON.stringify(chunk)}\n\n`);
         heartbeat = setInterval(() => write(": heartbeat\n\n"), options.heartbeatMs ?? 15_000);
         void (async () => {
           const blocks = new Set<string>();
-          send(startChunk(state.turn, undefined));
+          let started = false;
           try {
             for await (const { seq, item } of state.replay.read(after, stop.signal)) {
+              if (!started) send(startChunk(state.turn, undefined));
+              started = true;
               if (item.type === "text-delta" || item.type === "reasoning-delta") {
                 // This response did not carry the block's start (it began after it): re-open the block.
                 if (!blocks.has(item.id)) send(state.starts.get(item.id) ?? { type: item.type === "text-delta" ? "text-start" : "reasoning-start", id: item.id });
@@ -578,6 +580,7 @@ export class UIChats {
             }
           } finally {
             clearInterval(heartbeat);
+            if (!started && finished) send(startChunk(state.turn, undefined));
             if (finished) write("data: [DONE]\n\n");
             if (open) controller.close();
             open = false;

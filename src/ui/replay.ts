@@ -33,10 +33,17 @@ export interface ReplayFrame<T> {
   item: T;
 }
 
+/** What a replay needs of its turn: the session, and the user message id once the turn has one. */
+export interface TurnPosition {
+  readonly sessionID: string;
+  /** A queued turn gets its user message id when it gets the session; it has one by its first reply. */
+  readonly messageID: string | undefined;
+}
+
 /** One turn's frames, numbered from 1, read once from `source` and kept (bounded) for every reader. */
 export class TurnReplay<T> {
   readonly sessionID: string;
-  readonly messageID: string;
+  private readonly turn: TurnPosition;
   private readonly frames: T[] = [];
   /** seq of frames[0]. */
   private firstSeq = 1;
@@ -49,13 +56,19 @@ export class TurnReplay<T> {
   readonly ended: Promise<void>;
 
   constructor(
-    position: { sessionID: string; messageID: string },
+    turn: TurnPosition,
     source: AsyncIterable<T>,
     private readonly maxFrames = 10_000,
+    private readonly onPositioned: (messageID: string) => void = () => {},
   ) {
-    this.sessionID = position.sessionID;
-    this.messageID = position.messageID;
+    this.sessionID = turn.sessionID;
+    this.turn = turn;
     this.ended = this.pump(source);
+  }
+
+  /** The turn's user message id: known once the first frame exists. */
+  get messageID(): string | undefined {
+    return this.turn.messageID;
   }
 
   get finished(): boolean {
@@ -117,8 +130,13 @@ export class TurnReplay<T> {
   }
 
   private async pump(source: AsyncIterable<T>): Promise<void> {
+    let positioned = false;
     try {
       for await (const item of source) {
+        if (!positioned && this.turn.messageID !== undefined) {
+          positioned = true;
+          this.onPositioned(this.turn.messageID);
+        }
         this.frames.push(item);
         this.lastSeq++;
         if (this.frames.length > this.maxFrames) {
@@ -150,19 +168,33 @@ export class TurnReplays<T> {
     this.options = { maxFrames: 10_000, keepMs: 60_000, maxTurns: 500, ...options };
   }
 
-  /** Starts reading `source` (a turn's frames) into a replay registered under the turn's ids. */
-  add(position: { sessionID: string; messageID: string }, source: AsyncIterable<T>): TurnReplay<T> {
-    const key = `${position.sessionID}:${position.messageID}`;
-    const replay = new TurnReplay(position, source, this.options.maxFrames);
-    this.turns.set(key, replay);
+  private readonly byTurn = new WeakMap<object, TurnReplay<T>>();
+
+  /**
+   * Starts reading `source` (the turn's frames) into a replay, found by the turn object at once and
+   * by the turn's ids (for Last-Event-ID) from its first frame on.
+   */
+  add(turn: TurnPosition, source: AsyncIterable<T>): TurnReplay<T> {
+    let key: string | undefined;
+    const replay = new TurnReplay(turn, source, this.options.maxFrames, (messageID) => {
+      key = `${turn.sessionID}:${messageID}`;
+      this.turns.set(key, replay);
+    });
+    this.byTurn.set(turn, replay);
     void replay.ended.then(() => {
+      if (key === undefined) return;
       const timer = setTimeout(() => {
-        if (this.turns.get(key) === replay) this.turns.delete(key);
+        if (key !== undefined && this.turns.get(key) === replay) this.turns.delete(key);
       }, this.options.keepMs);
       timer.unref?.();
       this.evict();
     });
     return replay;
+  }
+
+  /** The replay of this turn object, if it was added. */
+  of(turn: TurnPosition): TurnReplay<T> | undefined {
+    return this.byTurn.get(turn);
   }
 
   get(sessionID: string, messageID: string): TurnReplay<T> | undefined {

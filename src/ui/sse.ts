@@ -48,22 +48,24 @@ async function* wireReplies(turn: AsyncIterable<Reply>): AsyncGenerator<WireRepl
 /** Registers the turn for resumption (once) and returns its replay. */
 function replayOf(turn: Turn, options: SSEOptions): TurnReplay<WireReply> {
   const replays = options.replays ?? defaultReplays;
-  return replays.get(turn.sessionID, turn.messageID) ?? replays.add(turn, wireReplies(turn));
+  return replays.of(turn) ?? replays.add(turn, wireReplies(turn));
 }
 
 type Source = { replay: TurnReplay<WireReply>; after: number; abort?: () => void } | { frames: AsyncIterable<WireReply>; position: FramePosition };
 
+/** The frame id of `seq` in the replay's turn (its user message id exists once it has frames). */
+function replayFrameId(replay: TurnReplay<WireReply>, seq: number): string {
+  return frameId({ sessionID: replay.sessionID, messageID: replay.messageID ?? "", seq });
+}
+
 /**
- * Writes the `turn` frame (its id names the turn, so a reconnect before the first reply can
- * resume), then `state` changes, every reply with its id, heartbeat comments; ends after the
- * terminal reply. Returns what to call when the browser leaves.
+ * Writes `state` changes, the `turn` frame (its id names the turn), every reply with its id,
+ * heartbeat comments; ends after the terminal reply. Returns what to call when the browser leaves.
  */
 function frames(source: Source, options: SSEOptions, write: (chunk: string) => void, end: () => void): () => void {
   let finished = false;
   const stopReading = new AbortController();
   const heartbeat = setInterval(() => write(": heartbeat\n\n"), options.heartbeatMs ?? 15_000);
-  const position = "replay" in source ? { sessionID: source.replay.sessionID, messageID: source.replay.messageID } : source.position;
-  if ("replay" in source && source.after === 0) write(sseFrame("turn", position, frameId({ ...position, seq: 0 })));
   if (options.connection) write(sseFrame("state", { state: options.connection.state }));
   const unsubscribe = options.connection?.onState((state) => write(sseFrame("state", { state })));
   const stop = () => {
@@ -73,10 +75,14 @@ function frames(source: Source, options: SSEOptions, write: (chunk: string) => v
   void (async () => {
     try {
       if ("replay" in source) {
-        for await (const { seq, item } of source.replay.read(source.after, stopReading.signal)) {
-          write(sseFrame("reply", item, frameId({ ...position, seq })));
+        const replay = source.replay;
+        for await (const { seq, item } of replay.read(source.after, stopReading.signal)) {
+          // The turn frame first: it names the turn, so a reader that drops right after still finds it.
+          if (seq === 1) write(sseFrame("turn", { sessionID: replay.sessionID, messageID: replay.messageID }, replayFrameId(replay, 0)));
+          write(sseFrame("reply", item, replayFrameId(replay, seq)));
         }
       } else {
+        const position = source.position;
         let seq = source.position.seq;
         for await (const reply of source.frames) write(sseFrame("reply", reply, frameId({ ...position, seq: ++seq })));
       }
