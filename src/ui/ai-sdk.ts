@@ -468,6 +468,13 @@ export class UIChats {
     };
     state.replay = this.replays.add(turn, this.observe(state, chunksOf(turn)));
     this.bySession.set(turn.sessionID, state);
+    // An ended turn stays for resumes as long as its replay does, then goes.
+    void state.replay.ended.then(() => {
+      const timer = setTimeout(() => {
+        if (this.bySession.get(turn.sessionID) === state) this.bySession.delete(turn.sessionID);
+      }, this.options.keepMs ?? 60_000);
+      timer.unref?.();
+    });
     return this.respondFrom(state, 0, init);
   }
 

@@ -312,3 +312,67 @@ describe("errors in the UI message stream", () => {
     for (const secret of SECRETS) expect(json, `${secret} in ${json}`).not.toContain(secret);
   });
 });
+
+describe("useChat resume and disconnects", () => {
+  const replies: Reply[] = [
+    ...["One ", "two ", "three ", "four ", "five."].map((text): Reply => ({ kind: "delta", sessionID: ROOT, messageID: "msg_a1", partID: "p1", text })),
+    final("One two three four five."),
+  ];
+
+  /** A turn that yields its replies as the test releases them. */
+  function gated() {
+    let released = 0;
+    let wake = () => {};
+    const turn = turnOf(ROOT, USER, []);
+    turn[Symbol.asyncIterator] = async function* () {
+      for (let i = 0; i < replies.length; i++) {
+        while (i >= released) await new Promise<void>((resolve) => (wake = resolve));
+        yield replies[i]!;
+      }
+    };
+    return { turn, release: (n: number) => ((released = n), wake()) };
+  }
+
+  async function firstChunks(response: Response, count: number): Promise<void> {
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while ((text.match(/^data: /gm) ?? []).length < count) text += decoder.decode((await reader.read()).value, { stream: true });
+    await reader.cancel();
+  }
+
+  it("the resume request replays the running turn from its start (useChat resets and rebuilds), then goes on live", async () => {
+    const { turn, release } = gated();
+    const chats = new UIChats({ reconnectGraceMs: 10_000 });
+    release(3);
+    await firstChunks(chats.start(turn), 4);
+    const resumed = chats.resume(ROOT);
+    release(replies.length);
+    const { message, errors: reported } = await messageOf(await chunksOfResponse(resumed));
+    expect(reported).toEqual([]);
+    expect(message!.parts).toEqual([{ type: "step-start" }, { type: "text", text: "One two three four five.", state: "done" }]);
+    expect(turn.aborted).toBe(0);
+    expect(chats.resume(ROOT).status).toBe(204);
+  });
+
+  it("a resume with Last-Event-ID continues after it; a browser that never comes back aborts the turn", async () => {
+    const { turn, release } = gated();
+    const chats = new UIChats({ reconnectGraceMs: 50 });
+    release(3);
+    await firstChunks(chats.start(turn), 4);
+    const lastId = `${ROOT}:${USER}:3`;
+    const resumed = chats.resume(ROOT, lastId);
+    release(4);
+    const reader = resumed.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes('"four "')) text += decoder.decode((await reader.read()).value, { stream: true });
+    expect(text).not.toContain('"One "');
+    expect(text).toContain(`id: ${ROOT}:${USER}:4`);
+    // The text block started before this response: it is re-opened before its next delta.
+    expect(text.indexOf('"type":"text-start"')).toBeLessThan(text.indexOf('"four "'));
+    await reader.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(turn.aborted).toBe(1);
+  });
+});
