@@ -129,7 +129,6 @@ interface ToolState {
   toolName: string;
   /** tool-input-available was sent (and must not be sent again: it would reset an approval). */
   inputSent: boolean;
-  done: boolean;
 }
 
 /**
@@ -171,7 +170,7 @@ export class UIMessageChunks {
         const known = this.tools.get(reply.callID);
         const title = reply.title ? { title: reply.title } : {};
         if (!known) {
-          this.tools.set(reply.callID, { toolName: reply.tool, inputSent: false, done: false });
+          this.tools.set(reply.callID, { toolName: reply.tool, inputSent: false });
           if (reply.status === "pending") {
             out.push({ type: "tool-input-start", toolCallId: reply.callID, toolName: reply.tool, dynamic: true, ...title, ...(marker ? { providerMetadata: marker } : {}) });
           }
@@ -183,8 +182,6 @@ export class UIMessageChunks {
         this.step(reply, out);
         this.close(reply.sessionID, out);
         this.input(reply.callID, reply.tool, reply.input, reply.title, this.marker(reply), out);
-        const state = this.tools.get(reply.callID)!;
-        state.done = true;
         if (reply.status === "completed") out.push({ type: "tool-output-available", toolCallId: reply.callID, output: reply.output ?? "", dynamic: true });
         else if (this.denied.has(reply.callID)) out.push({ type: "tool-output-denied", toolCallId: reply.callID });
         else out.push({ type: "tool-output-error", toolCallId: reply.callID, errorText: reply.error ?? "the tool failed", dynamic: true });
@@ -214,7 +211,6 @@ export class UIMessageChunks {
         out.push({ type: "tool-approval-response", approvalId: reply.id, approved });
         if (!approved) this.denied.add(approval.toolCallId);
         if (approval.synthetic) {
-          this.tools.get(approval.toolCallId)!.done = true;
           out.push(approved ? { type: "tool-output-available", toolCallId: approval.toolCallId, output: reply.reply, dynamic: true } : { type: "tool-output-denied", toolCallId: approval.toolCallId });
         }
         break;
@@ -314,7 +310,7 @@ export class UIMessageChunks {
     out: OpencodeUIChunk[],
   ): void {
     let state = this.tools.get(callID);
-    if (!state) this.tools.set(callID, (state = { toolName, inputSent: false, done: false }));
+    if (!state) this.tools.set(callID, (state = { toolName, inputSent: false }));
     if (state.inputSent) return;
     state.inputSent = true;
     out.push({ type: "tool-input-available", toolCallId: callID, toolName, input, dynamic: true, ...(title ? { title } : {}), ...(marker ? { providerMetadata: marker } : {}) });
