@@ -581,6 +581,10 @@ export class UIChats {
               finished = true;
               state.delivered = true;
             }
+          } catch (error) {
+            // Only a replay gap can land here: this reader is further behind than the frames kept.
+            send({ type: "error", errorText: error instanceof Error ? error.message : String(error) });
+            finished = true;
           } finally {
             clearInterval(heartbeat);
             if (!started && finished) send(startChunk(state.turn, undefined));

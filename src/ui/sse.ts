@@ -45,13 +45,21 @@ async function* wireReplies(turn: AsyncIterable<Reply>): AsyncGenerator<WireRepl
   for await (const reply of turn) yield toWireReply(reply);
 }
 
+/** How to stop each replay's turn, for readers (first or resumed) that leave for good. */
+const aborts = new WeakMap<TurnReplay<WireReply>, () => void>();
+
 /** Registers the turn for resumption (once) and returns its replay. */
 function replayOf(turn: Turn, options: SSEOptions): TurnReplay<WireReply> {
   const replays = options.replays ?? defaultReplays;
-  return replays.of(turn) ?? replays.add(turn, wireReplies(turn));
+  let replay = replays.of(turn);
+  if (!replay) {
+    replay = replays.add(turn, wireReplies(turn));
+    aborts.set(replay, () => void turn.abort());
+  }
+  return replay;
 }
 
-type Source = { replay: TurnReplay<WireReply>; after: number; abort?: () => void } | { frames: AsyncIterable<WireReply>; position: FramePosition };
+type Source = { replay: TurnReplay<WireReply>; after: number } | { frames: AsyncIterable<WireReply>; position: FramePosition };
 
 /** The frame id of `seq` in the replay's turn (its user message id exists once it has frames). */
 function replayFrameId(replay: TurnReplay<WireReply>, seq: number): string {
@@ -101,13 +109,13 @@ function frames(source: Source, options: SSEOptions, write: (chunk: string) => v
     stop();
     stopReading.abort();
     if (finished || !("replay" in source)) return;
-    const abort = source.abort;
+    const abort = aborts.get(source.replay);
     if (abort && options.abortOnDisconnect !== false) source.replay.abandon(options.reconnectGraceMs ?? 5_000, abort);
   };
 }
 
 function sourceFor(turn: Turn, options: SSEOptions): Source {
-  return { replay: replayOf(turn, options), after: 0, abort: () => void turn.abort() };
+  return { replay: replayOf(turn, options), after: 0 };
 }
 
 /**

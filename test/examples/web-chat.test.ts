@@ -47,7 +47,7 @@ async function approve(sessionID: string, id: string): Promise<void> {
 async function runTurn(sessionID: string, text: string): Promise<{ replies: WireReply[]; states: string[] }> {
   const replies: WireReply[] = [];
   const states: string[] = [];
-  const response = await prompt(sessionID, text, AbortSignal.timeout(20_000));
+  const response = await prompt(sessionID, text, AbortSignal.timeout(45_000));
   for await (const reply of readReplies(response, { onState: (state) => states.push(state) })) {
     replies.push(reply);
     if (reply.kind === "permission") await approve(sessionID, reply.id);
@@ -57,7 +57,7 @@ async function runTurn(sessionID: string, text: string): Promise<{ replies: Wire
 
 const deltaText = (replies: WireReply[]) => replies.flatMap((r) => (r.kind === "delta" ? [r.text] : [])).join("");
 
-describe("examples/web-chat server", () => {
+describe("examples/web-chat server", { timeout: 60_000 }, () => {
   it("serves the page and the bundled browser reader", async () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
