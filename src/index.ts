@@ -95,6 +95,36 @@ export type { RawProviderError } from "./turn/errors.js";
 export { Turn, type PromptOptions, type PartInput } from "./turn/turn.js";
 export { Session, Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export { SessionMutex } from "./session/mutex.js";
-export { toSSEResponse, pipeTurnToNodeResponse, SSE_HEADERS, type SSEOptions } from "./ui/sse.js";
-export { toWireReply, type WireReply, type WireError } from "./browser/wire.js";
+export {
+  toSSEResponse,
+  pipeTurnToNodeResponse,
+  resumeSSEResponse,
+  pipeResumeToNodeResponse,
+  SSE_HEADERS,
+  RESUME_HEADER,
+  type SSEOptions,
+} from "./ui/sse.js";
+export {
+  toUIMessageStream,
+  toUIMessageStreamResponse,
+  UIChats,
+  UIMessageChunks,
+  UI_MESSAGE_STREAM_HEADERS,
+  assistantMessageId,
+  type OpencodeUIChunk,
+  type OpencodeUIMetadata,
+  type OpencodeUIDataTypes,
+  type OpencodeProviderMetadata,
+  type QuestionData,
+  type SubagentData,
+  type CompactionData,
+  type RetryData,
+  type TurnLike,
+  type UIChatOptions,
+  type UIMessageStreamOptions,
+  type ChatRequestBody,
+  type ChatMessageLike,
+} from "./ui/ai-sdk.js";
+export { TurnReplay, TurnReplays, ReplayGapError, type ReplayOptions, type ReplayFrame } from "./ui/replay.js";
+export { toWireReply, toWireError, browserSafeMessage, frameId, parseFrameId, type WireReply, type WireError, type FramePosition } from "./browser/wire.js";
 export type { paths, components, operations } from "../generated/opencode.js";

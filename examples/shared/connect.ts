@@ -27,6 +27,8 @@ export interface Connection {
 export interface ConnectOptions {
   /** Extra opencode config for the local server, e.g. `{ permission: { bash: "ask" } }`. */
   config?: Record<string, unknown>;
+  /** Extra environment for the local server, e.g. `{ OPENCODE_ENABLE_QUESTION_TOOL: "1" }`. */
+  env?: Record<string, string>;
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
@@ -52,7 +54,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   const bin = new URL("../../node_modules/opencode-ai/bin/opencode.exe", import.meta.url).pathname;
   let server;
   try {
-    server = await startServer({ bin, isolated: true, args: ["--pure"], config: model.providerConfig(options.config) });
+    server = await startServer({ bin, isolated: true, args: ["--pure"], config: model.providerConfig(options.config), ...(options.env ? { env: options.env } : {}) });
   } catch (error) {
     await model.close();
     throw error;
