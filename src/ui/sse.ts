@@ -6,8 +6,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectionState } from "../events/types.js";
 import type { Turn } from "../turn/turn.js";
-import type { Reply } from "../turn/replies.js";
 import { frameId, parseFrameId, sseFrame, toWireReply, type FramePosition, type WireReply } from "../browser/wire.js";
+import { StreamError } from "../http/errors.js";
 import { ReplayGapError, TurnReplays, type TurnReplay } from "./replay.js";
 
 export interface SSEOptions {
@@ -41,7 +41,16 @@ export const RESUME_HEADER = "opencode-resume";
 
 const defaultReplays = new TurnReplays<WireReply>();
 
-async function* wireReplies(turn: AsyncIterable<Reply>): AsyncGenerator<WireReply> {
+/**
+ * The turn's replies for the wire. A Turn has one reader: one already read elsewhere gets an error
+ * frame instead of an exception nobody could catch.
+ */
+async function* wireReplies(turn: Turn): AsyncGenerator<WireReply> {
+  if (turn.consumed) {
+    const error = new StreamError("this turn's replies are already being read elsewhere (a Turn has one reader)");
+    yield toWireReply({ kind: "error", sessionID: turn.sessionID, error });
+    return;
+  }
   for await (const reply of turn) yield toWireReply(reply);
 }
 
