@@ -2,10 +2,10 @@
 // event stream; every operation of the server's spec is reachable through the typed `request`.
 
 import type { ClientOptions } from "./http/options.js";
-import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData } from "./http/paths.js";
+import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData, TypedRequest } from "./http/paths.js";
 import { Transport, type RawRequest } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
-import { ascendingID } from "./session/ids.js";
+import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
 
@@ -25,11 +25,11 @@ export class OpencodeClient {
     this.transport = new Transport(options);
     this.events = new EventHub(this.transport, options.events);
     this.session = new Sessions({
-      transport: this.transport,
+      request: this.request.bind(this) as TypedRequest,
       events: this.events,
       mutex: new SessionMutex(),
       logger: this.transport.options.logger,
-      newMessageID: () => ascendingID("msg"),
+      ids: new MessageIDs(),
     });
   }
 

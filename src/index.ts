@@ -21,7 +21,7 @@ export {
   AbortError,
   StreamError,
 } from "./http/errors.js";
-export { EventHub, EventSubscription, SubscriberOverflowError } from "./events/index.js";
+export { EventHub, EventSubscription, SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
 export type {
   ConnectionState,
   Event,
@@ -30,6 +30,7 @@ export type {
   EventServerHeartbeat,
   EventType,
   ReconnectInfo,
+  StreamGap,
   SubscribeOptions,
 } from "./events/index.js";
 export {

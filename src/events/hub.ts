@@ -9,7 +9,7 @@ import type { Transport } from "../http/transport.js";
 import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionTimeouts, type FrameSink } from "./connection.js";
 import { consumedEventProblem, envelopeProblem } from "./schemas.js";
 import { EventSubscription, type Subscriber, type SubscriptionHost } from "./subscription.js";
-import type { ConnectionState, Event, EventOf, EventType } from "./types.js";
+import type { ConnectionState, Event, EventOf, EventType, StreamGap } from "./types.js";
 
 export interface EventHubOptions {
   /** No bytes for this long (heartbeats come every 10 s) → drop the connection and reconnect. Default 30 000. */
@@ -38,6 +38,17 @@ export interface SubscribeOptions<T extends EventType = EventType> {
    * other events without a session are not delivered.
    */
   sessionID?: string;
+  /**
+   * With `sessionID`: also every sub-session started under it, at any depth (a `task` sub-agent's
+   * session, from its `session.created` or the task part naming it), from the first event that
+   * names it. Add others found some other way with `subscription.follow(id)`.
+   */
+  children?: boolean;
+  /**
+   * Yield a `StreamGap` marker (`{ type: "client.gap" }`) in order where the connection broke and
+   * was opened again, so a consumer knows exactly which events came before the gap.
+   */
+  gaps?: boolean;
   /** Only these event types. */
   types?: readonly T[];
   /** Aborting it closes the subscription (the iterator finishes; a pending `ready` rejects with AbortError). */
@@ -114,9 +125,13 @@ export class EventHub implements SubscriptionHost, FrameSink {
    * `types`, the iterator is typed to those events. Unknown event types (from a newer server)
    * pass through untouched.
    */
-  subscribe<T extends EventType = EventType>(options: SubscribeOptions<T> = {}): EventSubscription<EventOf<T>> {
-    const subscription = new EventSubscription<EventOf<T>>(this, {
+  subscribe<T extends EventType = EventType>(options: SubscribeOptions<T> & { gaps: true }): EventSubscription<EventOf<T> | StreamGap>;
+  subscribe<T extends EventType = EventType>(options?: SubscribeOptions<T>): EventSubscription<EventOf<T>>;
+  subscribe<T extends EventType = EventType>(options: SubscribeOptions<T> = {}): EventSubscription<EventOf<T> | StreamGap> {
+    const subscription = new EventSubscription<EventOf<T> | StreamGap>(this, {
       sessionID: options.sessionID,
+      children: options.children === true,
+      gaps: options.gaps === true,
       types: options.types,
       signal: options.signal,
       maxQueue: options.maxQueue ?? this.maxQueue,
@@ -193,7 +208,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
     // Backwards, so an overflowing subscriber can be removed in place.
     for (let i = subscribers.length - 1; i >= 0; i--) {
       const subscriber = subscribers[i]!;
-      if (subscriber.sessionID !== undefined && !everyone && subscriber.sessionID !== sessionID) continue;
+      if (!everyone && !subscriber.wants(sessionID, event)) continue;
       if (subscriber.types !== undefined && !subscriber.types.has(type)) continue;
       if (!checked) {
         // Validated only once someone wants it: most frames of a busy server concern other sessions.
@@ -203,7 +218,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
       }
       delivered = true;
       if (!subscriber.push(event)) {
-        this.logger.warn?.(`an event subscriber fell behind and was dropped`, { sessionID: subscriber.sessionID });
+        this.logger.warn?.(`an event subscriber fell behind and was dropped`, { sessions: subscriber.sessionIDs?.size });
         this.release(subscriber);
       }
     }
@@ -301,15 +316,26 @@ export class EventHub implements SubscriptionHost, FrameSink {
     for (const subscriber of this.subscribers.slice()) subscriber.stateChanged(state);
   }
 
+  /** @internal A subscriber's session set grew. */
+  sessionsChanged(): void {
+    this.updatePrefilter();
+  }
+
   private updatePrefilter(): void {
     const ids: string[] = [];
     for (const subscriber of this.subscribers) {
-      const id = subscriber.sessionID;
-      if (id === undefined || !PLAIN_ID.test(id)) {
+      const sessions = subscriber.sessionIDs;
+      if (sessions === undefined) {
         this.prefilterIDs = undefined;
         return;
       }
-      if (!ids.includes(id)) ids.push(id);
+      for (const id of sessions) {
+        if (!PLAIN_ID.test(id)) {
+          this.prefilterIDs = undefined;
+          return;
+        }
+        if (!ids.includes(id)) ids.push(id);
+      }
     }
     this.prefilterIDs = ids.length > 0 ? ids : undefined;
   }

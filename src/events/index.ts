@@ -3,4 +3,5 @@
 export { EventHub, type EventHubOptions, type SubscribeOptions } from "./hub.js";
 export { EventSubscription, type ReconnectInfo } from "./subscription.js";
 export { SubscriberOverflowError } from "./errors.js";
-export type { ConnectionState, Event, EventOf, EventServerHeartbeat, EventType } from "./types.js";
+export type { ConnectionState, Event, EventOf, EventServerHeartbeat, EventType, StreamGap } from "./types.js";
+export { STREAM_GAP } from "./types.js";

@@ -7,6 +7,9 @@ import { z } from "zod";
 const str = z.string();
 const num = z.number();
 
+const bool = z.boolean();
+const object = z.looseObject({});
+
 const providerError = z.looseObject({ name: str, data: z.unknown().optional() });
 
 const messageInfo = z.looseObject({
@@ -25,13 +28,19 @@ const messageInfo = z.looseObject({
       cache: z.looseObject({ read: num, write: num }),
     })
     .optional(),
+  time: z.looseObject({ created: num, completed: num.optional() }).optional(),
+  // `true` on a compaction's summary assistant message; an object of diffs on user messages.
+  summary: z.unknown().optional(),
+  structured: z.unknown().optional(),
 });
 
 const toolState = z.looseObject({
   status: str,
+  input: object.optional(),
   output: str.optional(),
   error: str.optional(),
   title: str.optional(),
+  metadata: object.optional(),
 });
 
 const part = z.looseObject({
@@ -40,9 +49,13 @@ const part = z.looseObject({
   messageID: str,
   type: str,
   text: str.optional(),
+  synthetic: bool.optional(),
   callID: str.optional(),
   tool: str.optional(),
   state: toolState.optional(),
+  time: z.looseObject({ start: num.optional(), end: num.optional() }).optional(),
+  // On `compaction` parts: whether the server compacted on its own.
+  auto: bool.optional(),
 });
 
 const sessionStatus = z.looseObject({
@@ -52,11 +65,24 @@ const sessionStatus = z.looseObject({
   next: num.optional(),
 });
 
+const sessionInfo = z.looseObject({ id: str, parentID: str.optional(), title: str.optional() });
+
+const requestTool = z.looseObject({ messageID: str, callID: str }).optional();
+
+const question = z.looseObject({
+  question: str,
+  header: str,
+  options: z.array(z.looseObject({ label: str, description: str })),
+  multiple: bool.optional(),
+  custom: bool.optional(),
+});
+
 const empty = z.looseObject({});
 
 /**
  * Consumed event type → the check its `properties` must pass before anyone sees the event (the
  * envelope, `{ type: string, properties: object }`, is checked for every frame by `envelopeProblem`).
+ * Each schema covers every field the SDK reads, so readers can rely on the generated types.
  */
 export const consumedEventSchemas: ReadonlyMap<string, z.ZodType> = new Map<string, z.ZodType>([
   ["server.connected", empty],
@@ -64,11 +90,14 @@ export const consumedEventSchemas: ReadonlyMap<string, z.ZodType> = new Map<stri
   ["server.instance.disposed", z.looseObject({ directory: str })],
   // Older servers sent only `info` / `part`; the session id is then read from there.
   ["message.updated", z.looseObject({ sessionID: str.optional(), info: messageInfo })],
-  ["message.part.updated", z.looseObject({ sessionID: str.optional(), part })],
+  ["message.part.updated", z.looseObject({ sessionID: str.optional(), part, time: num.optional() })],
   ["message.part.delta", z.looseObject({ sessionID: str, messageID: str, partID: str, field: str, delta: str })],
+  ["session.created", z.looseObject({ sessionID: str.optional(), info: sessionInfo })],
+  ["session.updated", z.looseObject({ sessionID: str.optional(), info: sessionInfo })],
   ["session.status", z.looseObject({ sessionID: str, status: sessionStatus })],
   ["session.idle", z.looseObject({ sessionID: str })],
   ["session.error", z.looseObject({ sessionID: str.optional(), error: providerError.optional() })],
+  ["session.compacted", z.looseObject({ sessionID: str })],
   [
     "permission.asked",
     z.looseObject({
@@ -76,9 +105,15 @@ export const consumedEventSchemas: ReadonlyMap<string, z.ZodType> = new Map<stri
       sessionID: str,
       permission: str,
       patterns: z.array(str),
-      tool: z.looseObject({ messageID: str, callID: str }).optional(),
+      always: z.array(str).optional(),
+      metadata: object.optional(),
+      tool: requestTool,
     }),
   ],
+  ["permission.replied", z.looseObject({ sessionID: str, requestID: str, reply: str })],
+  ["question.asked", z.looseObject({ id: str, sessionID: str, questions: z.array(question), tool: requestTool })],
+  ["question.replied", z.looseObject({ sessionID: str, requestID: str, answers: z.array(z.array(str)) })],
+  ["question.rejected", z.looseObject({ sessionID: str, requestID: str })],
 ]);
 
 /** Why a parsed frame is not an event at all (`{ type: string, properties: object }`), or undefined. */
@@ -142,6 +177,8 @@ function expression(schema: z.ZodType, access: string, depth: number): string | 
       return `typeof ${access} === "string"`;
     case "number":
       return `(typeof ${access} === "number" && Number.isFinite(${access}))`;
+    case "boolean":
+      return `typeof ${access} === "boolean"`;
     case "unknown":
       return "true";
     case "optional": {

@@ -5,11 +5,13 @@ import { AbortError, APITimeoutError, type OpencodeError } from "../http/errors.
 import type { Logger } from "../http/logger.js";
 import { SubscriberOverflowError } from "./errors.js";
 import { RingQueue } from "./queue.js";
-import type { ConnectionState, Event } from "./types.js";
+import { STREAM_GAP, type ConnectionState, type Event, type StreamGap } from "./types.js";
 
 /** What a subscription needs from the hub that feeds it. */
 export interface SubscriptionHost {
   readonly state: ConnectionState;
+  /** A subscriber's session set grew (the hub's text prefilter must let the new ids through). */
+  sessionsChanged(): void;
   /** Why the latest connection attempt failed, while not open. */
   readonly lastError: OpencodeError | undefined;
   readonly logger: Logger;
@@ -20,8 +22,15 @@ export interface SubscriptionHost {
 
 /** The side of a subscription the hub drives (internal). */
 export interface Subscriber {
-  readonly sessionID: string | undefined;
+  /** The sessions this subscriber wants, or undefined for every session. */
+  readonly sessionIDs: ReadonlySet<string> | undefined;
   readonly types: ReadonlySet<string> | undefined;
+  /**
+   * Whether an event of `sessionID` (not a `server.*` one) is for this subscriber. Called before the
+   * event is validated, so it reads fields defensively. Following a session tree, it adds a child
+   * session the moment the event that names it passes, before the child's own events arrive.
+   */
+  wants(sessionID: string | undefined, event: Event): boolean;
   /** Hands one event over; false when this subscriber overflowed (the hub drops it). */
   push(event: Event): boolean;
   /** The shared connection is open (again). */
@@ -36,6 +45,8 @@ export interface Subscriber {
 
 export interface SubscriptionSettings {
   sessionID: string | undefined;
+  children: boolean;
+  gaps: boolean;
   types: readonly string[] | undefined;
   signal: AbortSignal | undefined;
   maxQueue: number;
@@ -68,9 +79,12 @@ function noop(): void {}
  * Connection problems that reconnecting can fix never end the iterator; watch `state` or
  * `onReconnect` instead.
  */
-export class EventSubscription<E extends Event = Event> implements AsyncIterableIterator<E>, Subscriber {
+export class EventSubscription<E extends Event | StreamGap = Event> implements AsyncIterableIterator<E>, Subscriber {
   readonly sessionID: string | undefined;
   readonly types: ReadonlySet<string> | undefined;
+  private readonly sessions: Set<string> | undefined;
+  private readonly children: boolean;
+  private readonly gaps: boolean;
   /**
    * Resolves once the shared connection is open (HTTP 200 and the server's `server.connected`
    * frame), at once if it already is: events the server emits after that reach this
@@ -86,11 +100,11 @@ export class EventSubscription<E extends Event = Event> implements AsyncIterable
   private readonly host: SubscriptionHost;
   private readonly maxQueue: number;
   // Typed as `Event`, not E, so a narrowed subscription stays assignable to EventSubscription<Event>.
-  private readonly queue = new RingQueue<Event>();
+  private readonly queue = new RingQueue<Event | StreamGap>();
   private readonly signal: AbortSignal | undefined;
-  private waiter: ((result: IteratorResult<Event>) => void) | undefined;
+  private waiter: ((result: IteratorResult<Event | StreamGap>) => void) | undefined;
   private rejectWaiter: ((error: OpencodeError) => void) | undefined;
-  private waiting: Promise<IteratorResult<Event>> | undefined;
+  private waiting: Promise<IteratorResult<Event | StreamGap>> | undefined;
   /** Thrown by the next read once the queue is drained; then the iterator is done. */
   private failure: OpencodeError | undefined;
   private ended = false;
@@ -107,6 +121,9 @@ export class EventSubscription<E extends Event = Event> implements AsyncIterable
   constructor(host: SubscriptionHost, settings: SubscriptionSettings) {
     this.host = host;
     this.sessionID = settings.sessionID;
+    this.sessions = settings.sessionID === undefined ? undefined : new Set([settings.sessionID]);
+    this.children = settings.children;
+    this.gaps = settings.gaps;
     this.types = settings.types === undefined ? undefined : new Set(settings.types);
     this.maxQueue = settings.maxQueue >= 1 ? settings.maxQueue : 1;
     this.signal = settings.signal;
@@ -153,6 +170,47 @@ export class EventSubscription<E extends Event = Event> implements AsyncIterable
     return () => void this.reconnectListeners?.delete(listener);
   }
 
+  /** The sessions delivered: the one subscribed to, and with `children` every sub-session seen so far. */
+  get sessionIDs(): ReadonlySet<string> | undefined {
+    return this.sessions;
+  }
+
+  /**
+   * Also delivers this session's events from now on (with `children`, its sub-sessions' too): for a
+   * sub-session found by other means than the stream, e.g. after a gap in it.
+   */
+  follow(sessionID: string): void {
+    if (this.sessions === undefined || this.sessions.has(sessionID) || this.ended) return;
+    this.sessions.add(sessionID);
+    this.host.sessionsChanged();
+  }
+
+  /** @internal */
+  wants(sessionID: string | undefined, event: Event): boolean {
+    const sessions = this.sessions;
+    if (sessions === undefined) return true;
+    if (sessionID !== undefined && sessions.has(sessionID)) {
+      if (this.children) this.followTask(event);
+      return true;
+    }
+    if (!this.children) return false;
+    // A sub-agent's session announces itself with its parent's id, before any event of its own.
+    if (event.type !== "session.created" && event.type !== "session.updated") return false;
+    const info = (event.properties as { info?: { id?: unknown; parentID?: unknown } }).info;
+    const child = sessionID ?? info?.id;
+    if (typeof child !== "string" || typeof info?.parentID !== "string" || !sessions.has(info.parentID)) return false;
+    this.follow(child);
+    return true;
+  }
+
+  /** A `task` tool part names the child session it runs in `state.metadata.sessionId`. */
+  private followTask(event: Event): void {
+    if (event.type !== "message.part.updated") return;
+    const part = event.properties.part as { type?: unknown; tool?: unknown; state?: { metadata?: { sessionId?: unknown } } };
+    const child = part.type === "tool" && part.tool === "task" ? part.state?.metadata?.sessionId : undefined;
+    if (typeof child === "string") this.follow(child);
+  }
+
   /** Leaves the shared stream (closing it if this was the last subscriber); the iterator finishes. */
   close(): void {
     this.leave(new AbortError("the event subscription was closed before the stream opened"));
@@ -168,7 +226,7 @@ export class EventSubscription<E extends Event = Event> implements AsyncIterable
     if (this.ended) return Promise.resolve(DONE);
     // A second read while one is pending waits its turn, so results stay in order.
     if (this.waiting !== undefined) return this.waiting.then(() => this.next());
-    this.waiting = new Promise<IteratorResult<Event>>((resolve, reject) => {
+    this.waiting = new Promise<IteratorResult<Event | StreamGap>>((resolve, reject) => {
       this.waiter = resolve;
       this.rejectWaiter = reject;
     });
@@ -185,7 +243,7 @@ export class EventSubscription<E extends Event = Event> implements AsyncIterable
   }
 
   /** @internal */
-  push(event: Event): boolean {
+  push(event: Event | StreamGap): boolean {
     const waiter = this.waiter;
     if (waiter !== undefined) {
       this.waiter = undefined;
@@ -211,6 +269,8 @@ export class EventSubscription<E extends Event = Event> implements AsyncIterable
       clearTimeout(this.readyTimer);
       this.resolveReady();
     }
+    // In band: the marker sits exactly between the old connection's events and the new one's.
+    if (this.sawOpen && this.gaps && !this.push(STREAM_GAP)) return;
     if (this.sawOpen && this.reconnectListeners !== undefined) {
       const info: ReconnectInfo = { queued: this.queue.length };
       for (const listener of this.reconnectListeners) this.call(listener, info);

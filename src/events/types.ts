@@ -34,3 +34,15 @@ export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
  *   (401/403/404, not an event stream), or the client is closed.
  */
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/**
+ * Yielded by a subscription made with `gaps: true` where the connection broke and was opened again:
+ * events the server sent in between are lost (it does not replay them). A client-side marker,
+ * never sent by the server.
+ */
+export interface StreamGap {
+  readonly type: "client.gap";
+  readonly properties: Readonly<Record<string, never>>;
+}
+
+export const STREAM_GAP: StreamGap = Object.freeze({ type: "client.gap", properties: Object.freeze({}) });

@@ -65,3 +65,10 @@ export type ResponseData<M extends HttpMethod, P extends PathsWithMethod<M>> = S
 /** Whether `init` may be omitted (nothing in it is required). */
 export type InitArgs<M extends HttpMethod, P extends PathsWithMethod<M>> =
   {} extends RequestInit<M, P> ? [init?: RequestInit<M, P>] : [init: RequestInit<M, P>];
+
+/** A request function typed over the generated `paths`: the SDK's own calls go through one. */
+export type TypedRequest = <M extends HttpMethod, P extends PathsWithMethod<M>>(
+  method: M,
+  path: P,
+  ...[init]: InitArgs<M, P>
+) => Promise<ResponseData<M, P>>;

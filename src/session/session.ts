@@ -2,7 +2,6 @@
 // streaming Turn), `run()` (its final reply), `respond()` to permission requests and `abort()`.
 
 import type { components, operations } from "../../generated/opencode.js";
-import type { Transport } from "../http/transport.js";
 import type { FinalReply } from "../turn/replies.js";
 import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
 
@@ -28,8 +27,33 @@ export class Session {
    * Sends a prompt and streams the turn: `for await (const reply of session.prompt("hi"))`.
    * Turns on one session run one after another (FIFO); sessions run in parallel.
    */
-  prompt(input: string | PartInput[], options?: PromptOptions): Turn {
-    return new Turn(this.deps, this.id, input, options);
+  prompt(input: string | PartInput[], options: PromptOptions = {}): Turn {
+    return new Turn(this.deps, this.id, { kind: "prompt", input, options });
+  }
+
+  /**
+   * A Turn for whatever the session is running now — started by this client, another client, the
+   * TUI, or before a page reload — built from the server's stored messages plus the live stream:
+   * text stored so far once, then live replies, and the same `final` the originating client sees.
+   * Resolves to undefined when the session is idle. (opencode stores a text part when it closes,
+   * so a part still streaming at attach time shows up whole when it closes.)
+   */
+  async attach(options: Pick<PromptOptions, "signal" | "subagents"> = {}): Promise<Turn | undefined> {
+    const statuses = await this.deps.request("get", "/session/status", { signal: options.signal });
+    const status = statuses[this.id]?.type;
+    if (status !== "busy" && status !== "retry") return undefined;
+    const messages = await this.deps.request("get", "/session/{sessionID}/message", {
+      path: { sessionID: this.id },
+      query: { limit: 50 },
+      signal: options.signal,
+    });
+    // The turn running is the latest prompt a person sent: compaction and its synthetic
+    // continuation are part of it.
+    const prompt = messages.findLast(
+      (m) => m.info.role === "user" && !m.parts.some((p) => p.type === "compaction" || (p.type === "text" && p.synthetic === true)),
+    );
+    if (!prompt) return undefined;
+    return new Turn(this.deps, this.id, { kind: "attach", userMessageID: prompt.info.id, options });
   }
 
   /** Sends a prompt and resolves with its final reply (rejects with the turn's typed error). */
@@ -39,7 +63,7 @@ export class Session {
 
   /** Answers a `permission` reply. */
   async respond(permissionID: string, response: PermissionResponse, message?: string): Promise<void> {
-    await this.deps.transport.request("post", "/permission/{requestID}/reply", {
+    await this.deps.request("post", "/permission/{requestID}/reply", {
       path: { requestID: permissionID },
       body: message === undefined ? { reply: response } : { reply: response, message },
     });
@@ -50,7 +74,7 @@ export class Session {
    * in the order of `reply.questions`. Works for a sub-agent's question too (the id names it).
    */
   async answer(questionID: string, answers: string[][]): Promise<void> {
-    await this.deps.transport.request("post", "/question/{requestID}/reply", {
+    await this.deps.request("post", "/question/{requestID}/reply", {
       path: { requestID: questionID },
       body: { answers },
     });
@@ -58,29 +82,27 @@ export class Session {
 
   /** Declines a `question` reply; the agent is told the user would not answer. */
   async rejectQuestion(questionID: string): Promise<void> {
-    await this.deps.transport.request("post", "/question/{requestID}/reject", { path: { requestID: questionID } });
+    await this.deps.request("post", "/question/{requestID}/reject", { path: { requestID: questionID } });
   }
 
   /** Aborts whatever the session is running (any client's turn). Prefer `turn.abort()` for your own. */
   async abort(): Promise<boolean> {
-    return this.deps.transport.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } }) as Promise<boolean>;
+    return this.deps.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } });
   }
 
   /** The session's stored messages with their parts. */
   messages(): Promise<{ info: components["schemas"]["Message"]; parts: components["schemas"]["Part"][] }[]> {
-    return this.deps.transport.request("get", "/session/{sessionID}/message", { path: { sessionID: this.id } }) as Promise<
-      { info: components["schemas"]["Message"]; parts: components["schemas"]["Part"][] }[]
-    >;
+    return this.deps.request("get", "/session/{sessionID}/message", { path: { sessionID: this.id } });
   }
 
   /** Re-reads `info` from the server. */
   async refresh(): Promise<this> {
-    this.info = (await this.deps.transport.request("get", "/session/{sessionID}", { path: { sessionID: this.id } })) as SessionInfo;
+    this.info = await this.deps.request("get", "/session/{sessionID}", { path: { sessionID: this.id } });
     return this;
   }
 
   async delete(): Promise<boolean> {
-    return this.deps.transport.request("delete", "/session/{sessionID}", { path: { sessionID: this.id } }) as Promise<boolean>;
+    return this.deps.request("delete", "/session/{sessionID}", { path: { sessionID: this.id } });
   }
 }
 
@@ -91,12 +113,8 @@ export class Sessions {
     this.deps = deps;
   }
 
-  private get transport(): Transport {
-    return this.deps.transport;
-  }
-
   async create(body: CreateBody = {}): Promise<Session> {
-    const info = (await this.transport.request("post", "/session", { body })) as SessionInfo;
+    const info = await this.deps.request("post", "/session", { body });
     return new Session(this.deps, info.id, info);
   }
 
@@ -106,7 +124,7 @@ export class Sessions {
   }
 
   async list(): Promise<Session[]> {
-    const infos = (await this.transport.request("get", "/session")) as SessionInfo[];
+    const infos = await this.deps.request("get", "/session");
     return infos.map((info) => new Session(this.deps, info.id, info));
   }
 }

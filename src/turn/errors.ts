@@ -83,6 +83,21 @@ export class InterruptedError extends OpencodeError {
   }
 }
 
+/**
+ * The server stored the prompt and went idle without answering it (no assistant message). Servers
+ * before 1.18 do this to a prompt whose id sorts before their last reply.
+ */
+export class UnansweredError extends OpencodeError {
+  override readonly name = "UnansweredError" as const;
+  readonly retryable = true;
+}
+
+/** A stop was asked for, but the server did not report the session idle within the bound. */
+export class StopTimeoutError extends OpencodeError {
+  override readonly name = "StopTimeoutError" as const;
+  readonly retryable = false;
+}
+
 export interface ClassifyContext {
   /** Text the turn produced before the failure (for length/overflow errors). */
   partialText: string;
@@ -121,6 +136,9 @@ function resetAt(data: Record<string, unknown>, now: number): number {
   if (headers && typeof headers === "object") {
     for (const [key, value] of Object.entries(headers)) if (typeof value === "string") lower[key.toLowerCase()] = value;
   }
+  // The provider's own clock at the time of the error beats the last server timestamp the turn saw.
+  const stamped = Date.parse(lower["date"] ?? "");
+  if (Number.isFinite(stamped) && stamped > now) now = stamped;
   const ms = Number.parseFloat(lower["retry-after-ms"] ?? "");
   if (Number.isFinite(ms) && ms >= 0) return now + ms;
   const after = lower["retry-after"]?.trim();

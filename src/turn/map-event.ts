@@ -1,48 +1,121 @@
 // The pure turn codec: `mapEvent(state, event)` turns the server's raw events into Replies for one
-// turn (one user message and the assistant messages answering it). No I/O, no clock, inputs never
-// mutated, never throws: garbage, nulls and unknown event types give no replies.
+// turn: its root session (one user message, the assistant messages answering it, and the messages
+// a compaction adds) and every sub-agent session started under it. No I/O, no clock, inputs never
+// mutated. Unknown or malformed events give no replies; a bug in here throws, so the Turn can end
+// with a typed error instead of hanging.
 
 import type { components } from "../../generated/opencode.js";
+import { consumedEventProblem, envelopeProblem } from "../events/schemas.js";
+import type { Event, EventOf } from "../events/types.js";
 import { classifyProviderError, type RawProviderError } from "./errors.js";
-import type { FinalReply, Reply, Usage } from "./replies.js";
+import type {
+  DiscardedText,
+  FinalReply,
+  QuestionItem,
+  Reply,
+  SubagentReply,
+  Usage,
+} from "./replies.js";
 
-export type Event = components["schemas"]["Event"];
 type MessageRecord = components["schemas"]["Message"];
 type PartRecord = components["schemas"]["Part"];
+type SessionRecord = components["schemas"]["Session"];
+type PermissionRecord = components["schemas"]["PermissionRequest"];
+type QuestionRecord = components["schemas"]["QuestionRequest"];
+
+/** The event types the codec reads; every one has a case in `step` (a missing case does not compile). */
+type ConsumedType =
+  | "message.updated"
+  | "message.part.updated"
+  | "message.part.delta"
+  | "session.created"
+  | "session.updated"
+  | "session.status"
+  | "session.idle"
+  | "session.error"
+  | "session.compacted"
+  | "permission.asked"
+  | "permission.replied"
+  | "question.asked"
+  | "question.replied"
+  | "question.rejected";
+type ConsumedEvent = EventOf<ConsumedType>;
+const CONSUMED: ReadonlySet<string> = new Set<ConsumedType>([
+  "message.updated",
+  "message.part.updated",
+  "message.part.delta",
+  "session.created",
+  "session.updated",
+  "session.status",
+  "session.idle",
+  "session.error",
+  "session.compacted",
+  "permission.asked",
+  "permission.replied",
+  "question.asked",
+  "question.replied",
+  "question.rejected",
+]);
+
+/** How much of the sub-agents' work a turn reports: their requests and status only, or everything. */
+export type SubagentDetail = "requests" | "all";
 
 type PartKind = "text" | "reasoning" | "tool" | "other";
 
 interface PartState {
+  readonly sessionID: string;
   readonly messageID: string;
   readonly kind: PartKind;
-  /** Text emitted so far (text and reasoning parts); the server's stored text once it closes. */
-  readonly text: string;
-  /** The server sent the part's final text (`time.end`). */
-  readonly closed: boolean;
+  /** Text shown so far (text and reasoning parts). */
+  readonly shown: string;
   /**
-   * After a stream gap: the part's deltas are dropped until the server's full text is known again,
-   * since a missed delta cannot be placed; its next live update or a final snapshot fills the text.
+   * The part's text as the ordered live stream knows it: every delta after a live update appends
+   * to it. Undefined after a gap (missed deltas cannot be placed) until a live update or a final
+   * snapshot brings the whole text again. Only text beyond `shown` is ever emitted.
    */
-  readonly stale: boolean;
+  readonly live: string | undefined;
+  /** The server sent the part's final text (`time.end`), or a final snapshot did. */
+  readonly closed: boolean;
+  /** Retracted by a provider retry: the server abandoned it (it stays empty in storage). */
+  readonly discarded: boolean;
   /** Tool statuses already reported, so each is reported once. */
   readonly toolStatuses: readonly string[];
 }
 
 interface MessageState {
+  readonly sessionID: string;
   readonly role: "user" | "assistant";
-  /** An assistant message answering this turn's user message (`parentID === userMessageID`). */
+  /** Belongs to this turn: a root assistant answering one of the turn's user messages, or any child message. */
   readonly inTurn: boolean;
+  /** A compaction's summary message: counted in usage, its text never shown as the turn's. */
+  readonly summary: boolean;
+  readonly parentID: string | undefined;
   readonly partIDs: readonly string[];
   readonly finish: string | undefined;
   /** The server finished this message (`time.completed`, a finish reason, or an error). */
   readonly completed: boolean;
   readonly usage: Usage;
   readonly structured: unknown;
+  /** User messages: every text part so far is synthetic (a compaction's continuation). */
+  readonly synthetic: boolean;
+}
+
+interface SessionNode {
+  /** Undefined for the root. */
+  readonly parentID: string | undefined;
+  readonly agent: string | undefined;
+  readonly description: string | undefined;
+  readonly callID: string | undefined;
+  /** A `subagent` reply with status "started" was emitted. */
+  readonly announced: boolean;
+  /** Busy since its last idle (so one idle is reported per run). */
+  readonly busy: boolean;
 }
 
 export interface TurnState {
   readonly sessionID: string;
   readonly userMessageID: string;
+  readonly subagents: SubagentDetail;
   /** Latest server timestamp seen (epoch ms); "now" for errors, never read from a clock. */
   readonly now: number;
   /** This turn's user message or one of its assistant messages was seen: an idle now ends it. */
@@ -52,23 +125,42 @@ export interface TurnState {
   /** The session went idle after the turn started: later events cannot belong to this turn. */
   readonly settled: boolean;
   /**
-   * The session went idle while a part was still stale after a gap: the final waits for
-   * `applySnapshot` with the stored (now final) messages, instead of guessing the missing text.
+   * The session went idle but the codec cannot end the turn from the stream alone: a part is still
+   * missing text after a gap, or the turn has no finished answer. The Turn reads a snapshot.
    */
   readonly needsSnapshot: boolean;
+  /** The root session and every descendant known to have started under it. */
+  readonly sessions: ReadonlyMap<string, SessionNode>;
+  /** Sessions whose parent is not (yet) known to be in the tree: session → parent. */
+  readonly parentOf: ReadonlyMap<string, string>;
+  /** The turn's root user messages: the prompt, then compaction and continuation messages. */
+  readonly userIDs: readonly string[];
+  /** A compaction of this turn waits for its synthetic continuation message. */
+  readonly compacting: boolean;
   readonly messages: ReadonlyMap<string, MessageState>;
-  /** The turn's assistant messages, in the order they appeared. */
+  /** The turn's root assistant messages (summaries excluded), in the order they appeared. */
   readonly assistantIDs: readonly string[];
   readonly parts: ReadonlyMap<string, PartState>;
   /** Events for a message whose role and parent are not known yet. */
-  readonly heldByMessage: ReadonlyMap<string, readonly unknown[]>;
+  readonly heldByMessage: ReadonlyMap<string, readonly ConsumedEvent[]>;
   /** Deltas for a part whose type is not known yet (text and reasoning deltas look alike). */
-  readonly heldByPart: ReadonlyMap<string, readonly unknown[]>;
+  readonly heldByPart: ReadonlyMap<string, readonly ConsumedEvent[]>;
+  /** Events of a session not (yet) known to be in the tree. */
+  readonly heldBySession: ReadonlyMap<string, readonly ConsumedEvent[]>;
   readonly heldCount: number;
-  readonly permissionIDs: readonly string[];
+  /** Permission and question ids shown, and whether their answer was reported. */
+  readonly requests: ReadonlyMap<string, "asked" | "answered">;
   /** The last provider retry reported, so a repeated status event is not reported twice. */
   readonly retryAttempt: number;
   readonly seenDeltas: SeenDeltas;
+  /**
+   * A `session.error` that came before the turn's own user message: it may be an earlier turn's
+   * (a stop's trailing error arrives after the next prompt was posted), so it ends nothing; it is
+   * the turn's error only if the server never takes the prompt up.
+   */
+  readonly earlyError: RawProviderError | undefined;
+  /** The greatest message id seen in the root session (new prompts must sort after it). */
+  readonly maxMessageID: string;
 }
 
 export interface MapResult {
@@ -76,48 +168,72 @@ export interface MapResult {
   replies: Reply[];
 }
 
-/** What `GET /session/:id/message` and `GET /session/status` said after a gap in the stream. */
+/**
+ * What the server said over plain requests after a gap in the stream, or to settle a question the
+ * stream cannot answer (an idle turn without an answer).
+ */
 export interface TurnSnapshot {
-  messages: readonly { info: MessageRecord; parts: readonly PartRecord[] }[];
-  /** The session's status now; "idle" ends a started turn. */
+  /** The root session's status now; "idle" lets a started, answered turn end. */
   status: "idle" | "busy" | "retry";
+  /** The root session's stored messages (at least every message of this turn). */
+  messages: readonly { info: MessageRecord; parts: readonly PartRecord[] }[];
+  /** Pending permission requests (any session: the codec keeps those of its tree). */
+  permissions?: readonly PermissionRecord[];
+  /** Pending questions (any session). */
+  questions?: readonly QuestionRecord[];
+  /** Sessions looked up to place them in the tree (their `parentID`). */
+  sessions?: readonly Pick<SessionRecord, "id" | "parentID" | "title">[];
 }
 
-/** Events held while their message or part is unknown; past this, new ones are dropped. */
+/** Events held while their message, part or session is unknown; past this, new ones are dropped. */
 const MAX_HELD = 10_000;
 
 const ZERO_USAGE: Usage = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
 
-export function initialTurnState(init: { sessionID: string; userMessageID: string; now?: number }): TurnState {
+export function initialTurnState(init: {
+  sessionID: string;
+  userMessageID: string;
+  now?: number;
+  subagents?: SubagentDetail;
+}): TurnState {
   return {
     sessionID: init.sessionID,
     userMessageID: init.userMessageID,
+    subagents: init.subagents ?? "requests",
     now: init.now ?? 0,
     started: false,
     done: false,
     settled: false,
     needsSnapshot: false,
+    sessions: new Map([[init.sessionID, rootNode()]]),
+    parentOf: new Map(),
+    userIDs: [init.userMessageID],
+    compacting: false,
     messages: new Map(),
     assistantIDs: [],
     parts: new Map(),
     heldByMessage: new Map(),
     heldByPart: new Map(),
+    heldBySession: new Map(),
     heldCount: 0,
-    permissionIDs: [],
+    requests: new Map(),
     retryAttempt: -1,
     seenDeltas: SeenDeltas.empty(),
+    earlyError: undefined,
+    maxMessageID: "",
   };
 }
 
-/** Maps one server event to this turn's replies. Same inputs, same outputs; never throws. */
+/**
+ * Maps one server event to this turn's replies. Same inputs, same outputs. Events that are not
+ * well-formed events of a consumed type give no replies (the events layer checks the same schemas).
+ */
 export function mapEvent(state: TurnState, event: unknown): MapResult {
   const replies: Reply[] = [];
-  try {
-    return { state: step(state, event, replies), replies };
-  } catch {
-    // Defensive: a shape no check anticipated must not break the turn.
-    return { state, replies: [] };
-  }
+  if (envelopeProblem(event) !== undefined) return { state, replies };
+  const candidate = event as { type: string; properties: unknown };
+  if (!CONSUMED.has(candidate.type) || consumedEventProblem(candidate) !== undefined) return { state, replies };
+  return { state: step(state, candidate as ConsumedEvent, replies), replies };
 }
 
 /**
@@ -129,169 +245,204 @@ export function markGap(state: TurnState): TurnState {
   if (state.done) return state;
   const parts = new Map(state.parts);
   for (const [id, part] of parts) {
-    if ((part.kind === "text" || part.kind === "reasoning") && !part.closed && !part.stale) {
-      parts.set(id, { ...part, stale: true });
+    if ((part.kind === "text" || part.kind === "reasoning") && !part.closed && part.live !== undefined) {
+      parts.set(id, { ...part, live: undefined });
     }
   }
   return { ...state, parts };
 }
 
 /**
- * Catches the turn up from the server's stored messages after a gap: emits the text of parts
- * that finished meanwhile, tool results, errors and, when the session is idle, the final reply.
+ * Catches the turn up from a snapshot: places sessions in the tree, shows pending requests not
+ * shown yet, emits the text of parts that finished meanwhile, tool results, errors and, when the
+ * session is idle and the stored turn is finished, the final reply.
  *
- * A part still streaming stays stale: its stored text is shown (it is a prefix of the final
- * text), but the snapshot is read over another channel than the event stream, so live deltas
- * still in flight may or may not be in it, and no overlap guess can tell "already stored" from
- * "new text that repeats the stored tail". The part's next live update (which includes every
- * delta before it) settles it exactly; until then the Turn re-reads snapshots.
+ * A part still streaming stays as it is: the snapshot is read over another channel than the event
+ * stream, so live deltas in flight may or may not be in it. Its text is settled by its next live
+ * update (which includes every delta before it) or by a snapshot of an idle session.
  */
 export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResult {
   const replies: Reply[] = [];
-  try {
-    const final = snapshot.status === "idle";
-    let next: TurnState = { ...state, needsSnapshot: false };
-    for (const message of snapshot.messages ?? []) {
-      const info = asRecord(message?.info);
-      if (!info || info["sessionID"] !== state.sessionID) continue;
-      next = onMessage(next, info, replies);
-      for (const part of message.parts ?? []) {
-        const record = asRecord(part);
-        if (record) next = onPart(next, record, replies, final ? "final" : "snapshot");
-      }
-    }
-    // Idle, yet the stored turn has no end: either the server stopped mid-turn (restart, crash) or
-    // this is the moment between storing the prompt and going busy. One snapshot cannot tell them
-    // apart, so no final here; the Turn re-reads and decides (`unfinishedWhileIdle`).
-    if (final && unfinishedWhileIdle(next)) return { state: next, replies };
-    if (final) next = onIdle(next, replies);
-    return { state: next, replies };
-  } catch {
-    return { state, replies: [] };
+  let next: TurnState = { ...state, needsSnapshot: false };
+  for (const session of snapshot.sessions ?? []) {
+    if (session.parentID !== undefined) next = linkSession(next, session.id, session.parentID, session.title, replies);
   }
+  const idle = snapshot.status === "idle";
+  for (const message of snapshot.messages) {
+    if (message.info.sessionID !== state.sessionID) continue;
+    next = onMessage(next, message.info, replies);
+    for (const part of message.parts) next = onPart(next, part, replies, idle ? "final" : "snapshot");
+  }
+  for (const permission of snapshot.permissions ?? []) next = onPermissionAsked(next, permission, replies);
+  for (const question of snapshot.questions ?? []) next = onQuestionAsked(next, question, replies);
+  if (idle) next = onIdle(next, state.sessionID, replies, "snapshot");
+  return { state: next, replies };
 }
 
-function step(state: TurnState, event: unknown, replies: Reply[]): TurnState {
+function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnState {
   if (state.done && state.settled) return state;
-  const record = asRecord(event);
-  const props = asRecord(record?.["properties"]);
-  if (!record || !props) return state;
-  const type = record["type"];
-
-  switch (type) {
-    case "message.updated": {
-      const info = asRecord(props["info"]);
-      if (!info || info["sessionID"] !== state.sessionID) return state;
-      return onMessage(state, info, replies);
+  const sessionID = eventSession(event);
+  if (sessionID === undefined) return state;
+  if (!state.sessions.has(sessionID)) {
+    // session.created / updated place a new session in the tree; anything else waits for that.
+    if ((event.type === "session.created" || event.type === "session.updated") && event.properties.info.parentID) {
+      return linkSession(state, sessionID, event.properties.info.parentID, event.properties.info.title, replies);
     }
+    return hold(state, "heldBySession", sessionID, event);
+  }
+
+  switch (event.type) {
+    case "message.updated":
+      return onMessage(state, event.properties.info, replies);
     case "message.part.updated": {
-      const part = asRecord(props["part"]);
-      if (!part || (props["sessionID"] ?? part["sessionID"]) !== state.sessionID) return state;
-      const time = props["time"];
-      const timed = typeof time === "number" && time > state.now ? { ...state, now: time } : state;
-      return onPart(timed, part, replies, "live");
+      const time = event.properties.time;
+      const timed = time !== undefined && time > state.now ? { ...state, now: time } : state;
+      return onPart(timed, event.properties.part, replies, "live");
     }
     case "message.part.delta":
-      if (props["sessionID"] !== state.sessionID) return state;
-      return onDelta(state, record, props, replies);
+      return onDelta(state, event, replies);
+    case "session.created":
+    case "session.updated":
+      return state;
     case "session.status": {
-      if (props["sessionID"] !== state.sessionID) return state;
-      const status = asRecord(props["status"]);
-      if (status?.["type"] === "idle") return onIdle(state, replies);
-      const attempt = numberOr(status?.["attempt"], 0);
-      if (status?.["type"] === "retry" && !state.done && attempt !== state.retryAttempt) {
-        replies.push({
-          kind: "retry",
-          sessionID: state.sessionID,
-          attempt,
-          message: stringOr(status["message"], ""),
-          next: numberOr(status["next"], 0),
-          discarded: [],
-        });
-        return { ...state, retryAttempt: attempt };
-      }
+      const status = event.properties.status;
+      if (status.type === "idle") return onIdle(state, sessionID, replies, "live");
+      if (status.type === "busy" || status.type === "retry") state = onBusy(state, sessionID, replies);
+      if (status.type === "retry") return onRetry(state, sessionID, status, replies);
       return state;
     }
     case "session.idle":
-      return props["sessionID"] === state.sessionID ? onIdle(state, replies) : state;
+      return onIdle(state, sessionID, replies, "live");
     case "session.error": {
-      if (props["sessionID"] !== state.sessionID || state.done) return state;
-      const error = asRecord(props["error"]);
-      return error ? fail(state, error, lastAssistantText(state), replies) : state;
+      const error = event.properties.error;
+      if (!error) return state;
+      if (sessionID !== state.sessionID) return onSubagentError(state, sessionID, error, replies);
+      if (state.done) return state;
+      if (!state.started) return { ...state, earlyError: error };
+      return fail(state, error, lastAssistantText(state), replies);
     }
-    case "permission.asked": {
-      if (props["sessionID"] !== state.sessionID || state.done) return state;
-      const id = props["id"];
-      if (typeof id !== "string" || state.permissionIDs.includes(id)) return state;
-      const tool = asRecord(props["tool"]);
-      replies.push({
-        kind: "permission",
-        sessionID: state.sessionID,
-        id,
-        permission: stringOr(props["permission"], "unknown"),
-        patterns: stringArray(props["patterns"]),
-        always: stringArray(props["always"]),
-        metadata: asRecord(props["metadata"]) ?? {},
-        ...(tool && typeof tool["messageID"] === "string" && typeof tool["callID"] === "string"
-          ? { tool: { messageID: tool["messageID"], callID: tool["callID"] } }
-          : {}),
-      });
-      return { ...state, permissionIDs: [...state.permissionIDs, id] };
-    }
-    default:
+    case "session.compacted":
       return state;
+    case "permission.asked":
+      return onPermissionAsked(state, event.properties, replies);
+    case "permission.replied": {
+      const { requestID, reply } = event.properties;
+      if (state.requests.get(requestID) !== "asked" || (reply !== "once" && reply !== "always" && reply !== "reject")) return state;
+      if (!state.done) replies.push({ kind: "permission_replied", ...sessionRef(state, sessionID), id: requestID, reply });
+      return { ...state, requests: new Map(state.requests).set(requestID, "answered") };
+    }
+    case "question.asked":
+      return onQuestionAsked(state, event.properties, replies);
+    case "question.replied":
+    case "question.rejected": {
+      const requestID = event.properties.requestID;
+      if (state.requests.get(requestID) !== "asked") return state;
+      if (!state.done) {
+        replies.push(
+          event.type === "question.replied"
+            ? { kind: "question_replied", ...sessionRef(state, sessionID), id: requestID, answers: event.properties.answers, rejected: false }
+            : { kind: "question_replied", ...sessionRef(state, sessionID), id: requestID, rejected: true },
+        );
+      }
+      return { ...state, requests: new Map(state.requests).set(requestID, "answered") };
+    }
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
   }
 }
 
-function onMessage(state: TurnState, info: Record<string, unknown>, replies: Reply[]): TurnState {
-  const id = info["id"];
-  const role = info["role"];
-  if (typeof id !== "string" || (role !== "user" && role !== "assistant")) return state;
+/** The session an event concerns; older servers put it only inside `info` / `part`. */
+function eventSession(event: ConsumedEvent): string | undefined {
+  switch (event.type) {
+    case "message.updated":
+      return event.properties.sessionID ?? event.properties.info.sessionID;
+    case "message.part.updated":
+      return event.properties.sessionID ?? event.properties.part.sessionID;
+    case "session.created":
+    case "session.updated":
+      return event.properties.info.id;
+    default:
+      return (event.properties as { sessionID?: string }).sessionID;
+  }
+}
+
+/** Adds `sessionID` under `parentID` once the parent is in the tree; replays what it held. */
+function linkSession(state: TurnState, sessionID: string, parentID: string, title: string | undefined, replies: Reply[]): TurnState {
+  if (state.sessions.has(sessionID) || sessionID === parentID) return state;
+  if (!state.sessions.has(parentID)) return { ...state, parentOf: new Map(state.parentOf).set(sessionID, parentID) };
+  const sessions = new Map(state.sessions).set(sessionID, {
+    parentID,
+    agent: undefined,
+    description: title,
+    callID: undefined,
+    announced: false,
+    busy: false,
+  });
+  const parentOf = new Map(state.parentOf);
+  parentOf.delete(sessionID);
+  let next: TurnState = { ...state, sessions, parentOf };
+  next = release(next, "heldBySession", sessionID, replies);
+  // Its own children may have been waiting for it.
+  for (const [child, parent] of state.parentOf) {
+    if (parent === sessionID) next = linkSession(next, child, sessionID, undefined, replies);
+  }
+  return next;
+}
+
+function onMessage(state: TurnState, info: MessageRecord, replies: Reply[]): TurnState {
+  const { id, role, sessionID } = info;
+  if (role !== "user" && role !== "assistant") return state;
+  const root = sessionID === state.sessionID;
   const previous = state.messages.get(id);
-  const inTurn = role === "assistant" && info["parentID"] === state.userMessageID;
-  const tokens = asRecord(info["tokens"]);
-  const cache = asRecord(tokens?.["cache"]);
-  const time = asRecord(info["time"]);
+  const parentID = info.role === "assistant" ? info.parentID : undefined;
+  const summary = info.role === "assistant" && info.summary === true;
+  const inTurn = root ? role === "assistant" && parentID !== undefined && state.userIDs.includes(parentID) : true;
+  const tokens = info.role === "assistant" ? info.tokens : undefined;
+  const completedAt = info.role === "assistant" ? info.time.completed : undefined;
+  const finish = info.role === "assistant" ? info.finish : undefined;
+  const error = info.role === "assistant" ? (info.error as RawProviderError | undefined) : undefined;
   const message: MessageState = {
+    sessionID,
     role,
     inTurn,
+    summary,
+    parentID,
     partIDs: previous?.partIDs ?? [],
-    finish: typeof info["finish"] === "string" ? info["finish"] : previous?.finish,
-    completed:
-      (previous?.completed ?? false) ||
-      typeof time?.["completed"] === "number" ||
-      typeof info["finish"] === "string" ||
-      info["error"] !== undefined,
-    usage: {
-      input: numberOr(tokens?.["input"], 0),
-      output: numberOr(tokens?.["output"], 0),
-      reasoning: numberOr(tokens?.["reasoning"], 0),
-      cacheRead: numberOr(cache?.["read"], 0),
-      cacheWrite: numberOr(cache?.["write"], 0),
-      cost: numberOr(info["cost"], 0),
-    },
-    structured: info["structured"] ?? previous?.structured,
+    finish: finish ?? previous?.finish,
+    completed: (previous?.completed ?? false) || completedAt !== undefined || finish !== undefined || error !== undefined,
+    usage: tokens
+      ? {
+          input: tokens.input,
+          output: tokens.output,
+          reasoning: tokens.reasoning,
+          cacheRead: tokens.cache.read,
+          cacheWrite: tokens.cache.write,
+          cost: info.role === "assistant" ? (info.cost ?? 0) : 0,
+        }
+      : ZERO_USAGE,
+    structured: (info.role === "assistant" ? info.structured : undefined) ?? previous?.structured,
+    synthetic: previous?.synthetic ?? role === "user",
   };
-  const latest = Math.max(state.now, numberOr(time?.["completed"], 0), numberOr(time?.["created"], 0));
+  const rootAssistant = root && inTurn && !summary;
   let next: TurnState = {
     ...state,
-    now: latest,
+    now: Math.max(state.now, completedAt ?? 0, info.time.created),
     messages: new Map(state.messages).set(id, message),
-    started: state.started || id === state.userMessageID || inTurn,
-    assistantIDs: inTurn && !previous ? [...state.assistantIDs, id] : state.assistantIDs,
+    started: state.started || (root && (id === state.userMessageID || inTurn)),
+    assistantIDs: rootAssistant && !state.assistantIDs.includes(id) ? [...state.assistantIDs, id] : state.assistantIDs,
+    maxMessageID: root && id > state.maxMessageID ? id : state.maxMessageID,
   };
+  // The turn's own user message proves an earlier `session.error` was another turn's.
+  if (root && id === state.userMessageID) next = { ...next, earlyError: undefined };
+  if (!root && !previous) next = announce(next, sessionID, replies);
 
-  // Events that waited for this message: replay them now that its role and parent are known.
-  const held = next.heldByMessage.get(id);
-  if (held) {
-    const heldByMessage = new Map(next.heldByMessage);
-    heldByMessage.delete(id);
-    next = { ...next, heldByMessage, heldCount: next.heldCount - held.length };
-    for (const event of held) next = step(next, event, replies);
+  next = release(next, "heldByMessage", id, replies);
+  if (inTurn && error && !next.done) {
+    if (root && !summary) next = fail(next, error, messageText(next, id), replies);
+    else if (!root) next = onSubagentError(next, sessionID, error, replies);
   }
-
-  const error = asRecord(info["error"]);
-  if (inTurn && error && !next.done) next = fail(next, error, messageText(next, id), replies);
   return next;
 }
 
@@ -301,49 +452,42 @@ function onMessage(state: TurnState, info: Record<string, unknown>, replies: Rep
  */
 type PartSource = "live" | "snapshot" | "final";
 
-function onPart(state: TurnState, part: Record<string, unknown>, replies: Reply[], source: PartSource): TurnState {
-  const id = part["id"];
-  const messageID = part["messageID"];
-  if (typeof id !== "string" || typeof messageID !== "string") return state;
+function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: PartSource): TurnState {
+  const { id, messageID } = part;
   const message = state.messages.get(messageID);
-  if (!message) return hold(state, "heldByMessage", messageID, { type: "message.part.updated", properties: { part } });
-  // The user's own prompt arrives as a text part too: never echo it.
-  if (!message.inTurn || state.done) return state;
+  if (!message) return hold(state, "heldByMessage", messageID, { type: "message.part.updated", properties: { sessionID: part.sessionID, part } } as ConsumedEvent);
+  if (message.role === "user") return onUserPart(state, messageID, message, part, replies);
+  // A sub-agent's `task` call names the child session it runs: that places the child in the tree.
+  let next = part.type === "tool" ? onTaskPart(state, part, replies) : state;
+  if (!message.inTurn || next.done) return next;
+  if (message.summary) return next;
 
-  const kind = partKind(part["type"]);
-  const previous = state.parts.get(id);
+  const kind = partKind(part.type);
+  const previous = next.parts.get(id);
   let current: PartState = previous ?? {
+    sessionID: part.sessionID,
     messageID,
     kind,
-    text: "",
+    shown: "",
+    live: source === "live" ? "" : undefined,
     closed: false,
-    stale: false,
+    discarded: false,
     toolStatuses: [],
   };
-  let next = state;
   if (!previous) {
-    const messages = new Map(state.messages).set(messageID, { ...message, partIDs: [...message.partIDs, id] });
-    next = { ...state, messages };
+    const messages = new Map(next.messages).set(messageID, { ...message, partIDs: [...message.partIDs, id] });
+    next = { ...next, messages };
   }
+  const emitting = shows(next, part.sessionID);
 
-  if (kind === "text" || kind === "reasoning") {
-    const text = typeof part["text"] === "string" ? part["text"] : "";
-    const time = asRecord(part["time"]);
-    const closing = time !== undefined && typeof time["end"] === "number";
+  if (part.type === "text" || part.type === "reasoning") {
+    const closing = part.time?.end !== undefined;
     if (source === "live" || closing || source === "final") {
-      current = catchUp(current, id, text, next.sessionID, replies);
+      current = settleText(current, id, part.text, emitting ? replies : undefined, sessionRef(next, part.sessionID));
       if (closing || source === "final") current = { ...current, closed: true };
-    } else if (!previous || current.stale) {
-      // Still streaming after a gap. Its stored text is a prefix of the final text, so showing it
-      // is safe; live deltas stay dropped until the next live update settles the part exactly.
-      if (text.startsWith(current.text) && text.length > current.text.length) {
-        emit(current, id, text.slice(current.text.length), next.sessionID, replies);
-        current = { ...current, text };
-      }
-      current = { ...current, stale: true };
     }
-  } else if (kind === "tool") {
-    current = onToolPart(current, id, part, next.sessionID, replies);
+  } else if (part.type === "tool") {
+    current = onToolPart(current, id, part, emitting ? replies : undefined, sessionRef(next, part.sessionID));
   }
   next = { ...next, parts: new Map(next.parts).set(id, current) };
 
@@ -355,118 +499,250 @@ function onPart(state: TurnState, part: Record<string, unknown>, replies: Reply[
     const heldByPart = new Map(next.heldByPart);
     heldByPart.delete(id);
     next = { ...next, heldByPart, heldCount: next.heldCount - held.length };
-    if (source === "live" && part["text"] === "") for (const event of held) next = step(next, event, replies);
+    const replay = source === "live" && (part.type === "text" || part.type === "reasoning") && part.text === "";
+    if (replay) for (const event of held) next = step(next, event, replies);
   }
   return next;
 }
 
 /**
- * Brings a text/reasoning part up to the server's `text`, emitting only what was not emitted yet
- * (the text includes every delta dropped while the part was stale).
+ * User messages are never echoed. In the root session a compaction's parts decide whether the turn
+ * grows: the compaction message itself, and the synthetic continuation after it, become the turn's.
  */
-function catchUp(part: PartState, partID: string, text: string, sessionID: string, replies: Reply[]): PartState {
-  let emitted = part.text;
-  if (text.startsWith(emitted)) {
-    emit(part, partID, text.slice(emitted.length), sessionID, replies);
-    emitted = text;
-  } else if (!emitted.startsWith(text)) {
-    // The server's text diverged from what streamed (it never should): trust the server from now on.
-    emitted = text;
+function onUserPart(state: TurnState, messageID: string, message: MessageState, part: PartRecord, replies: Reply[]): TurnState {
+  if (message.sessionID !== state.sessionID || !state.started || state.done) return state;
+  if (part.type === "compaction") {
+    if (state.userIDs.includes(messageID)) return state;
+    replies.push({ kind: "compaction", sessionID: state.sessionID, auto: part.auto, messageID });
+    return { ...state, userIDs: [...state.userIDs, messageID], compacting: true };
   }
-  return { ...part, text: emitted, stale: false };
+  if (part.type === "text" && !part.synthetic && message.synthetic) {
+    return { ...state, messages: new Map(state.messages).set(messageID, { ...message, synthetic: false }) };
+  }
+  if (part.type === "text" && part.synthetic && message.synthetic && state.compacting && !state.userIDs.includes(messageID)) {
+    // The continuation the server adds after an automatic compaction: the turn goes on under it.
+    return release({ ...state, userIDs: [...state.userIDs, messageID], compacting: false }, "heldByMessage", messageID, replies);
+  }
+  return state;
 }
 
-function emit(part: PartState, partID: string, text: string, sessionID: string, replies: Reply[]): void {
-  if (!text) return;
-  replies.push({
-    kind: part.kind === "reasoning" ? "reasoning" : "delta",
-    sessionID,
-    messageID: part.messageID,
-    partID,
-    text,
-  });
+function onTaskPart(state: TurnState, part: Extract<PartRecord, { type: "tool" }>, replies: Reply[]): TurnState {
+  if (part.tool !== "task") return state;
+  const metadata = (part.state as { metadata?: Record<string, unknown> }).metadata;
+  const child = metadata?.["sessionId"];
+  if (typeof child !== "string") return state;
+  let next = state.sessions.has(child) ? state : linkSession(state, child, part.sessionID, undefined, replies);
+  const node = next.sessions.get(child);
+  if (!node) return next;
+  const input = part.state.input as Record<string, unknown>;
+  const agent = typeof input["subagent_type"] === "string" ? input["subagent_type"] : node.agent;
+  const description = typeof input["description"] === "string" ? input["description"] : node.description;
+  next = { ...next, sessions: new Map(next.sessions).set(child, { ...node, agent, description, callID: part.callID }) };
+  return announce(next, child, replies);
 }
 
-function onToolPart(
-  part: PartState,
-  partID: string,
-  record: Record<string, unknown>,
-  sessionID: string,
-  replies: Reply[],
-): PartState {
-  const state = asRecord(record["state"]);
-  const status = state?.["status"];
-  if (!state || typeof status !== "string" || part.toolStatuses.includes(status)) return part;
-  const finished = part.toolStatuses.includes("completed") || part.toolStatuses.includes("error");
-  if (finished) return part;
-  const base = {
+/** The first sign of a sub-agent: one `subagent` "started" reply. */
+function announce(state: TurnState, sessionID: string, replies: Reply[]): TurnState {
+  const node = state.sessions.get(sessionID);
+  if (!node || node.announced || node.parentID === undefined || state.done) return state;
+  replies.push(subagentReply(node, sessionID, "started"));
+  return { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, announced: true, busy: true }) };
+}
+
+function subagentReply(node: SessionNode, sessionID: string, status: SubagentReply["status"]): SubagentReply {
+  return {
+    kind: "subagent",
     sessionID,
-    messageID: part.messageID,
-    partID,
-    callID: stringOr(record["callID"], partID),
-    tool: stringOr(record["tool"], "unknown"),
-    input: asRecord(state["input"]) ?? {},
-    ...(typeof state["title"] === "string" ? { title: state["title"] } : {}),
+    parentSessionID: node.parentID!,
+    ...(node.agent !== undefined ? { agent: node.agent } : {}),
+    ...(node.description !== undefined ? { description: node.description } : {}),
+    ...(node.callID !== undefined ? { callID: node.callID } : {}),
+    status,
   };
-  if (status === "pending" || status === "running") {
-    replies.push({ kind: "tool_call", ...base, status });
-  } else if (status === "completed" || status === "error") {
-    replies.push({
-      kind: "tool_result",
-      ...base,
-      status,
-      metadata: asRecord(state["metadata"]) ?? {},
-      ...(typeof state["output"] === "string" ? { output: state["output"] } : {}),
-      ...(typeof state["error"] === "string" ? { error: state["error"] } : {}),
-    });
-  } else {
-    return part;
+}
+
+/**
+ * Brings a text/reasoning part up to the server's `text`, which includes every delta sent before it
+ * on the live stream: only what goes beyond what was shown is emitted.
+ */
+function settleText(part: PartState, partID: string, text: string, replies: Reply[] | undefined, ref: ReplyRef): PartState {
+  if (part.discarded) return part;
+  let shown = part.shown;
+  if (text.startsWith(shown)) {
+    if (replies) emit(part, partID, text.slice(shown.length), ref, replies);
+    shown = text;
+  } else if (!shown.startsWith(text)) {
+    // The server's text diverged from what streamed (it never should): trust the server from now on.
+    shown = text;
+  }
+  return { ...part, shown, live: text };
+}
+
+function emit(part: PartState, partID: string, text: string, ref: ReplyRef, replies: Reply[]): void {
+  if (!text) return;
+  replies.push({ kind: part.kind === "reasoning" ? "reasoning" : "delta", ...ref, messageID: part.messageID, partID, text });
+}
+
+function onToolPart(part: PartState, partID: string, record: Extract<PartRecord, { type: "tool" }>, replies: Reply[] | undefined, ref: ReplyRef): PartState {
+  const state = record.state;
+  const status = state.status;
+  if (part.toolStatuses.includes(status)) return part;
+  if (part.toolStatuses.includes("completed") || part.toolStatuses.includes("error")) return part;
+  if (status !== "pending" && status !== "running" && status !== "completed" && status !== "error") return part;
+  if (replies) {
+    const base = {
+      ...ref,
+      messageID: part.messageID,
+      partID,
+      // Older servers may leave these out.
+      callID: record.callID ?? partID,
+      tool: record.tool || "unknown",
+      input: state.input as Record<string, unknown>,
+      ...("title" in state && typeof state.title === "string" ? { title: state.title } : {}),
+    };
+    if (state.status === "pending" || state.status === "running") {
+      replies.push({ kind: "tool_call", ...base, status: state.status });
+    } else if (state.status === "completed") {
+      replies.push({ kind: "tool_result", ...base, status: "completed", output: state.output, metadata: state.metadata as Record<string, unknown> });
+    } else {
+      const metadata = (state as { metadata?: Record<string, unknown> }).metadata ?? {};
+      replies.push({ kind: "tool_result", ...base, status: "error", error: state.error, metadata });
+    }
   }
   return { ...part, toolStatuses: [...part.toolStatuses, status] };
 }
 
-function onDelta(state: TurnState, event: Record<string, unknown>, props: Record<string, unknown>, replies: Reply[]): TurnState {
-  const messageID = props["messageID"];
-  const partID = props["partID"];
-  const delta = props["delta"];
-  if (typeof messageID !== "string" || typeof partID !== "string" || typeof delta !== "string") return state;
-  if (props["field"] !== "text") return state;
+function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies: Reply[]): TurnState {
+  const { messageID, partID, delta, field } = event.properties;
+  if (field !== "text") return state;
   const message = state.messages.get(messageID);
   if (!message) return hold(state, "heldByMessage", messageID, event);
-  if (!message.inTurn || state.done) return state;
+  if (!message.inTurn || message.summary || state.done) return state;
   const part = state.parts.get(partID);
   // Text and reasoning deltas both say field "text": wait for the part's type.
   if (!part) return hold(state, "heldByPart", partID, event);
   // A closed part's text is final; a delta after it is a late duplicate.
-  if ((part.kind !== "text" && part.kind !== "reasoning") || part.closed) return state;
+  if ((part.kind !== "text" && part.kind !== "reasoning") || part.closed || part.discarded) return state;
 
-  const eventID = event["id"];
   let seenDeltas = state.seenDeltas;
-  if (typeof eventID === "string") {
-    if (seenDeltas.has(eventID)) return state;
-    seenDeltas = seenDeltas.add(eventID);
+  if (seenDeltas.has(event.id)) return state;
+  seenDeltas = seenDeltas.add(event.id);
+  // After a gap the delta's place in the text is unknown: wait for the part's full text.
+  if (part.live === undefined) return { ...state, seenDeltas };
+  const live = part.live + delta;
+  let shown = part.shown;
+  if (live.length > shown.length && live.startsWith(shown)) {
+    if (shows(state, part.sessionID)) emit(part, partID, live.slice(shown.length), sessionRef(state, part.sessionID), replies);
+    shown = live;
   }
-  if (part.stale) return { ...state, seenDeltas };
-  emit(part, partID, delta, state.sessionID, replies);
-  return { ...state, seenDeltas, parts: new Map(state.parts).set(partID, { ...part, text: part.text + delta }) };
+  return { ...state, seenDeltas, parts: new Map(state.parts).set(partID, { ...part, live, shown }) };
 }
 
-function onIdle(state: TurnState, replies: Reply[]): TurnState {
+function onBusy(state: TurnState, sessionID: string, replies: Reply[]): TurnState {
+  const node = state.sessions.get(sessionID);
+  if (!node || node.busy || node.parentID === undefined) return state;
+  const next = { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, busy: true }) };
+  return node.announced ? next : announce(next, sessionID, replies);
+}
+
+/**
+ * The server retries the provider: the failed attempt's open parts are abandoned (the retry writes
+ * new ones and the old stay empty in storage), so their text is retracted and named in the reply.
+ */
+function onRetry(
+  state: TurnState,
+  sessionID: string,
+  status: { attempt: number; message: string; next: number },
+  replies: Reply[],
+): TurnState {
+  if (state.done || (sessionID === state.sessionID && status.attempt === state.retryAttempt)) return state;
+  const discarded: DiscardedText[] = [];
+  let parts = state.parts;
+  if (sessionID === state.sessionID) {
+    for (const [partID, part] of state.parts) {
+      if (part.sessionID !== sessionID || part.closed || part.discarded) continue;
+      if (part.kind !== "text" && part.kind !== "reasoning") continue;
+      if (parts === state.parts) parts = new Map(state.parts);
+      (parts as Map<string, PartState>).set(partID, { ...part, discarded: true });
+      if (part.shown) discarded.push({ messageID: part.messageID, partID, kind: part.kind, text: part.shown });
+    }
+  }
+  if (shows(state, sessionID)) {
+    replies.push({ kind: "retry", ...sessionRef(state, sessionID), attempt: status.attempt, message: status.message, next: status.next, discarded });
+  }
+  return {
+    ...state,
+    parts,
+    now: Math.max(state.now, status.next),
+    retryAttempt: sessionID === state.sessionID ? status.attempt : state.retryAttempt,
+  };
+}
+
+/**
+ * A live idle comes after everything the server sent for the turn, so one answer is enough to end
+ * it; a snapshot's idle may be the instant between storing the prompt and going busy, or a server
+ * that stopped mid-turn, so there the last answer must be finished too.
+ */
+function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "live" | "snapshot"): TurnState {
+  if (sessionID !== state.sessionID) {
+    const node = state.sessions.get(sessionID);
+    if (!node || !node.busy || node.parentID === undefined) return state;
+    if (!state.done) replies.push(subagentReply(node, sessionID, "idle"));
+    return { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, busy: false }) };
+  }
   if (!state.started) return state; // an idle from before this turn's prompt was taken up
   if (state.done) return state.settled ? state : { ...state, settled: true };
-  for (const part of state.parts.values()) {
-    if (part.stale) return { ...state, needsSnapshot: true };
-  }
+  // Missing text after a gap, or no answer (a server that skipped the prompt, or one that stopped
+  // mid-turn): only the stored messages can tell.
+  const answered = source === "live" ? state.assistantIDs.length > 0 : !unanswered(state);
+  if (missingText(state) || !answered) return { ...state, needsSnapshot: true };
   replies.push(finalReply(state));
   return { ...state, done: true, settled: true, needsSnapshot: false };
 }
 
-function fail(state: TurnState, error: RawProviderError, partialText: string, replies: Reply[]): TurnState {
+function onSubagentError(state: TurnState, sessionID: string, error: RawProviderError, replies: Reply[]): TurnState {
+  const node = state.sessions.get(sessionID);
+  if (!node || node.parentID === undefined || state.done) return state;
+  replies.push({ ...subagentReply(node, sessionID, "error"), error: classifyProviderError(error, { partialText: "", now: state.now }) });
+  return state;
+}
+
+function onPermissionAsked(state: TurnState, request: PermissionRecord | EventOf<"permission.asked">["properties"], replies: Reply[]): TurnState {
+  if (state.done || state.requests.has(request.id) || !state.sessions.has(request.sessionID)) return state;
   replies.push({
-    kind: "error",
-    sessionID: state.sessionID,
-    error: classifyProviderError(error, { partialText, now: state.now }),
+    kind: "permission",
+    ...sessionRef(state, request.sessionID),
+    id: request.id,
+    permission: request.permission,
+    patterns: request.patterns,
+    always: request.always ?? [],
+    metadata: (request.metadata ?? {}) as Record<string, unknown>,
+    ...(request.tool ? { tool: { messageID: request.tool.messageID, callID: request.tool.callID } } : {}),
   });
+  return { ...state, requests: new Map(state.requests).set(request.id, "asked") };
+}
+
+function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Reply[]): TurnState {
+  if (state.done || state.requests.has(request.id) || !state.sessions.has(request.sessionID)) return state;
+  const questions: QuestionItem[] = request.questions.map((q) => ({
+    header: q.header,
+    question: q.question,
+    options: q.options.map((o) => ({ label: o.label, description: o.description })),
+    multiple: q.multiple ?? false,
+    custom: q.custom ?? true,
+  }));
+  replies.push({
+    kind: "question",
+    ...sessionRef(state, request.sessionID),
+    id: request.id,
+    questions,
+    ...(request.tool ? { tool: { messageID: request.tool.messageID, callID: request.tool.callID } } : {}),
+  });
+  return { ...state, requests: new Map(state.requests).set(request.id, "asked") };
+}
+
+function fail(state: TurnState, error: RawProviderError, partialText: string, replies: Reply[]): TurnState {
+  replies.push({ kind: "error", sessionID: state.sessionID, error: classifyProviderError(error, { partialText, now: state.now }) });
   return { ...state, done: true };
 }
 
@@ -474,15 +750,10 @@ function finalReply(state: TurnState): FinalReply {
   const lastID = state.assistantIDs[state.assistantIDs.length - 1];
   const last = lastID === undefined ? undefined : state.messages.get(lastID);
   const usage = { ...ZERO_USAGE };
-  for (const id of state.assistantIDs) {
-    const message = state.messages.get(id);
-    if (!message) continue;
-    usage.input += message.usage.input;
-    usage.output += message.usage.output;
-    usage.reasoning += message.usage.reasoning;
-    usage.cacheRead += message.usage.cacheRead;
-    usage.cacheWrite += message.usage.cacheWrite;
-    usage.cost += message.usage.cost;
+  const subagentUsage = { ...ZERO_USAGE };
+  for (const message of state.messages.values()) {
+    if (message.role !== "assistant" || !message.inTurn) continue;
+    addUsage(message.sessionID === state.sessionID ? usage : subagentUsage, message.usage);
   }
   return {
     kind: "final",
@@ -491,19 +762,42 @@ function finalReply(state: TurnState): FinalReply {
     text: lastID === undefined ? "" : messageText(state, lastID),
     finish: last?.finish,
     usage,
-    subagentUsage: { ...ZERO_USAGE },
+    subagentUsage,
     ...(last?.structured !== undefined ? { structured: last.structured } : {}),
   };
 }
 
-/**
- * Whether the turn has started but its last assistant message (if any) is not finished: what an
- * idle session shows for a turn the server lost, or for an instant before the turn gets going.
- */
-export function unfinishedWhileIdle(state: TurnState): boolean {
-  if (!state.started || state.done) return false;
+function addUsage(total: Usage, usage: Usage): void {
+  total.input += usage.input;
+  total.output += usage.output;
+  total.reasoning += usage.reasoning;
+  total.cacheRead += usage.cacheRead;
+  total.cacheWrite += usage.cacheWrite;
+  total.cost += usage.cost;
+}
+
+/** Some root part still lacks text it missed in a gap. */
+function missingText(state: TurnState): boolean {
+  for (const part of state.parts.values()) {
+    if (part.sessionID === state.sessionID && !part.closed && !part.discarded && part.live === undefined) return true;
+  }
+  return false;
+}
+
+/** The turn has started but has no finished answer: no assistant message, or the last is unfinished. */
+function unanswered(state: TurnState): boolean {
   const lastID = state.assistantIDs[state.assistantIDs.length - 1];
   return lastID === undefined || !state.messages.get(lastID)?.completed;
+}
+
+/**
+ * Whether an idle session leaves this turn without an end the stream can give: not taken up, no
+ * assistant answer, or an unfinished last answer. What the server shows for a prompt it lost or
+ * skipped, or for the instant between storing the prompt and going busy.
+ */
+export function unfinishedWhileIdle(state: TurnState): boolean {
+  if (state.done) return false;
+  return !state.started || unanswered(state);
 }
 
 /** Text of the turn's last assistant message so far. */
@@ -512,50 +806,78 @@ export function lastAssistantText(state: TurnState): string {
   return lastID === undefined ? "" : messageText(state, lastID);
 }
 
-/** Whether some part is waiting, after a gap, for the server's text (the Turn then re-reads snapshots). */
+/** Whether some part is waiting, after a gap, for the server's text. */
 export function isCatchingUp(state: TurnState): boolean {
-  if (state.done) return false;
-  for (const part of state.parts.values()) if (part.stale) return true;
-  return false;
+  return !state.done && missingText(state);
 }
 
-/** Text of one assistant message: its text parts, in order. */
+/** Text of one assistant message: its text parts, in order (parts a retry discarded left out). */
 export function messageText(state: TurnState, messageID: string): string {
   const message = state.messages.get(messageID);
   if (!message) return "";
   let text = "";
   for (const partID of message.partIDs) {
     const part = state.parts.get(partID);
-    if (part?.kind === "text") text += part.text;
+    if (part?.kind === "text" && !part.discarded) text += part.shown;
   }
   return text;
 }
 
-function hold(state: TurnState, bucket: "heldByMessage" | "heldByPart", key: string, event: unknown): TurnState {
+/** Session ids the codec holds events for but cannot place in the tree (look them up, then snapshot). */
+export function unplacedSessions(state: TurnState): string[] {
+  const ids = new Set<string>(state.heldBySession.keys());
+  for (const [child, parent] of state.parentOf) {
+    ids.add(child);
+    if (!state.sessions.has(parent)) ids.add(parent);
+  }
+  for (const id of state.sessions.keys()) ids.delete(id);
+  return [...ids];
+}
+
+/** Whether this session is the turn's root or a sub-agent under it. */
+export function inTree(state: TurnState, sessionID: string): boolean {
+  return state.sessions.has(sessionID);
+}
+
+interface ReplyRef {
+  sessionID: string;
+  parentSessionID?: string;
+}
+
+function sessionRef(state: TurnState, sessionID: string): ReplyRef {
+  const parentID = state.sessions.get(sessionID)?.parentID;
+  return parentID === undefined ? { sessionID } : { sessionID, parentSessionID: parentID };
+}
+
+/** Whether a session's text and tools are reported (the root's always; sub-agents' with "all"). */
+function shows(state: TurnState, sessionID: string): boolean {
+  return sessionID === state.sessionID || state.subagents === "all";
+}
+
+function rootNode(): SessionNode {
+  return { parentID: undefined, agent: undefined, description: undefined, callID: undefined, announced: true, busy: false };
+}
+
+function hold(state: TurnState, bucket: "heldByMessage" | "heldByPart" | "heldBySession", key: string, event: ConsumedEvent): TurnState {
   if (state.done || state.heldCount >= MAX_HELD) return state;
   const held = new Map(state[bucket]);
   held.set(key, [...(held.get(key) ?? []), event]);
   return { ...state, [bucket]: held, heldCount: state.heldCount + 1 };
 }
 
-function partKind(type: unknown): PartKind {
+/** Replays the events held under `key` now that what they waited for is known. */
+function release(state: TurnState, bucket: "heldByMessage" | "heldBySession", key: string, replies: Reply[]): TurnState {
+  const held = state[bucket].get(key);
+  if (!held) return state;
+  const map = new Map(state[bucket]);
+  map.delete(key);
+  let next: TurnState = { ...state, [bucket]: map, heldCount: state.heldCount - held.length };
+  for (const event of held) next = step(next, event, replies);
+  return next;
+}
+
+function partKind(type: string): PartKind {
   return type === "text" || type === "reasoning" || type === "tool" ? type : "other";
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-function stringOr(value: unknown, fallback: string): string {
-  return typeof value === "string" && value !== "" ? value : fallback;
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
-}
-
-function stringArray(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
 }
 
 /**
@@ -578,12 +900,14 @@ export class SeenDeltas {
     return new SeenDeltas(new Map(), 0);
   }
 
-  has(id: string): boolean {
+  has(id: string | undefined): boolean {
+    if (id === undefined) return false;
     const index = this.#log.get(id);
     return index !== undefined && index < this.#size;
   }
 
-  add(id: string): SeenDeltas {
+  add(id: string | undefined): SeenDeltas {
+    if (id === undefined) return this;
     let log = this.#log;
     if (log.size !== this.#size) {
       log = new Map();

@@ -2,6 +2,7 @@
 // built from them (text or parts, model, agent, system prompt, tools, output format).
 
 import type { components, operations } from "../../generated/opencode.js";
+import type { SubagentDetail } from "./map-event.js";
 
 export type PromptBody = NonNullable<operations["session.prompt_async"]["requestBody"]>["content"]["application/json"];
 
@@ -19,6 +20,12 @@ export interface PromptOptions {
   /** Structured output, e.g. `{ type: "json_schema", schema }`; the result is `final.structured`. */
   format?: components["schemas"]["OutputFormat"];
   variant?: string;
+  /**
+   * How much of the sub-agents' work (`task` tool child sessions) the turn yields: "requests"
+   * (default) yields their permissions, questions and start/idle/error; "all" adds their text,
+   * reasoning and tool replies, tagged with the child's sessionID and parentSessionID.
+   */
+  subagents?: SubagentDetail;
   /** Aborting it aborts the turn (like `turn.abort()`). */
   signal?: AbortSignal;
   /** The user message id (`msg_…`); generated in opencode's ascending form when omitted. */

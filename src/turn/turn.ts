@@ -1,22 +1,26 @@
-// A Turn: one prompt and everything the agent does about it, as an AsyncIterable of Replies plus
-// `done` (the FinalReply) and `abort()`. It drives the pure codec from the shared event stream,
-// and catches up from the server's stored messages after a gap in that stream.
+// A Turn: one prompt and everything the agent does about it (sub-agents included), as an
+// AsyncIterable of Replies plus `done` (the FinalReply) and `abort()`. One loop feeds a small state
+// machine in order: the subscription's events and gap markers, the snapshots it asked for, the
+// stop request and its own deadlines. The pure codec turns events into replies; this file owns the
+// rules that need a clock or a request: catching up after gaps, stopping exactly, settling the lock.
 
 import { AbortError, OpencodeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
-import type { Transport } from "../http/transport.js";
-import type { EventHub } from "../events/hub.js";
+import type { TypedRequest } from "../http/paths.js";
+import type { Event, StreamGap } from "../events/types.js";
+import type { MessageIDs } from "../session/ids.js";
 import type { SessionMutex } from "../session/mutex.js";
-import { AbortedError, InterruptedError } from "./errors.js";
+import { AbortedError, classifyProviderError, InterruptedError, StopTimeoutError, UnansweredError } from "./errors.js";
 import {
   applySnapshot,
   initialTurnState,
-  isCatchingUp,
   lastAssistantText,
   mapEvent,
   markGap,
   unfinishedWhileIdle,
+  unplacedSessions,
   type MapResult,
+  type TurnSnapshot,
   type TurnState,
 } from "./map-event.js";
 import { promptBody, type PartInput, type PromptBody, type PromptOptions } from "./prompt-body.js";
@@ -24,32 +28,75 @@ import type { ErrorReply, FinalReply, Reply, TerminalReply } from "./replies.js"
 
 export type { PartInput, PromptOptions } from "./prompt-body.js";
 
-export interface TurnDeps {
-  transport: Transport;
-  events: EventHub;
-  mutex: SessionMutex;
-  logger: Logger;
-  newMessageID: () => string;
+/** The part of the event stream a Turn uses: a subscription to its session tree, gaps in band. */
+export interface TurnEvents {
+  subscribe(options: { sessionID: string; children: true; gaps: true; signal: AbortSignal }): TurnSubscription;
 }
 
-/** After the terminal reply, how long to wait for the session to go idle before letting the next turn in. */
-const SETTLE_MS = 3_000;
-/** While a part is stale after a gap, how often to re-read the stored messages for its text. */
-const CATCH_UP_POLL_MS = 1_000;
-/** How long an idle session must show no trace of the prompt before the prompt counts as lost. */
-const LOST_PROMPT_MS = 2_000;
-/** After asking the server to abort, how long to wait for its confirmation before ending locally. */
-const ABORT_CONFIRM_MS = 5_000;
+export interface TurnSubscription extends AsyncIterable<Event | StreamGap> {
+  readonly ready: Promise<void>;
+  close(): void;
+}
 
-const WAKE = Symbol("wake");
+/** The Turn's bounds, in ms. */
+export interface TurnTiming {
+  /** After the terminal reply, how long to wait for the session to go idle before letting the next turn in. */
+  settleMs: number;
+  /** After a stop, how long the server has to report the session idle. */
+  stopSettleMs: number;
+  /** Between two abort requests sent at the turn's signs of life. */
+  abortRepeatMs: number;
+  /** How long an idle session must show the turn unfinished before the turn is given up. */
+  lostTurnMs: number;
+  /** Between the snapshots that watch an idle session showing the turn unfinished. */
+  recheckMs: number;
+  /** Without any sign of the prompt this long after posting it, look at what the server stored. */
+  noStartMs: number;
+}
+
+const TIMING: TurnTiming = {
+  settleMs: 3_000,
+  stopSettleMs: 10_000,
+  abortRepeatMs: 250,
+  lostTurnMs: 2_000,
+  recheckMs: 1_000,
+  noStartMs: 5_000,
+};
+
+export interface TurnDeps {
+  request: TypedRequest;
+  events: TurnEvents;
+  mutex: SessionMutex;
+  logger: Logger;
+  ids: MessageIDs;
+  timing?: Partial<TurnTiming>;
+}
+
+/** What the Turn does: send a prompt, or follow a turn already running on the server. */
+export type TurnStart =
+  | { kind: "prompt"; input: string | PartInput[]; options: PromptOptions }
+  | { kind: "attach"; userMessageID: string; options: Pick<PromptOptions, "signal" | "subagents"> };
+
+/** How many unknown sessions one snapshot looks up to place them in the tree. */
+const MAX_SESSION_LOOKUPS = 10;
+
+type Input =
+  | { kind: "event"; event: Event | StreamGap }
+  | { kind: "snapshot"; snapshot: TurnSnapshot; stored: boolean }
+  | { kind: "snapshot-failed"; error: unknown; required: boolean }
+  | { kind: "closed" }
+  | { kind: "wake" };
 
 export class Turn implements AsyncIterable<Reply> {
   readonly sessionID: string;
-  /** The id of this turn's user message; the assistant messages answering it have it as `parentID`. */
-  readonly messageID: string;
 
   private readonly deps: TurnDeps;
-  private readonly body: PromptBody;
+  private readonly timing: TurnTiming;
+  private readonly start: TurnStart;
+  private userMessageID: string | undefined;
+  private state: TurnState | undefined;
+
+  // What consumers see.
   private readonly replies: Reply[] = [];
   private readHead = 0;
   private notify: (() => void) | undefined;
@@ -57,32 +104,62 @@ export class Turn implements AsyncIterable<Reply> {
   private terminal: TerminalReply | undefined;
   private donePromise: Promise<FinalReply> | undefined;
   private observed = false;
-  private markEnded: () => void = () => {};
-  /** Settles when the terminal reply exists. */
+  private markEnded: () => void = noop;
   private readonly ended = new Promise<void>((resolve) => (this.markEnded = resolve));
-  private deltaText = "";
-  private reasoningText = "";
+  /** Text and reasoning per part, in order, so a retry's discarded parts can be taken out again. */
+  private readonly textParts = new Map<string, string>();
+  private readonly reasoningParts = new Map<string, string>();
 
-  /** Cancels waiting (lock, stream readiness) and the event loop; never the prompt POST itself. */
-  private readonly internal = new AbortController();
-  private posting: Promise<unknown> | undefined;
-  private aborting: Promise<void> | undefined;
-  /** The server was asked to abort: an idle without an error now still means "aborted". */
-  private abortSent = false;
-  /** Consecutive snapshots that found the session idle; with the turn unfinished, they count towards giving up. */
-  private idleSnapshots = 0;
-  private firstIdleSnapshot = 0;
-  private wake: () => void = () => {};
+  // The machine.
+  /** Cancels waiting for the lock and the stream, and ends the subscription. */
+  private readonly stop = new AbortController();
+  private readonly post = new AbortController();
+  /** 0: not sent; 1: in flight; 2: the server answered. */
+  private postStage: 0 | 1 | 2 = 0;
+  private postedAt = 0;
+  private readonly inbox: Input[] = [];
+  private wakeLoop: () => void = noop;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private snapshotting = false;
+  /** A snapshot is wanted as soon as the running one (if any) is back. */
+  private snapshotWanted: "no" | "yes" | "required" = "no";
+  private snapshotAt: number | undefined;
+  /** Idle snapshots showing the turn unfinished: when the first was taken, and how many. */
+  private idleSeenAt: number | undefined;
+  private idleSeen = 0;
+  private settleBy: number | undefined;
+  // Stopping.
+  private stopping = false;
+  private stopSentAt: number | undefined;
+  private stopConfirmed = false;
+  private stopDeadline: number | undefined;
+  private settleStop: (error?: OpencodeError) => void = noop;
+  private readonly stopped: Promise<void>;
+  private readonly onSignal = () => void this.abort();
 
-  constructor(deps: TurnDeps, sessionID: string, input: string | PartInput[], options: PromptOptions = {}) {
+  constructor(deps: TurnDeps, sessionID: string, start: TurnStart) {
     this.deps = deps;
+    this.timing = { ...TIMING, ...deps.timing };
     this.sessionID = sessionID;
-    this.messageID = options.messageID ?? deps.newMessageID();
-    this.body = promptBody(this.messageID, input, options);
-    const signal = options.signal;
+    this.start = start;
+    if (start.kind === "attach") this.userMessageID = start.userMessageID;
+    else if (start.options.messageID !== undefined) this.userMessageID = start.options.messageID;
+    this.stopped = new Promise<void>((resolve, reject) => {
+      this.settleStop = (error) => (error ? reject(error) : resolve());
+    });
+    this.stopped.catch(noop);
+    const signal = start.options.signal;
     if (signal?.aborted) void this.abort();
-    else signal?.addEventListener("abort", () => void this.abort(), { once: true });
+    else signal?.addEventListener("abort", this.onSignal, { once: true });
     void this.run();
+  }
+
+  /**
+   * The id of this turn's user message (the assistant messages answering it have it as
+   * `parentID`). Chosen when the turn gets the session, so undefined while it waits for it.
+   */
+  get messageID(): string | undefined {
+    return this.userMessageID;
   }
 
   /**
@@ -98,14 +175,14 @@ export class Turn implements AsyncIterable<Reply> {
     }));
   }
 
-  /** Assistant text streamed so far (all of the turn's messages); the final text is `final.text`. */
+  /** The root session's assistant text streamed so far, without text a provider retry discarded. */
   get text(): string {
-    return this.deltaText;
+    return joined(this.textParts);
   }
 
-  /** Reasoning streamed so far. */
+  /** The root session's reasoning streamed so far. */
   get reasoning(): string {
-    return this.reasoningText;
+    return joined(this.reasoningParts);
   }
 
   /** Whether the turn has ended (its terminal reply was produced). */
@@ -114,16 +191,26 @@ export class Turn implements AsyncIterable<Reply> {
   }
 
   /**
-   * Stops the turn: before the prompt reached the server it is simply dropped; after, the server
-   * is asked to abort (`POST /session/:id/abort`). Either way the turn ends with an `error` reply
-   * carrying `AbortedError` and `done` rejects. Resolves when the turn has ended.
+   * Stops the turn. It ends at once with an `error` reply carrying `AbortedError` (no other reply
+   * follows), `done` rejects with it, and the server is asked to stop: a prompt still waiting for
+   * the session is dropped, one being sent is cancelled, and an abort the server ignores (sent
+   * before its prompt loop started) is repeated when the turn shows signs of life. Resolves once
+   * the server reports the session idle (the next turn on this session waits for that too);
+   * rejects with `StopTimeoutError` if it does not within 10 s. Nobody has to await it.
    */
   abort(): Promise<void> {
-    if (this.terminal) return Promise.resolve();
-    return (this.aborting ??= this.abortNow());
+    if (this.stopping || this.terminal) return this.stopping ? this.stopped : Promise.resolve();
+    this.stopping = true;
+    this.finish({ kind: "error", sessionID: this.sessionID, error: aborted("the turn was aborted by the client") });
+    this.stopDeadline = Date.now() + this.timing.stopSettleMs;
+    if (this.postStage === 0) this.stop.abort();
+    else if (this.postStage === 1) this.post.abort();
+    else this.sendStop();
+    this.wakeLoop();
+    return this.stopped;
   }
 
-  /** The replies as a web `ReadableStream` (cancelling it stops reading, like `break`). */
+  /** The replies as a web `ReadableStream` (cancelling it stops the turn, like `break`). */
   toReadableStream(): ReadableStream<Reply> {
     const iterator = this[Symbol.asyncIterator]();
     return new ReadableStream<Reply>({
@@ -139,189 +226,369 @@ export class Turn implements AsyncIterable<Reply> {
   }
 
   /**
-   * Replies in server order, ending after the terminal one. One consumer; `break` stops reading
-   * but does not abort the turn (use `abort()`), which runs on so `done` still settles.
+   * Replies in server order, ending after the terminal one. One consumer. Leaving the loop early
+   * (`break`, `return`, a throw) stops the turn, as `abort()` does; the same rule ends an event
+   * subscription left early. To stop reading but let the turn run on, keep `turn.done` instead.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Reply, void, undefined> {
     if (this.iterating) throw new TypeError("a Turn can be iterated only once");
     this.iterating = true;
     this.observed = true;
-    for (;;) {
-      while (this.readHead < this.replies.length) {
-        const reply = this.replies[this.readHead]!;
-        this.replies[this.readHead++] = undefined as unknown as Reply; // let consumed replies go
-        yield reply;
+    try {
+      for (;;) {
+        while (this.readHead < this.replies.length) {
+          const reply = this.replies[this.readHead]!;
+          this.replies[this.readHead++] = undefined as unknown as Reply; // let consumed replies go
+          yield reply;
+        }
+        if (this.terminal) return;
+        await new Promise<void>((resolve) => (this.notify = resolve));
       }
-      if (this.terminal) return;
-      await new Promise<void>((resolve) => (this.notify = resolve));
+    } finally {
+      if (!this.terminal) void this.abort();
     }
+  }
+
+  /** Whether `iterate` was already called (a second consumer would see nothing). */
+  get consumed(): boolean {
+    return this.iterating;
   }
 
   private async run(): Promise<void> {
-    const { transport, events, mutex } = this.deps;
+    const { mutex, events } = this.deps;
     let release: (() => void) | undefined;
-    let subscription: ReturnType<EventHub["subscribe"]> | undefined;
+    let subscription: TurnSubscription | undefined;
     try {
-      release = await mutex.acquire(this.sessionID, this.internal.signal);
+      release = await mutex.acquire(this.sessionID, this.stop.signal);
+      // Chosen only now: earlier turns on this session have replied, and their ids were observed.
+      this.userMessageID ??= this.deps.ids.next(this.sessionID);
+      this.state = initialTurnState({
+        sessionID: this.sessionID,
+        userMessageID: this.userMessageID,
+        now: Date.now(),
+        subagents: this.start.options.subagents,
+      });
       // Subscribe and see the stream open BEFORE prompting, or the first events could be missed.
-      subscription = events.subscribe({ sessionID: this.sessionID, signal: this.internal.signal });
-      let reads = 0;
-      let gapAt: number | undefined;
-      subscription.onReconnect(({ queued }) => {
-        gapAt = reads + queued;
-        this.wake();
-      });
+      subscription = events.subscribe({ sessionID: this.sessionID, children: true, gaps: true, signal: this.stop.signal });
       await subscription.ready;
-      // abort() may have run while we waited; then nothing must be sent.
-      this.internal.signal.throwIfAborted();
-      let state = initialTurnState({ sessionID: this.sessionID, userMessageID: this.messageID, now: Date.now() });
-
-      this.posting = transport.request("post", "/session/{sessionID}/prompt_async", {
-        path: { sessionID: this.sessionID },
-        body: this.body,
-        // Safe to repeat: the server keys the message by our client-chosen messageID.
-        idempotent: true,
-      });
-      await this.posting;
-
-      const iterator = subscription[Symbol.asyncIterator]();
-      let next: Promise<IteratorResult<unknown>> | undefined;
-      let settleBy: number | undefined;
-      let pollAt: number | undefined;
-      while (!state.settled) {
-        if (gapAt !== undefined && reads >= gapAt) {
-          gapAt = undefined;
-          state = await this.catchUp(markGap(state));
-          pollAt = undefined;
-        } else if (state.needsSnapshot || (pollAt !== undefined && Date.now() >= pollAt)) {
-          state = await this.catchUp(state);
-          pollAt = undefined;
-          if (state.needsSnapshot) throw new StreamError("could not read the turn's stored messages after the event stream broke");
-        }
-        // After a gap the session is idle, but the turn is not over: the server lost the prompt or
-        // stopped mid-turn (restart), or we looked in the instant before it went busy. Only if that
-        // holds across snapshots taken apart is the turn given up.
-        const stuck = !state.done && (!state.started || unfinishedWhileIdle(state));
-        if (!stuck) this.idleSnapshots = 0;
-        else if (this.idleSnapshots > 0) {
-          if (this.idleSnapshots >= 2 && Date.now() - this.firstIdleSnapshot >= LOST_PROMPT_MS) {
-            throw state.started
-              ? new InterruptedError("the server stopped before the turn finished (it restarted?)", lastAssistantText(state))
-              : new InterruptedError("the server has no record of this turn's prompt (it restarted?)", "");
-          }
-          pollAt ??= Date.now() + CATCH_UP_POLL_MS;
-        }
-        if (state.done) settleBy ??= Date.now() + SETTLE_MS;
-        if (settleBy !== undefined && Date.now() >= settleBy) break;
-        if (isCatchingUp(state)) pollAt ??= Date.now() + CATCH_UP_POLL_MS;
-        const wakeAt = Math.min(settleBy ?? Infinity, pollAt ?? Infinity);
-
-        next ??= iterator.next();
-        const woken = new Promise<typeof WAKE>((resolve) => (this.wake = () => resolve(WAKE)));
-        const timer = wakeAt === Infinity ? undefined : setTimeout(this.wake, Math.max(0, wakeAt - Date.now()));
-        const result = await Promise.race([next, woken]);
-        clearTimeout(timer);
-        if (result === WAKE) continue;
-        next = undefined;
-        if (result.done) break;
-        reads++;
-        state = this.apply(mapEvent(state, result.value));
-      }
-      if (!this.terminal) {
-        throw this.aborting
-          ? localAbort()
-          : new AbortError("the event stream closed before the turn ended (client closed?)");
-      }
+      if (this.stopping) return;
+      if (this.start.kind === "prompt") await this.sendPrompt(promptBody(this.userMessageID, this.start.input, this.start.options));
+      else this.wantSnapshot("required");
+      await this.loop(subscription);
     } catch (error) {
       if (!this.terminal) this.finish(this.errorReply(error));
     } finally {
+      clearTimeout(this.timer);
+      this.start.options.signal?.removeEventListener("abort", this.onSignal);
       subscription?.close();
+      if (this.state) this.deps.ids.observe(this.sessionID, this.state.maxMessageID);
       release?.();
+      if (this.stopping) this.settleStop(this.stopConfirmed || this.postStage === 0 ? undefined : this.stopTimeout());
     }
   }
 
-  private async abortNow(): Promise<void> {
-    if (!this.posting) {
-      // Not sent yet: stop waiting for the lock or the stream; nothing to undo on the server.
-      this.internal.abort();
-      this.finish({ kind: "error", sessionID: this.sessionID, error: localAbort() });
-      return;
-    }
-    // Sent, or being sent: the server may be running it, so it must be stopped there.
-    await this.posting.catch(() => {});
-    if (this.terminal) return;
-    this.abortSent = true;
+  private async sendPrompt(body: PromptBody): Promise<void> {
+    this.postStage = 1;
     try {
-      await this.deps.transport.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.sessionID } });
-    } catch (error) {
-      this.deps.logger.warn?.("could not abort the turn on the server", { sessionID: this.sessionID, error: String(error) });
-    }
-    // The server confirms with MessageAbortedError on the stream; do not wait forever for it.
-    await Promise.race([this.ended, delay(ABORT_CONFIRM_MS)]);
-    if (!this.terminal) {
-      this.finish({ kind: "error", sessionID: this.sessionID, error: localAbort() });
-      this.internal.abort();
-    }
-  }
-
-  /** Re-reads status, then messages (only messages read after an idle are final), into the codec. */
-  private async catchUp(state: TurnState): Promise<TurnState> {
-    const { transport } = this.deps;
-    try {
-      const statuses = await transport.request("get", "/session/status", { signal: this.internal.signal });
-      const status = (statuses as Record<string, { type?: string } | undefined>)[this.sessionID]?.type ?? "idle";
-      if (status === "idle" && this.idleSnapshots++ === 0) this.firstIdleSnapshot = Date.now();
-      if (status !== "idle") this.idleSnapshots = 0;
-      const messages = await transport.request("get", "/session/{sessionID}/message", {
+      await this.deps.request("post", "/session/{sessionID}/prompt_async", {
         path: { sessionID: this.sessionID },
-        signal: this.internal.signal,
+        body,
+        // Safe to repeat: the server keys the message by our client-chosen messageID.
+        idempotent: true,
+        signal: this.post.signal,
       });
-      return this.apply(
-        applySnapshot(state, {
-          status: status === "busy" || status === "retry" ? status : "idle",
-          messages: messages as Parameters<typeof applySnapshot>[1]["messages"],
-        }),
-      );
+      this.postStage = 2;
+      // Stopped while it was being sent, and the server has it: stop it there.
+      if (this.stopping) this.sendStop();
     } catch (error) {
-      this.deps.logger.warn?.("could not catch the turn up after the event stream broke", {
-        sessionID: this.sessionID,
-        error: String(error),
-      });
-      return state;
+      // Cancelled by a stop: the server may or may not have the prompt; its signs of life tell.
+      if (!(this.stopping && this.post.signal.aborted)) throw error;
+      this.postStage = 2;
+    }
+    this.postedAt = Date.now();
+  }
+
+  /** Feeds the machine until the session has settled after the turn's end. */
+  private async loop(subscription: TurnSubscription): Promise<void> {
+    const iterator = subscription[Symbol.asyncIterator]();
+    let pending: Promise<void> | undefined;
+    const pull = () =>
+      (pending ??= iterator.next().then(
+        (result) => {
+          pending = undefined;
+          this.inbox.push(result.done ? { kind: "closed" } : { kind: "event", event: result.value });
+        },
+        (error: unknown) => {
+          pending = undefined;
+          throw error;
+        },
+      ));
+    for (;;) {
+      this.decide();
+      if (this.finishedWithServer()) return;
+      const input = this.inbox.shift();
+      if (input === undefined) {
+        const woken = new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        this.armTimer();
+        await Promise.race([pull(), woken]);
+        this.wakeLoop = noop;
+        continue;
+      }
+      if (input.kind === "closed") {
+        if (!this.terminal) throw aborted("the client was closed before the turn ended");
+        return;
+      }
+      this.step(input);
     }
   }
 
-  private apply(result: MapResult): TurnState {
+  /** Applies one input to the state. */
+  private step(input: Exclude<Input, { kind: "closed" }>): void {
+    const state = this.state!;
+    switch (input.kind) {
+      case "event": {
+        if (input.event.type === "client.gap") {
+          this.state = markGap(state);
+          this.wantSnapshot("yes");
+          return;
+        }
+        this.apply(this.codec(() => mapEvent(state, input.event)));
+        this.watchForLife(input.event);
+        return;
+      }
+      case "snapshot": {
+        this.apply(this.codec(() => applySnapshot(state, input.snapshot)));
+        const idle = input.snapshot.status === "idle";
+        if (this.stopping && idle && (!input.stored || this.state!.settled)) this.confirmStop();
+        if (idle && unfinishedWhileIdle(this.state!)) {
+          this.idleSeenAt ??= Date.now();
+          this.idleSeen++;
+        } else {
+          this.idleSeenAt = undefined;
+          this.idleSeen = 0;
+        }
+        return;
+      }
+      case "snapshot-failed":
+        if (!input.required) {
+          this.deps.logger.warn?.("could not read the session after a gap in the event stream", {
+            sessionID: this.sessionID,
+            error: String(input.error),
+          });
+          return;
+        }
+        this.finish({
+          kind: "error",
+          sessionID: this.sessionID,
+          error: new StreamError("could not read the session's stored messages to finish the turn", true, { cause: input.error }),
+        });
+        this.settleBy = Date.now();
+        return;
+      case "wake":
+        return;
+    }
+  }
+
+  /** The rules that look at the whole state after each input: what to ask for, when to give up. */
+  private decide(): void {
+    const state = this.state!;
+    const now = Date.now();
+    if (state.settled && this.stopping) this.confirmStop();
+    if (state.needsSnapshot) this.wantSnapshot("required");
+    // An idle session that shows the turn unfinished in snapshots taken apart has lost it.
+    if (this.idleSeenAt !== undefined && !this.terminal) {
+      if (this.idleSeen >= 2 && now - this.idleSeenAt >= this.timing.lostTurnMs) this.finish({ kind: "error", sessionID: this.sessionID, error: lostTurn(state) });
+      else this.wantSnapshot("required", this.idleSeenAt + this.idleSeen * this.timing.recheckMs);
+    }
+    // No trace of the prompt, or only another turn's trailing error or idle: look at what is stored.
+    if (!state.started && this.postStage === 2 && !this.terminal) {
+      this.wantSnapshot("required", state.earlyError ? now : this.postedAt + this.timing.noStartMs);
+    }
+    if (this.stopping && !this.stopConfirmed && this.postStage === 2 && !state.started) {
+      this.wantSnapshot("required", now + this.timing.recheckMs);
+    }
+    if (this.terminal && !this.stopping) this.settleBy ??= now + this.timing.settleMs;
+    this.takeSnapshotIfDue(now);
+  }
+
+  /** Whether the loop may end: the turn ended and the session settled (or waiting for it ran out). */
+  private finishedWithServer(): boolean {
+    const now = Date.now();
+    if (this.stopping) return this.stopConfirmed || now >= this.stopDeadline! || this.postStage === 0;
+    if (!this.terminal) return false;
+    return this.state!.settled || now >= this.settleBy!;
+  }
+
+  private apply(result: MapResult): void {
+    this.state = result.state;
     for (const reply of result.replies) {
-      const ended = reply.kind === "final" || (reply.kind === "error" && reply.error instanceof InterruptedError);
-      if (ended && this.abortSent) {
-        // Aborted while the server waited to retry the provider: it just goes idle, no error.
-        this.finish({ kind: "error", sessionID: this.sessionID, error: localAbort() });
-      } else if (reply.kind === "final" || reply.kind === "error") {
-        this.finish(reply);
-      } else {
-        this.push(reply);
+      if (reply.kind === "final" || reply.kind === "error") this.finish(reply);
+      else this.push(reply);
+    }
+  }
+
+  /** A codec failure is a bug: the turn ends with a typed error instead of hanging on it. */
+  private codec(map: () => MapResult): MapResult {
+    try {
+      return map();
+    } catch (error) {
+      this.finish({
+        kind: "error",
+        sessionID: this.sessionID,
+        error: new StreamError(`the turn codec failed on an event: ${String(error)}`, false, { cause: error }),
+      });
+      this.settleBy = Date.now();
+      return { state: this.state!, replies: [] };
+    }
+  }
+
+  /**
+   * While stopping, every sign that the server is running the turn repeats the abort: one sent
+   * before the server's prompt loop started was ignored.
+   */
+  private watchForLife(event: Event): void {
+    if (!this.stopping || this.stopConfirmed) return;
+    const state = this.state!;
+    const props = event.properties as { sessionID?: string; info?: { id?: string; parentID?: string } };
+    const sessionID = props.sessionID ?? props.info?.id;
+    if (sessionID !== this.sessionID) return;
+    const ours =
+      (event.type === "message.updated" && (props.info?.id === this.userMessageID || props.info?.parentID === this.userMessageID)) ||
+      (event.type === "session.status" && state.started) ||
+      (event.type === "message.part.updated" && state.started);
+    if (ours) this.sendStop();
+  }
+
+  private sendStop(): void {
+    const now = Date.now();
+    if (this.stopSentAt !== undefined && now - this.stopSentAt < this.timing.abortRepeatMs) return;
+    this.stopSentAt = now;
+    this.deps
+      .request("post", "/session/{sessionID}/abort", { path: { sessionID: this.sessionID } })
+      .catch((error: unknown) => this.deps.logger.warn?.("could not ask the server to stop the turn", { sessionID: this.sessionID, error: String(error) }));
+  }
+
+  private confirmStop(): void {
+    this.stopConfirmed = true;
+  }
+
+  private stopTimeout(): StopTimeoutError {
+    return new StopTimeoutError(`the server did not report session ${this.sessionID} idle within ${this.timing.stopSettleMs} ms of the stop`);
+  }
+
+  /** Asks for a snapshot now or at `at`; "required" ones decide the turn, so their failure ends it. */
+  private wantSnapshot(kind: "yes" | "required", at: number = Date.now()): void {
+    if (this.snapshotWanted !== "required") this.snapshotWanted = kind;
+    this.snapshotAt = this.snapshotAt === undefined ? at : Math.min(this.snapshotAt, at);
+  }
+
+  private takeSnapshotIfDue(now: number): void {
+    if (this.snapshotting || this.snapshotWanted === "no" || this.snapshotAt === undefined || now < this.snapshotAt) return;
+    const required = this.snapshotWanted === "required";
+    this.snapshotWanted = "no";
+    this.snapshotAt = undefined;
+    this.snapshotting = true;
+    this.readSnapshot(this.state!).then(
+      (input) => this.deliver(input),
+      (error: unknown) => this.deliver({ kind: "snapshot-failed", error, required }),
+    );
+  }
+
+  private deliver(input: Input): void {
+    this.snapshotting = false;
+    this.inbox.push(input);
+    this.wakeLoop();
+  }
+
+  /** Wakes the loop at the next deadline: a due snapshot, the settle bound, the stop bound. */
+  private armTimer(): void {
+    clearTimeout(this.timer);
+    const deadlines = [this.snapshotting ? undefined : this.snapshotAt, this.terminal && !this.stopping ? this.settleBy : undefined, this.stopping ? this.stopDeadline : undefined];
+    const next = Math.min(...deadlines.map((d) => d ?? Infinity));
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.inbox.push({ kind: "wake" });
+      this.wakeLoop();
+    }, Math.max(0, next - Date.now()));
+  }
+
+  /**
+   * Reads what the server has now: status first (so messages read after an idle are final), the
+   * turn's messages, pending requests, and the sessions the codec cannot place yet.
+   */
+  private async readSnapshot(state: TurnState): Promise<Input> {
+    const { request } = this.deps;
+    const signal = this.stop.signal;
+    const statuses = await request("get", "/session/status", { signal });
+    const type = statuses[this.sessionID]?.type;
+    const status: TurnSnapshot["status"] = type === "busy" || type === "retry" ? type : "idle";
+    const [messages, permissions, questions] = await Promise.all([
+      this.readTurnMessages(state, signal),
+      request("get", "/permission", { signal }),
+      request("get", "/question", { signal }),
+    ]);
+    const unknown = new Set(unplacedSessions(state));
+    for (const pending of [...permissions, ...questions]) if (!state.sessions.has(pending.sessionID)) unknown.add(pending.sessionID);
+    for (const [id, value] of Object.entries(statuses)) if (value.type !== "idle" && !state.sessions.has(id)) unknown.add(id);
+    const sessions = await this.placeSessions(state, [...unknown], signal);
+    const stored = messages.some((m) => m.info.id === this.userMessageID);
+    return { kind: "snapshot", snapshot: { status, messages, permissions, questions, sessions }, stored };
+  }
+
+  /** The root session's latest messages, enough of them to include this turn's user message. */
+  private async readTurnMessages(state: TurnState, signal: AbortSignal): Promise<TurnSnapshot["messages"]> {
+    let limit = Math.max(20, 2 * state.messages.size + 10);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const messages = await this.deps.request("get", "/session/{sessionID}/message", {
+        path: { sessionID: this.sessionID },
+        query: { limit },
+        signal,
+      });
+      if (messages.length < limit || messages.some((m) => m.info.id === this.userMessageID)) return messages;
+      limit *= 4;
+    }
+    return this.deps.request("get", "/session/{sessionID}/message", { path: { sessionID: this.sessionID }, signal });
+  }
+
+  /** Follows unknown sessions' parent chains, so the codec can tell sub-agents from strangers. */
+  private async placeSessions(state: TurnState, ids: string[], signal: AbortSignal): Promise<TurnSnapshot["sessions"]> {
+    const found: { id: string; parentID: string; title: string }[] = [];
+    const queue = ids.slice(0, MAX_SESSION_LOOKUPS);
+    const seen = new Set(queue);
+    while (queue.length > 0 && found.length < MAX_SESSION_LOOKUPS) {
+      const id = queue.shift()!;
+      const info = await this.deps.request("get", "/session/{sessionID}", { path: { sessionID: id }, signal }).catch(() => undefined);
+      if (!info?.parentID) continue;
+      found.push({ id: info.id, parentID: info.parentID, title: info.title });
+      if (!state.sessions.has(info.parentID) && !seen.has(info.parentID)) {
+        seen.add(info.parentID);
+        queue.push(info.parentID);
       }
     }
-    return result.state;
+    return found;
   }
 
   private push(reply: Reply): void {
     if (this.terminal) return;
-    if (reply.kind === "delta") this.deltaText += reply.text;
-    else if (reply.kind === "reasoning") this.reasoningText += reply.text;
+    if (reply.kind === "delta" && reply.parentSessionID === undefined) append(this.textParts, reply.partID, reply.text);
+    else if (reply.kind === "reasoning" && reply.parentSessionID === undefined) append(this.reasoningParts, reply.partID, reply.text);
+    else if (reply.kind === "retry") {
+      for (const discarded of reply.discarded) {
+        this.textParts.delete(discarded.partID);
+        this.reasoningParts.delete(discarded.partID);
+      }
+    }
     this.replies.push(reply);
-    const notify = this.notify;
-    this.notify = undefined;
-    notify?.();
+    this.wakeReader();
   }
 
   private finish(reply: TerminalReply): void {
     if (this.terminal) return;
-    this.push(reply);
+    this.replies.push(reply);
     this.terminal = reply;
     this.markEnded();
-    this.wake();
+    this.wakeReader();
+    this.wakeLoop();
     if (reply.kind === "error") {
       // Errors nobody looks at must still surface somewhere.
       queueMicrotask(() => {
@@ -334,21 +601,44 @@ export class Turn implements AsyncIterable<Reply> {
     }
   }
 
+  private wakeReader(): void {
+    const notify = this.notify;
+    this.notify = undefined;
+    notify?.();
+  }
+
   private errorReply(error: unknown): ErrorReply {
-    if (this.aborting && (error instanceof AbortError || this.internal.signal.aborted)) return { kind: "error", sessionID: this.sessionID, error: localAbort() };
-    const typed =
-      error instanceof OpencodeError ? error : new StreamError(`the turn failed: ${String(error)}`, false, { cause: error });
+    // Every stop the user causes (abort, signal, closing the client) ends the same way.
+    if (error instanceof AbortError) return { kind: "error", sessionID: this.sessionID, error: aborted(error.message) };
+    const typed = error instanceof OpencodeError ? error : new StreamError(`the turn failed: ${String(error)}`, false, { cause: error });
     return { kind: "error", sessionID: this.sessionID, error: typed };
   }
 }
 
-function localAbort(): AbortedError {
-  return new AbortedError("MessageAbortedError: the turn was aborted by the client", {
-    name: "MessageAbortedError",
-    data: { message: "aborted by the client" },
-  });
+/** Why an idle session left the turn unfinished, as a typed error. */
+function lostTurn(state: TurnState): OpencodeError {
+  if (!state.started) {
+    if (state.earlyError) return classifyProviderError(state.earlyError, { partialText: "", now: state.now });
+    return new InterruptedError("the server has no record of this turn's prompt (it restarted?)", "");
+  }
+  if (state.assistantIDs.length === 0) {
+    return new UnansweredError("the server stored the prompt but never answered it (servers before 1.18 skip a prompt whose id sorts before their last reply)");
+  }
+  return new InterruptedError("the server stopped before the turn finished (it restarted?)", lastAssistantText(state));
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+function aborted(message: string): AbortedError {
+  return new AbortedError(`MessageAbortedError: ${message}`, { name: "MessageAbortedError", data: { message } });
 }
+
+function append(parts: Map<string, string>, partID: string, text: string): void {
+  parts.set(partID, (parts.get(partID) ?? "") + text);
+}
+
+function joined(parts: Map<string, string>): string {
+  let text = "";
+  for (const part of parts.values()) text += part;
+  return text;
+}
+
+function noop(): void {}

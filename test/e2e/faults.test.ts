@@ -47,7 +47,7 @@ async function turnWithFault(text: string, after: number, fault: () => void, chu
   const final = await turn.done;
   expect(final.text).toBe(text);
   expect(replies.flatMap((r) => (r.kind === "delta" ? [r.text] : [])).join("")).toBe(text);
-  expect(final.text).toBe(await storedText(session, turn.messageID));
+  expect(final.text).toBe(await storedText(session, turn.messageID!));
   return { replies, ms: Date.now() - started };
 }
 

@@ -53,7 +53,7 @@ describe("turns on a real server", () => {
     expect(replies.filter((r) => r.kind === "delta").length).toBeGreaterThanOrEqual(2);
     expect(joined(replies, "delta")).toBe("Hello there, this is a streamed answer.");
     expect(final.text).toBe("Hello there, this is a streamed answer.");
-    expect(final.text).toBe(await storedText(session, turn.messageID));
+    expect(final.text).toBe(await storedText(session, turn.messageID!));
     expect(final.finish).toBe("stop");
     expect(final.usage.input).toBeGreaterThan(0);
     expect(final.usage.cost).toBeGreaterThan(0);
@@ -193,6 +193,6 @@ describe("a turn survives the event stream dropping mid-reply", () => {
     const final = await turn.done;
     expect(final.text).toBe(text);
     expect(joined(replies, "delta")).toBe(text);
-    expect(final.text).toBe(await storedText(session, turn.messageID));
+    expect(final.text).toBe(await storedText(session, turn.messageID!));
   });
 });

@@ -18,7 +18,9 @@
 //      results, etc. Past the last step the answer is plain "Done." so a tool-calling script cannot
 //      loop forever. Counting assistant messages, not tool results, keeps a step with two parallel
 //      tool calls a single step.
-//   3. No directive in the last user message (a later turn without one, compaction, ...): a default
+//   3. A compaction summary request (system prompt "context summarization agent") quotes the
+//      conversation, directives included, so it gets a fixed summary, never a script step.
+//   4. No directive in the last user message (a later turn without one, compaction, ...): a default
 //      short text.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -97,7 +99,7 @@ export interface RecordedRequest {
   /** Parsed JSON body (undefined for GET or unparsable bodies). */
   body: ChatRequest | undefined;
   /** How the server classified it. */
-  kind: "title" | "script" | "default" | "other";
+  kind: "title" | "summary" | "script" | "default" | "other";
   script?: Script;
   step?: number;
   at: number;
@@ -144,6 +146,8 @@ export interface ChatRequest {
 export const PROVIDER_ID = "scripted";
 export const MODEL_ID = "m";
 const DIRECTIVE = "#script ";
+/** What the scripted model answers to opencode's compaction (summary) requests. */
+export const SUMMARY_TEXT = "Summary: the user asked for work and it was done.";
 
 /** Render a script as the `#script {json}` line to append to a prompt. Adds a random `id` if missing. */
 export function directive(script: Script): string {
@@ -185,13 +189,15 @@ export function splitText(text: string, n: number): string[] {
 }
 
 type Plan =
-  | { kind: "title" | "default"; step: ScriptStep }
+  | { kind: "title" | "summary" | "default"; step: ScriptStep }
   | { kind: "script"; script: Script; stepIndex: number; step: ScriptStep };
 
 function plan(body: ChatRequest, opts: Required<ModelServerOptions>): Plan {
   const messages = body.messages ?? [];
   const system = messages.filter((m) => m.role === "system").map(messageText).join("\n");
   if (system.includes("You are a title generator")) return { kind: "title", step: { text: opts.title, chunks: 1 } };
+  // Compaction's summary request quotes the whole conversation, directives included: never run them.
+  if (system.includes("context summarization agent")) return { kind: "summary", step: { text: SUMMARY_TEXT, chunks: 2 } };
 
   // Only the last user message (the current turn's prompt) counts: an earlier turn's directive must
   // not leak into a later turn without one (an old error script would fail every later turn).

@@ -63,6 +63,7 @@ describe("mapEvent", () => {
       text: "Hello world",
       finish: "stop",
       usage: { input: 10, output: 5, reasoning: 2, cacheRead: 3, cacheWrite: 1, cost: 0.25 },
+      subagentUsage: { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 },
     });
   });
 
@@ -242,7 +243,7 @@ describe("mapEvent", () => {
       ev.permission("ses_other", "per_2"),
     ]);
     expect(replies).toEqual([
-      { kind: "retry", sessionID: S, attempt: 2, message: "overloaded", next: 9_999 },
+      { kind: "retry", sessionID: S, attempt: 2, message: "overloaded", next: 9_999, discarded: [] },
       { kind: "permission", sessionID: S, id: "per_1", permission: "bash", patterns: ["echo hi"], always: ["echo *"], metadata: {} },
     ]);
   });
