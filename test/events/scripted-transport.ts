@@ -19,7 +19,7 @@ export class ScriptedTransport extends Transport {
   }
 }
 
-/** An event-stream response that delivers `chunks` one per macrotask, as a socket would, then ends. */
+/** An event-stream response that delivers `chunks` in order, after the caller starts reading, then ends. */
 export function chunked(chunks: readonly Uint8Array[]): StreamResponse {
   let cancelled = false;
   return {
@@ -27,8 +27,8 @@ export function chunked(chunks: readonly Uint8Array[]): StreamResponse {
     headers: { "content-type": "text/event-stream" },
     text: () => Promise.reject(new Error("a scripted event stream is read with stream()")),
     async stream(onChunk) {
+      await Promise.resolve();
       for (const chunk of chunks) {
-        await new Promise((resolve) => setImmediate(resolve));
         if (cancelled) return;
         onChunk(chunk);
       }
