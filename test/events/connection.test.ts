@@ -201,8 +201,8 @@ describe.each(ENGINES)("over $name", (engine) => {
       const elapsed = Date.now() - began;
       expect(elapsed).toBeGreaterThanOrEqual(300);
       expect(elapsed).toBeLessThan(2_000);
-      const gap = server.connections[1]!.at - server.connections[0]!.at;
-      expect(gap).toBeGreaterThanOrEqual(150 + 10 - 5);
+      // The second request cannot leave before the first opening's bound ran out.
+      expect(server.connections[1]!.at - began).toBeGreaterThanOrEqual(150);
     });
 
     it("several openings fit in readyTimeoutMs; ready then fails with the opening stall as its cause", async () => {
