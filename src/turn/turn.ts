@@ -121,12 +121,25 @@ export class Turn implements AsyncIterable<Reply> {
   private wakeLoop: () => void = noop;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private snapshotting = false;
-  /** A snapshot is wanted as soon as the running one (if any) is back. */
-  private snapshotWanted: "no" | "yes" | "required" = "no";
-  private snapshotAt: number | undefined;
+  /** A gap was seen and no snapshot has been read since. */
+  private gapPending = false;
+  /** Attaching: the stored messages are the turn's start. */
+  private attachPending: boolean;
+  /** The next snapshot decide() planned: when, and whether the turn depends on it. */
+  private snapshotPlan: { at: number; required: boolean } | undefined;
+  /** When the last snapshot was read: checks that repeat are spaced by `recheckMs`, never a tight loop. */
+  private lastSnapshotAt = -Infinity;
   /** Idle snapshots showing the turn unfinished: when the first was taken, and how many. */
   private idleSeenAt: number | undefined;
   private idleSeen = 0;
+  /**
+   * The stream showed the session's run may be over (a root idle, a gap, another turn's error):
+   * idle snapshots then mean a lost turn after `lostTurnMs`. Without it they may show a cold server
+   * between storing the prompt and going busy, so giving up takes five times as long.
+   */
+  private endSeen = false;
+  /** Required snapshots that failed in a row; the third ends the turn. */
+  private snapshotFailures = 0;
   private settleBy: number | undefined;
   // Stopping.
   private stopping = false;
@@ -142,6 +155,7 @@ export class Turn implements AsyncIterable<Reply> {
     this.timing = { ...TIMING, ...deps.timing };
     this.sessionID = sessionID;
     this.start = start;
+    this.attachPending = start.kind === "attach";
     if (start.kind === "attach") this.userMessageID = start.userMessageID;
     else if (start.options.messageID !== undefined) this.userMessageID = start.options.messageID;
     this.stopped = new Promise<void>((resolve, reject) => {
@@ -273,7 +287,6 @@ export class Turn implements AsyncIterable<Reply> {
       await subscription.ready;
       if (this.stopping) return;
       if (this.start.kind === "prompt") await this.sendPrompt(promptBody(this.userMessageID, this.start.input, this.start.options));
-      else this.wantSnapshot("required");
       await this.loop(subscription);
     } catch (error) {
       if (!this.terminal) this.finish(this.errorReply(error));
@@ -349,14 +362,17 @@ export class Turn implements AsyncIterable<Reply> {
       case "event": {
         if (input.event.type === "client.gap") {
           this.state = markGap(state);
-          this.wantSnapshot("yes");
+          this.gapPending = true;
+          this.endSeen = true;
           return;
         }
         this.apply(this.codec(() => mapEvent(state, input.event)));
         this.watchForLife(input.event);
+        this.watchRun(input.event);
         return;
       }
       case "snapshot": {
+        this.snapshotFailures = 0;
         this.apply(this.codec(() => applySnapshot(state, input.snapshot)));
         const idle = input.snapshot.status === "idle";
         if (this.stopping && idle && (!input.stored || this.state!.settled)) this.confirmStop();
@@ -370,7 +386,8 @@ export class Turn implements AsyncIterable<Reply> {
         return;
       }
       case "snapshot-failed":
-        if (!input.required) {
+        // A server that is restarting refuses a few requests: only a run of failures decides.
+        if (!input.required || ++this.snapshotFailures < 3) {
           this.deps.logger.warn?.("could not read the session after a gap in the event stream", {
             sessionID: this.sessionID,
             error: String(input.error),
@@ -394,21 +411,44 @@ export class Turn implements AsyncIterable<Reply> {
     const state = this.state!;
     const now = Date.now();
     if (state.settled && this.stopping) this.confirmStop();
-    if (state.needsSnapshot) this.wantSnapshot("required");
     // An idle session that shows the turn unfinished in snapshots taken apart has lost it.
-    if (this.idleSeenAt !== undefined && !this.terminal) {
-      if (this.idleSeen >= 2 && now - this.idleSeenAt >= this.timing.lostTurnMs) this.finish({ kind: "error", sessionID: this.sessionID, error: lostTurn(state) });
-      else this.wantSnapshot("required", this.idleSeenAt + this.idleSeen * this.timing.recheckMs);
-    }
-    // No trace of the prompt, or only another turn's trailing error or idle: look at what is stored.
-    if (!state.started && this.postStage === 2 && !this.terminal) {
-      this.wantSnapshot("required", state.earlyError ? now : this.postedAt + this.timing.noStartMs);
-    }
-    if (this.stopping && !this.stopConfirmed && this.postStage === 2 && !state.started) {
-      this.wantSnapshot("required", now + this.timing.recheckMs);
+    const lostAfter = this.endSeen || state.earlyError ? this.timing.lostTurnMs : 5 * this.timing.lostTurnMs;
+    if (this.idleSeenAt !== undefined && !this.terminal && this.idleSeen >= 2 && now - this.idleSeenAt >= lostAfter) {
+      this.finish({ kind: "error", sessionID: this.sessionID, error: lostTurn(state) });
     }
     if (this.terminal && !this.stopping) this.settleBy ??= now + this.timing.settleMs;
-    this.takeSnapshotIfDue(now);
+    this.planSnapshot(state, now);
+    if (this.snapshotPlan && !this.snapshotting && now >= this.snapshotPlan.at) this.takeSnapshot(this.snapshotPlan.required);
+  }
+
+  /**
+   * Whether the turn needs to look at the server over plain requests, and when. Recomputed from the
+   * state each time, so a reason that went away (the prompt appeared) asks for nothing.
+   */
+  private planSnapshot(state: TurnState, now: number): void {
+    let at = Infinity;
+    let required = false;
+    const want = (when: number, decides: boolean) => {
+      at = Math.min(at, when);
+      required ||= decides;
+    };
+    // Right after a gap or on attaching: what was missed, or what happened before, is all there.
+    if (this.gapPending) want(-Infinity, false);
+    if (this.attachPending) want(-Infinity, true);
+    if (!this.terminal) {
+      // An idle the stream cannot settle (text missing after a gap, no answer), and its rechecks.
+      if (state.needsSnapshot || this.idleSeenAt !== undefined) want(now, true);
+      // No trace of the prompt, or only another turn's trailing error or idle.
+      if (!state.started && this.postStage === 2) want(state.earlyError ? now : this.postedAt + this.timing.noStartMs, true);
+    }
+    // A stop before the prompt showed up: is it on the server at all?
+    if (this.stopping && !this.stopConfirmed && this.postStage === 2 && !state.started) want(now, true);
+    if (at === Infinity) {
+      this.snapshotPlan = undefined;
+      return;
+    }
+    const urgent = this.gapPending || this.attachPending;
+    this.snapshotPlan = { at: urgent ? at : Math.max(at, this.lastSnapshotAt + this.timing.recheckMs), required };
   }
 
   /** Whether the loop may end: the turn ended and the session settled (or waiting for it ran out). */
@@ -439,6 +479,19 @@ export class Turn implements AsyncIterable<Reply> {
       });
       this.settleBy = Date.now();
       return { state: this.state!, replies: [] };
+    }
+  }
+
+  /** Tracks what the live stream says about the root session's run (see `endSeen`). */
+  private watchRun(event: Event): void {
+    const sessionID = (event.properties as { sessionID?: string }).sessionID;
+    if (sessionID !== this.sessionID) return;
+    const idle = event.type === "session.idle" || (event.type === "session.status" && event.properties.status.type === "idle");
+    if (idle || event.type === "session.error") this.endSeen = true;
+    else if (event.type === "session.status") {
+      // Busy again: whatever idle snapshots showed was the moment before the run started.
+      this.idleSeenAt = undefined;
+      this.idleSeen = 0;
     }
   }
 
@@ -476,18 +529,11 @@ export class Turn implements AsyncIterable<Reply> {
     return new StopTimeoutError(`the server did not report session ${this.sessionID} idle within ${this.timing.stopSettleMs} ms of the stop`);
   }
 
-  /** Asks for a snapshot now or at `at`; "required" ones decide the turn, so their failure ends it. */
-  private wantSnapshot(kind: "yes" | "required", at: number = Date.now()): void {
-    if (this.snapshotWanted !== "required") this.snapshotWanted = kind;
-    this.snapshotAt = this.snapshotAt === undefined ? at : Math.min(this.snapshotAt, at);
-  }
-
-  private takeSnapshotIfDue(now: number): void {
-    if (this.snapshotting || this.snapshotWanted === "no" || this.snapshotAt === undefined || now < this.snapshotAt) return;
-    const required = this.snapshotWanted === "required";
-    this.snapshotWanted = "no";
-    this.snapshotAt = undefined;
+  private takeSnapshot(required: boolean): void {
     this.snapshotting = true;
+    this.gapPending = false;
+    this.attachPending = false;
+    this.lastSnapshotAt = Date.now();
     this.readSnapshot(this.state!).then(
       (input) => this.deliver(input),
       (error: unknown) => this.deliver({ kind: "snapshot-failed", error, required }),
@@ -503,7 +549,7 @@ export class Turn implements AsyncIterable<Reply> {
   /** Wakes the loop at the next deadline: a due snapshot, the settle bound, the stop bound. */
   private armTimer(): void {
     clearTimeout(this.timer);
-    const deadlines = [this.snapshotting ? undefined : this.snapshotAt, this.terminal && !this.stopping ? this.settleBy : undefined, this.stopping ? this.stopDeadline : undefined];
+    const deadlines = [this.snapshotting ? undefined : this.snapshotPlan?.at, this.terminal && !this.stopping ? this.settleBy : undefined, this.stopping ? this.stopDeadline : undefined];
     const next = Math.min(...deadlines.map((d) => d ?? Infinity));
     if (next === Infinity) return;
     this.timer = setTimeout(() => {

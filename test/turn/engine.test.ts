@@ -1,0 +1,473 @@
+// The Turn engine against a scripted event source and server: every race from the turn-engine issue
+// (abort in each phase, a stale error before our prompt, gaps mid-reasoning and mid-tool, a snapshot
+// followed by an older live update, a codec failure), sub-agents, questions and lost requests.
+import { describe, expect, it } from "vitest";
+import { AbortedError, InterruptedError, StopTimeoutError, UnansweredError, ProviderAuthError } from "../../src/turn/errors.js";
+import { StreamError } from "../../src/http/errors.js";
+import type { Reply } from "../../src/turn/replies.js";
+import { ev, finished } from "../support/events.js";
+import { collect, kinds, textOf, tick, until, World } from "./engine-harness.js";
+
+const S = "ses_root";
+const C = "ses_child";
+const U = "msg_u1";
+const A = "msg_a1";
+
+/** The server's answer to U: one assistant message with `text`, then idle. */
+function answer(text: string, chunks = [text]) {
+  return [
+    ev.userMessage(S, U),
+    ev.status(S, { type: "busy" }),
+    ev.assistantMessage(S, A, U),
+    ev.part(S, A, "prt_t", "text", ""),
+    ...chunks.map((c) => ev.delta(S, A, "prt_t", c)),
+    ev.part(S, A, "prt_t", "text", text, true),
+    ev.assistantMessage(S, A, U, finished()),
+    ev.status(S, { type: "idle" }),
+    ev.idle(S),
+  ];
+}
+
+const stored = (info: Record<string, unknown>, parts: Record<string, unknown>[] = []) => ({ info, parts });
+const userInfo = (id = U) => ({ id, sessionID: S, role: "user", time: { created: 1_000 } });
+const assistantInfo = (extra: Record<string, unknown> = {}) => ({
+  id: A,
+  sessionID: S,
+  role: "assistant",
+  parentID: U,
+  time: { created: 2_000 },
+  tokens: { input: 1, output: 1, reasoning: 0, cache: { read: 0, write: 0 } },
+  cost: 0,
+  ...extra,
+});
+const textPart = (id: string, text: string, closed = true) => ({ id, sessionID: S, messageID: A, type: "text", text, time: closed ? { start: 1, end: 2 } : { start: 1 } });
+
+describe("Turn engine: the normal path", () => {
+  it("streams a turn and releases the session for the next one only after it settled", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    const next = world.prompt(S, "again", { messageID: "msg_u2" });
+    await world.send(...answer("Hello world", ["Hello", " world"]));
+    const replies = await collect(turn);
+    expect(kinds(replies)).toEqual(["delta", "delta", "final"]);
+    expect(turn.text).toBe("Hello world");
+    expect(world.callsTo("post", "/session/{sessionID}/prompt_async")[0]!.init!.body).toMatchObject({ messageID: U });
+    await until(() => world.callsTo("post", "/session/{sessionID}/prompt_async").length === 2);
+    await next.abort();
+  });
+
+  it("chooses the message id only when the turn gets the session, above every id seen there", async () => {
+    // A client clock far behind the server's: its ids would sort before the server's messages.
+    const world = new World({}, () => "msg_000000000001aaaaaaaaaaaaaa");
+    const first = world.prompt(S, "first", { messageID: "msg_1ff9dc3a3001aaaaaaaaaaaaaa" });
+    const second = world.prompt(S, "second");
+    expect(second.messageID).toBeUndefined();
+    await world.send(
+      ev.userMessage(S, "msg_1ff9dc3a3001aaaaaaaaaaaaaa"),
+      ev.assistantMessage(S, "msg_1ff9dc3a5000bbbbbbbbbbbbbb", "msg_1ff9dc3a3001aaaaaaaaaaaaaa", finished()),
+      ev.idle(S),
+    );
+    await first.done;
+    await until(() => second.messageID !== undefined);
+    expect(second.messageID! > "msg_1ff9dc3a5000bbbbbbbbbbbbbb").toBe(true);
+    expect(second.messageID).toMatch(/^msg_[0-9a-f]{12}[0-9A-Za-z]{14}$/);
+    await second.abort();
+  });
+});
+
+describe("Turn engine: stopping", () => {
+  it("abort while waiting for the session drops the prompt: nothing is sent", async () => {
+    const world = new World();
+    const running = world.prompt(S, "first", { messageID: U });
+    const queued = world.prompt(S, "second", { messageID: "msg_u2" });
+    await tick();
+    await queued.abort();
+    await expect(queued.done).rejects.toBeInstanceOf(AbortedError);
+    await world.send(...answer("ok"));
+    await running.done;
+    await tick(20);
+    expect(world.callsTo("post", "/session/{sessionID}/prompt_async")).toHaveLength(1);
+  });
+
+  it("abort while the stream opens sends nothing and ends with AbortedError", async () => {
+    const world = new World();
+    world.holdStream();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await until(() => world.subscription !== undefined);
+    await turn.abort();
+    await expect(turn.done).rejects.toBeInstanceOf(AbortedError);
+    expect(world.calls).toEqual([]);
+  });
+
+  it("abort while prompt_async is in flight cancels it at once, then confirms the server has nothing", async () => {
+    const world = new World();
+    world.server.prompt = "hang";
+    world.server.status = {};
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await until(() => world.callsTo("post", "/session/{sessionID}/prompt_async").length === 1);
+    const started = Date.now();
+    const stopped = turn.abort();
+    await expect(turn.done).rejects.toBeInstanceOf(AbortedError);
+    expect(world.callsTo("post", "/session/{sessionID}/prompt_async")[0]!.init!.signal!.aborted).toBe(true);
+    await stopped;
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The server never had the prompt: no abort was sent that could stop another client's turn.
+    expect(world.callsTo("post", "/session/{sessionID}/abort")).toHaveLength(0);
+  });
+
+  it("an abort the server ignored is repeated at the turn's first sign of life, and nothing but the error is yielded", async () => {
+    const world = new World();
+    // The server stored the prompt and is about to run it.
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [stored(userInfo())];
+    const turn = world.prompt(S, "hi", { messageID: U });
+    const replies: Reply[] = [];
+    const reading = (async () => {
+      for await (const reply of turn) replies.push(reply);
+    })();
+    await until(() => world.callsTo("post", "/session/{sessionID}/prompt_async").length === 1);
+    await tick();
+    const stopped = turn.abort();
+    expect(world.callsTo("post", "/session/{sessionID}/abort")).toHaveLength(1);
+    // The server had not started its loop: the abort did nothing and the turn runs on.
+    await tick(30);
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""));
+    await world.send(ev.delta(S, A, "prt_t", "still running"));
+    expect(world.callsTo("post", "/session/{sessionID}/abort").length).toBeGreaterThanOrEqual(2);
+    let settled = false;
+    void stopped.then(() => (settled = true));
+    await tick(20);
+    expect(settled).toBe(false);
+    await world.send(
+      ev.assistantMessage(S, A, U, { error: { name: "MessageAbortedError", data: { message: "aborted" } }, time: { created: 2_000, completed: 2_100 } }),
+      ev.status(S, { type: "idle" }),
+    );
+    await stopped;
+    await reading;
+    expect(kinds(replies)).toEqual(["error"]);
+    expect((replies[0] as { error: unknown }).error).toBeInstanceOf(AbortedError);
+  });
+
+  it("the session lock is held until the server reports idle after a stop, then released", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U));
+    const next = world.prompt(S, "next", { messageID: "msg_u2" });
+    void turn.abort();
+    await tick(50);
+    expect(world.callsTo("post", "/session/{sessionID}/prompt_async")).toHaveLength(1);
+    await world.send(ev.error(S, { name: "MessageAbortedError", data: { message: "aborted" } }), ev.status(S, { type: "idle" }));
+    await until(() => world.callsTo("post", "/session/{sessionID}/prompt_async").length === 2);
+    await next.abort();
+  });
+
+  it("a stop the server never confirms releases the lock after the bound and abort() rejects with StopTimeoutError", async () => {
+    const world = new World({ stopSettleMs: 200 });
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U));
+    await expect(turn.abort()).rejects.toBeInstanceOf(StopTimeoutError);
+    await expect(turn.done).rejects.toBeInstanceOf(AbortedError);
+    expect(world.mutex.pending(S)).toBe(0);
+  });
+
+  it("leaving a for-await early stops the turn on the server", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""), ev.delta(S, A, "prt_t", "a"));
+    for await (const reply of turn) if (reply.kind === "delta") break;
+    await expect(turn.done).rejects.toBeInstanceOf(AbortedError);
+    expect(world.callsTo("post", "/session/{sessionID}/abort")).toHaveLength(1);
+  });
+
+  it("the prompt's signal aborts the turn, and its listener is removed when the turn ends", async () => {
+    const world = new World();
+    const controller = new AbortController();
+    let listeners = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    const remove = controller.signal.removeEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners++, add(...args))) as typeof add;
+    controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners--, remove(...args))) as typeof remove;
+    const first = world.prompt(S, "hi", { messageID: U, signal: controller.signal });
+    await world.send(...answer("ok"));
+    await first.done;
+    await until(() => listeners === 0);
+    const second = world.prompt(S, "again", { messageID: "msg_u2", signal: controller.signal });
+    controller.abort();
+    await expect(second.done).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it("a closed event stream (client closed) ends the turn with AbortedError", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U));
+    world.subscription!.close();
+    await expect(turn.done).rejects.toBeInstanceOf(AbortedError);
+  });
+});
+
+describe("Turn engine: another turn's leftovers", () => {
+  it("a stopped turn's trailing error and idle before our prompt appears do not end our turn", async () => {
+    const world = new World();
+    world.server.status = { [S]: { type: "busy" } };
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.error(S, { name: "MessageAbortedError", data: { message: "aborted" } }), ev.status(S, { type: "idle" }), ev.idle(S));
+    await world.send(...answer("the new answer"));
+    const final = await turn.done;
+    expect(final.text).toBe("the new answer");
+  });
+
+  it("an error before a prompt the server never took up becomes the turn's error", async () => {
+    const world = new World();
+    world.server.messages = [];
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.error(S, { name: "ProviderAuthError", data: { providerID: "x", message: "bad key" } }), ev.idle(S));
+    await expect(turn.done).rejects.toBeInstanceOf(ProviderAuthError);
+  });
+
+  it("a prompt stored but never answered ends with UnansweredError, not an empty final", async () => {
+    const world = new World();
+    world.server.messages = [stored(userInfo())];
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.status(S, { type: "idle" }), ev.idle(S));
+    await expect(turn.done).rejects.toBeInstanceOf(UnansweredError);
+  });
+
+  it("a cold server that stored the prompt but is slow to go busy does not lose the turn", async () => {
+    const world = new World();
+    world.server.messages = [stored(userInfo())];
+    const turn = world.prompt(S, "hi", { messageID: U });
+    // Idle snapshots show the stored prompt with no answer, but nothing said the run ended.
+    await until(() => world.callsTo("get", "/session/status").length >= 3);
+    await world.send(...answer("warm now"));
+    expect((await turn.done).text).toBe("warm now");
+  });
+
+  it("a prompt the server has no record of, while the session stays idle, ends with InterruptedError", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await expect(turn.done).rejects.toBeInstanceOf(InterruptedError);
+  });
+});
+
+describe("Turn engine: gaps in the event stream", () => {
+  it("a gap between reasoning and text shows each once, in full", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [
+      stored(userInfo()),
+      stored(assistantInfo(), [
+        { id: "prt_r", sessionID: S, messageID: A, type: "reasoning", text: "Let me think.", time: { start: 1, end: 2 } },
+        textPart("prt_t", "", false),
+      ]),
+    ];
+    await world.send(
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_r", "reasoning", ""),
+      ev.delta(S, A, "prt_r", "Let me"),
+      "gap",
+    );
+    await until(() => world.callsTo("get", "/session/{sessionID}/message").length === 1);
+    await tick(10);
+    // Missed: the reasoning's end, the text's start and its first deltas.
+    await world.send(ev.delta(S, A, "prt_t", "world."), ev.part(S, A, "prt_t", "text", "Hello world.", true));
+    await world.send(ev.assistantMessage(S, A, U, finished()), ev.idle(S));
+    const replies = await collect(turn);
+    expect(textOf(replies, "reasoning")).toBe("Let me think.");
+    expect(textOf(replies)).toBe("Hello world.");
+    expect((await turn.done).text).toBe("Hello world.");
+  });
+
+  it("a gap during a tool step reports the tool's result once and continues with the next step", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    world.server.status = { [S]: { type: "busy" } };
+    const completed = { status: "completed", input: { command: "ls" }, output: "a", title: "ls", metadata: {}, time: { start: 1, end: 2 } };
+    world.server.messages = [
+      stored(userInfo()),
+      stored(assistantInfo(finished({ finish: "tool-calls" })), [{ id: "prt_tool", sessionID: S, messageID: A, type: "tool", callID: "c1", tool: "bash", state: completed }]),
+    ];
+    await world.send(
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.tool(S, A, "prt_tool", "c1", "bash", { status: "running", input: { command: "ls" }, time: { start: 1 } }),
+      "gap",
+    );
+    await until(() => world.callsTo("get", "/session/{sessionID}/message").length === 1);
+    await tick(10);
+    // A late copy of the completed status after the snapshot must not repeat the result.
+    await world.send(
+      ev.tool(S, A, "prt_tool", "c1", "bash", completed),
+      ev.assistantMessage(S, "msg_a2", U),
+      ev.part(S, "msg_a2", "prt_2", "text", ""),
+      ev.delta(S, "msg_a2", "prt_2", "Done."),
+      ev.part(S, "msg_a2", "prt_2", "text", "Done.", true),
+      ev.assistantMessage(S, "msg_a2", U, finished()),
+      ev.idle(S),
+    );
+    const replies = await collect(turn);
+    expect(replies.filter((r) => r.kind === "tool_result")).toHaveLength(1);
+    expect(kinds(replies)).toEqual(["tool_call", "tool_result", "delta", "final"]);
+  });
+
+  it("an idle after a gap that left text missing is settled from a final snapshot", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [stored(userInfo()), stored(assistantInfo(), [textPart("prt_t", "", false)])];
+    await world.send(ev.userMessage(S, U), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""), ev.delta(S, A, "prt_t", "Hel"), "gap");
+    await until(() => world.callsTo("get", "/session/{sessionID}/message").length === 1);
+    world.server.status = {};
+    world.server.messages = [stored(userInfo()), stored(assistantInfo(finished()), [textPart("prt_t", "Hello there")])];
+    await world.send(ev.idle(S));
+    const replies = await collect(turn);
+    expect(textOf(replies)).toBe("Hello there");
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Hello there" });
+  });
+
+  it("a snapshot the turn needs that fails is a StreamError with its cause, not a claimed restart", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    world.server.failReads = true;
+    await world.send(ev.userMessage(S, U), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""), "gap");
+    // The snapshot after the gap failed too, but the live stream went on: only a warning.
+    await until(() => world.logs.length === 1);
+    expect(turn.finished).toBe(false);
+    await world.send(ev.idle(S));
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamError);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it("a permission asked while the stream was down is shown once after the gap, with the sub-agent it came from", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    world.server.status = { [S]: { type: "busy" }, [C]: { type: "busy" } };
+    world.server.messages = [stored(userInfo())];
+    world.server.sessions = { [C]: { id: C, parentID: S, title: "Child" }, ses_stranger: { id: "ses_stranger", title: "Other" } };
+    world.server.permissions = [
+      { id: "per_child", sessionID: C, permission: "external_directory", patterns: ["/tmp/*"], always: [], metadata: {} },
+      { id: "per_stranger", sessionID: "ses_stranger", permission: "bash", patterns: ["ls"], always: [], metadata: {} },
+    ];
+    await world.send(ev.userMessage(S, U), "gap");
+    await until(() => world.callsTo("get", "/permission").length === 1);
+    await tick(10);
+    // The live event arrives too (it was in flight): shown once.
+    await world.send(ev.permission(C, "per_child"), ev.assistantMessage(S, A, U, finished()), ev.idle(S));
+    const replies = await collect(turn);
+    const permissions = replies.filter((r) => r.kind === "permission");
+    expect(permissions).toEqual([expect.objectContaining({ id: "per_child", sessionID: C, parentSessionID: S })]);
+  });
+});
+
+describe("Turn engine: sub-agents and questions", () => {
+  it("a sub-agent's permission surfaces with the child's id; its text never joins the root's", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.task(S, A, "prt_task", "pending"),
+      ev.sessionCreated(C, S),
+      ev.task(S, A, "prt_task", "running", C),
+      ev.userMessage(C, "msg_cu"),
+      ev.status(C, { type: "busy" }),
+      ev.assistantMessage(C, "msg_ca", "msg_cu"),
+      ev.permission(C, "per_1"),
+      ev.permissionReplied(C, "per_1", "once"),
+      ev.part(C, "msg_ca", "prt_c", "text", ""),
+      ev.delta(C, "msg_ca", "prt_c", "child text"),
+      ev.part(C, "msg_ca", "prt_c", "text", "child text", true),
+      ev.assistantMessage(C, "msg_ca", "msg_cu", finished({ cost: 2, tokens: { input: 7, output: 3, reasoning: 0, cache: { read: 0, write: 0 } } })),
+      ev.idle(C),
+      ev.task(S, A, "prt_task", "completed", C),
+      ev.assistantMessage(S, A, U, finished({ finish: "tool-calls", cost: 1, tokens: { input: 5, output: 1, reasoning: 0, cache: { read: 0, write: 0 } } })),
+      ev.assistantMessage(S, "msg_a2", U),
+      ev.part(S, "msg_a2", "prt_2", "text", "Parent done.", true),
+      ev.assistantMessage(S, "msg_a2", U, finished()),
+      ev.idle(S),
+    );
+    const replies = await collect(turn);
+    expect(kinds(replies)).toEqual(["tool_call", "subagent", "tool_call", "permission", "permission_replied", "subagent", "tool_result", "delta", "final"]);
+    expect(replies[1]).toMatchObject({ kind: "subagent", sessionID: C, parentSessionID: S, status: "started", agent: "general", description: "Look around" });
+    expect(replies[3]).toMatchObject({ kind: "permission", id: "per_1", sessionID: C, parentSessionID: S });
+    expect(replies[5]).toMatchObject({ kind: "subagent", sessionID: C, status: "idle" });
+    const final = await turn.done;
+    expect(final.text).toBe("Parent done.");
+    expect(turn.text).toBe("Parent done.");
+    expect(final.usage.cost).toBe(1);
+    expect(final.subagentUsage).toMatchObject({ input: 7, output: 3, cost: 2 });
+  });
+
+  it("with subagents: 'all' the child's text and tools are yielded, tagged with the child", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U, subagents: "all" });
+    await world.send(
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.sessionCreated(C, S),
+      ev.assistantMessage(C, "msg_ca", "msg_cu"),
+      ev.part(C, "msg_ca", "prt_c", "text", ""),
+      ev.delta(C, "msg_ca", "prt_c", "child text"),
+      ev.part(S, A, "prt_t", "text", "root", true),
+      ev.assistantMessage(S, A, U, finished()),
+      ev.idle(S),
+    );
+    const replies = await collect(turn);
+    const child = replies.find((r) => r.kind === "delta" && r.sessionID === C);
+    expect(child).toMatchObject({ text: "child text", parentSessionID: S });
+    expect(turn.text).toBe("root");
+  });
+
+  it("a question becomes a reply; the answer from another client is reported", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.question(S, "que_1", { messageID: A, callID: "call_q" }),
+      ev.questionReplied(S, "que_1", [["Blue"]]),
+      ev.part(S, A, "prt_t", "text", "Blue it is.", true),
+      ev.assistantMessage(S, A, U, finished()),
+      ev.idle(S),
+    );
+    const replies = await collect(turn);
+    expect(replies[0]).toEqual({
+      kind: "question",
+      sessionID: S,
+      id: "que_1",
+      questions: [
+        { header: "Color", question: "Which color?", options: [{ label: "Red", description: "warm" }, { label: "Blue", description: "cool" }], multiple: false, custom: true },
+      ],
+      tool: { messageID: A, callID: "call_q" },
+    });
+    expect(replies[1]).toEqual({ kind: "question_replied", sessionID: S, id: "que_1", answers: [["Blue"]], rejected: false });
+  });
+
+  it("an unrelated session's request never leaks into the turn", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U), ev.permission("ses_other", "per_x"), ev.question("ses_other", "que_x"), ...answer("ok").slice(1));
+    const replies = await collect(turn);
+    expect(kinds(replies)).toEqual(["delta", "final"]);
+  });
+});
+
+describe("Turn engine: failures of its own", () => {
+  it("a codec failure ends the turn with a typed error instead of a hang", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    const poisoned = ev.delta(S, A, "prt_t", "x");
+    Object.defineProperty(poisoned.properties, "delta", {
+      enumerable: true,
+      get() {
+        throw new Error("a field that cannot be read");
+      },
+    });
+    await world.send(ev.userMessage(S, U), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""), poisoned);
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamError);
+    expect((error as Error).message).toMatch(/codec/);
+  });
+});
