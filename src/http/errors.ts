@@ -187,14 +187,16 @@ function originOf(url: string): string {
   }
 }
 
+/** The first system error code down the cause chain (fetch wraps ECONNREFUSED in "fetch failed"), else the message. */
 function causeCode(cause: unknown): string {
-  if (cause && typeof cause === "object") {
-    const code = (cause as { code?: unknown }).code;
+  let message: string | undefined;
+  for (let link = cause, depth = 0; link && typeof link === "object" && depth < 5; depth++) {
+    const { code, message: text, cause: next } = link as { code?: unknown; message?: unknown; cause?: unknown };
     if (typeof code === "string") return code;
-    const message = (cause as { message?: unknown }).message;
-    if (typeof message === "string") return message;
+    if (message === undefined && typeof text === "string") message = text;
+    link = next;
   }
-  return "unknown error";
+  return message ?? "unknown error";
 }
 
 /**
