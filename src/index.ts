@@ -89,10 +89,13 @@ export {
   AbortedError,
   UnknownProviderError,
   InterruptedError,
+  UnansweredError,
+  StopTimeoutError,
   classifyProviderError,
 } from "./turn/errors.js";
 export type { RawProviderError } from "./turn/errors.js";
-export { Turn, type PromptOptions, type PartInput } from "./turn/turn.js";
+export { Turn, type PromptOptions, type PartInput, type TurnTiming } from "./turn/turn.js";
+export type { SubagentDetail } from "./turn/map-event.js";
 export { Session, Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export { SessionMutex } from "./session/mutex.js";
 export {
@@ -103,6 +106,8 @@ export {
   SSE_HEADERS,
   RESUME_HEADER,
   type SSEOptions,
+  type NodeResponseLike,
+  type NodeRequestLike,
 } from "./ui/sse.js";
 export {
   toUIMessageStream,

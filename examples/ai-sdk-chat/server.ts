@@ -5,7 +5,7 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { UIChats, type ChatRequestBody, type Session } from "../../src/index.js";
+import { UIChats, type ChatRequestBody, type Session } from "../../src/node.js";
 import { directive } from "../../test/support/model-server.js";
 import { connect } from "../shared/connect.js";
 

@@ -10,7 +10,7 @@ import {
   createClient,
   OpencodeError,
   type OpencodeClient,
-} from "../../src/index.js";
+} from "../../src/node.js";
 import { startServer } from "../../src/server/index.js";
 import { directive, startModelServer } from "../../test/support/model-server.js";
 

@@ -3,7 +3,7 @@
 // `npx tsx examples/terminal-chat/main.ts` (local scripted server unless OPENCODE_BASE_URL is set).
 
 import { createInterface } from "node:readline";
-import type { Turn } from "../../src/index.js";
+import type { Turn } from "../../src/node.js";
 import { connect, explainFailure } from "../shared/connect.js";
 import { directive } from "../../test/support/model-server.js";
 

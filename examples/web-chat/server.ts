@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { pipeResumeToNodeResponse, pipeTurnToNodeResponse, type Session } from "../../src/index.js";
+import { pipeResumeToNodeResponse, pipeTurnToNodeResponse, type Session } from "../../src/node.js";
 import { directive } from "../../test/support/model-server.js";
 import { connect, explainFailure } from "../shared/connect.js";
 

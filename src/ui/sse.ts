@@ -3,12 +3,28 @@
 // frame ids (a reconnect with Last-Event-ID continues where the dropped stream stopped), and the
 // browser going away for good aborting the turn.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectionState } from "../events/types.js";
 import type { Turn } from "../turn/turn.js";
 import { frameId, parseFrameId, sseFrame, toWireReply, type FramePosition, type WireReply } from "../browser/wire.js";
 import { StreamError } from "../http/errors.js";
 import { ReplayGapError, TurnReplays, type TurnReplay } from "./replay.js";
+
+/**
+ * What the Node functions use of an `http.ServerResponse`, written out so this module's types need
+ * no Node type definitions (a browser or worker build never sees `node:http`).
+ */
+export interface NodeResponseLike {
+  writeHead(status: number, headers: Record<string, string>): NodeResponseLike;
+  flushHeaders(): void;
+  write(chunk: string): boolean;
+  end(chunk?: string): unknown;
+  on(event: "close", listener: () => void): unknown;
+}
+
+/** What `pipeResumeToNodeResponse` reads of an `http.IncomingMessage`. */
+export interface NodeRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+}
 
 export interface SSEOptions {
   /** A comment line this often keeps proxies from closing a quiet stream. Default 15 000 ms. */
@@ -189,7 +205,7 @@ export async function resumeSSEResponse(lastEventId: string | null | undefined, 
   return sourceResponse(source, options, init);
 }
 
-function pipeSource(source: Source, response: ServerResponse<IncomingMessage>, options: SSEOptions): Promise<void> {
+function pipeSource(source: Source, response: NodeResponseLike, options: SSEOptions): Promise<void> {
   return new Promise((resolve) => {
     response.writeHead(200, Object.fromEntries(sseHeaders(options, undefined)));
     response.flushHeaders();
@@ -214,14 +230,14 @@ function pipeSource(source: Source, response: ServerResponse<IncomingMessage>, o
 }
 
 /** Streams the turn as SSE onto a Node response; resolves when the turn ended or the browser left. */
-export function pipeTurnToNodeResponse(turn: Turn, response: ServerResponse<IncomingMessage>, options: SSEOptions = {}): Promise<void> {
+export function pipeTurnToNodeResponse(turn: Turn, response: NodeResponseLike, options: SSEOptions = {}): Promise<void> {
   return pipeSource(sourceFor(turn, options), response, options);
 }
 
 /** `resumeSSEResponse` for Node: reads Last-Event-ID from `request` and answers on `response`. */
 export async function pipeResumeToNodeResponse(
-  request: IncomingMessage,
-  response: ServerResponse<IncomingMessage>,
+  request: NodeRequestLike,
+  response: NodeResponseLike,
   options: SSEOptions = {},
 ): Promise<void> {
   const header = request.headers["last-event-id"];
