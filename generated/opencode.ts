@@ -3424,7 +3424,7 @@ export interface components {
                 variant?: string;
             };
             version: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
                 updated: number;
@@ -3443,7 +3443,7 @@ export interface components {
             /** @enum {string} */
             type: "text";
         };
-        JSONSchema: Record<string, never>;
+        JSONSchema: Record<string, unknown>;
         OutputFormatJsonSchema: {
             /** @enum {string} */
             type: "json_schema";
@@ -3495,7 +3495,7 @@ export interface components {
         MessageOutputLengthError: {
             /** @enum {string} */
             name: "MessageOutputLengthError";
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         MessageAbortedError: {
             /** @enum {string} */
@@ -3592,7 +3592,7 @@ export interface components {
                 start: number;
                 end?: number;
             };
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
         };
         SubtaskPart: {
             id: string;
@@ -3616,7 +3616,7 @@ export interface components {
             /** @enum {string} */
             type: "reasoning";
             text: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 start: number;
                 end?: number;
@@ -3674,15 +3674,15 @@ export interface components {
         ToolStatePending: {
             /** @enum {string} */
             status: "pending";
-            input: Record<string, never>;
+            input: Record<string, unknown>;
             raw: string;
         };
         ToolStateRunning: {
             /** @enum {string} */
             status: "running";
-            input: Record<string, never>;
+            input: Record<string, unknown>;
             title?: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 start: number;
             };
@@ -3690,10 +3690,10 @@ export interface components {
         ToolStateCompleted: {
             /** @enum {string} */
             status: "completed";
-            input: Record<string, never>;
+            input: Record<string, unknown>;
             output: string;
             title: string;
-            metadata: Record<string, never>;
+            metadata: Record<string, unknown>;
             time: {
                 start: number;
                 end: number;
@@ -3704,9 +3704,9 @@ export interface components {
         ToolStateError: {
             /** @enum {string} */
             status: "error";
-            input: Record<string, never>;
+            input: Record<string, unknown>;
             error: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 start: number;
                 end: number;
@@ -3722,7 +3722,7 @@ export interface components {
             callID: string;
             tool: string;
             state: components["schemas"]["ToolState"];
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
         };
         StepStartPart: {
             id: string;
@@ -3879,12 +3879,12 @@ export interface components {
                 id: string;
                 /** @enum {string} */
                 type: "models-dev.refreshed";
-                properties: Record<string, never>;
+                properties: Record<string, unknown>;
             } | {
                 id: string;
                 /** @enum {string} */
                 type: "integration.updated";
-                properties: Record<string, never>;
+                properties: Record<string, unknown>;
             } | {
                 id: string;
                 /** @enum {string} */
@@ -3896,7 +3896,7 @@ export interface components {
                 id: string;
                 /** @enum {string} */
                 type: "catalog.updated";
-                properties: Record<string, never>;
+                properties: Record<string, unknown>;
             } | {
                 id: string;
                 /** @enum {string} */
@@ -4203,7 +4203,7 @@ export interface components {
                     assistantMessageID: string;
                     callID: string;
                     tool: string;
-                    input: Record<string, never>;
+                    input: Record<string, unknown>;
                     provider: {
                         executed: boolean;
                         metadata?: components["schemas"]["LLMProviderMetadata"];
@@ -4218,7 +4218,7 @@ export interface components {
                     sessionID: string;
                     assistantMessageID: string;
                     callID: string;
-                    structured: Record<string, never>;
+                    structured: Record<string, unknown>;
                     content: components["schemas"]["LLMToolContent"][];
                 };
             } | {
@@ -4230,7 +4230,7 @@ export interface components {
                     sessionID: string;
                     assistantMessageID: string;
                     callID: string;
-                    structured: Record<string, never>;
+                    structured: Record<string, unknown>;
                     content: components["schemas"]["LLMToolContent"][];
                     outputPaths?: string[];
                     result?: unknown;
@@ -4377,7 +4377,7 @@ export interface components {
                 id: string;
                 /** @enum {string} */
                 type: "reference.updated";
-                properties: Record<string, never>;
+                properties: Record<string, unknown>;
             } | {
                 id: string;
                 /** @enum {string} */
@@ -4388,7 +4388,7 @@ export interface components {
                     action: string;
                     resources: string[];
                     save?: string[];
-                    metadata?: Record<string, never>;
+                    metadata?: Record<string, unknown>;
                     source?: components["schemas"]["PermissionV2Source"];
                 };
             } | {
@@ -4492,7 +4492,7 @@ export interface components {
                 id: string;
                 /** @enum {string} */
                 type: "lsp.updated";
-                properties: Record<string, never>;
+                properties: Record<string, unknown>;
             } | {
                 id: string;
                 /** @enum {string} */
@@ -4502,7 +4502,7 @@ export interface components {
                     sessionID: string;
                     permission: string;
                     patterns: string[];
-                    metadata: Record<string, never>;
+                    metadata: Record<string, unknown>;
                     always: string[];
                     tool?: {
                         messageID: string;
@@ -4690,12 +4690,12 @@ export interface components {
                 id: string;
                 /** @enum {string} */
                 type: "server.connected";
-                properties: Record<string, never>;
+                properties: Record<string, unknown>;
             } | {
                 id: string;
                 /** @enum {string} */
                 type: "global.disposed";
-                properties: Record<string, never>;
+                properties: Record<string, unknown>;
             } | components["schemas"]["EventServerInstanceDisposed"] | components["schemas"]["SyncEventSessionCreated"] | components["schemas"]["SyncEventSessionUpdated"] | components["schemas"]["SyncEventSessionDeleted"] | components["schemas"]["SyncEventMessageUpdated"] | components["schemas"]["SyncEventMessageRemoved"] | components["schemas"]["SyncEventMessagePartUpdated"] | components["schemas"]["SyncEventMessagePartRemoved"] | components["schemas"]["SyncEventSessionNextAgentSwitched"] | components["schemas"]["SyncEventSessionNextModelSwitched"] | components["schemas"]["SyncEventSessionNextMoved"] | components["schemas"]["SyncEventSessionNextPrompted"] | components["schemas"]["SyncEventSessionNextPromptAdmitted"] | components["schemas"]["SyncEventSessionNextContextUpdated"] | components["schemas"]["SyncEventSessionNextSynthetic"] | components["schemas"]["SyncEventSessionNextShellStarted"] | components["schemas"]["SyncEventSessionNextShellEnded"] | components["schemas"]["SyncEventSessionNextStepStarted"] | components["schemas"]["SyncEventSessionNextStepEnded"] | components["schemas"]["SyncEventSessionNextStepFailed"] | components["schemas"]["SyncEventSessionNextTextStarted"] | components["schemas"]["SyncEventSessionNextTextEnded"] | components["schemas"]["SyncEventSessionNextReasoningStarted"] | components["schemas"]["SyncEventSessionNextReasoningEnded"] | components["schemas"]["SyncEventSessionNextToolInputStarted"] | components["schemas"]["SyncEventSessionNextToolInputEnded"] | components["schemas"]["SyncEventSessionNextToolCalled"] | components["schemas"]["SyncEventSessionNextToolProgress"] | components["schemas"]["SyncEventSessionNextToolSuccess"] | components["schemas"]["SyncEventSessionNextToolFailed"] | components["schemas"]["SyncEventSessionNextRetried"] | components["schemas"]["SyncEventSessionNextCompactionStarted"] | components["schemas"]["SyncEventSessionNextCompactionEnded"] | components["schemas"]["SyncEventSessionNextRevertStaged"] | components["schemas"]["SyncEventSessionNextRevertCleared"] | components["schemas"]["SyncEventSessionNextRevertCommitted"];
         };
         /**
@@ -4750,7 +4750,7 @@ export interface components {
             /** @enum {string} */
             mode?: "subagent" | "primary" | "all";
             hidden?: boolean;
-            options?: Record<string, never>;
+            options?: Record<string, unknown>;
             /** @description Hex color code (e.g., #FF5733) or theme color (e.g., primary) */
             color?: string | ("primary" | "secondary" | "accent" | "success" | "warning" | "error" | "info");
             steps?: number;
@@ -4822,7 +4822,7 @@ export interface components {
                         npm?: string;
                         api?: string;
                     };
-                    options?: Record<string, never>;
+                    options?: Record<string, unknown>;
                     headers?: {
                         [key: string]: string;
                     };
@@ -4920,7 +4920,7 @@ export interface components {
             snapshot?: boolean;
             plugin?: (string | [
                 string,
-                Record<string, never>
+                Record<string, unknown>
             ])[];
             /** @enum {string} */
             share?: "manual" | "auto" | "disabled";
@@ -4982,7 +4982,7 @@ export interface components {
                     env?: {
                         [key: string]: string;
                     };
-                    initialization?: Record<string, never>;
+                    initialization?: Record<string, unknown>;
                 };
             };
             instructions?: string[];
@@ -5085,13 +5085,13 @@ export interface components {
             };
             /** @enum {string} */
             status: "alpha" | "beta" | "deprecated" | "active";
-            options: Record<string, never>;
+            options: Record<string, unknown>;
             headers: {
                 [key: string]: string;
             };
             release_date: string;
             variants?: {
-                [key: string]: Record<string, never>;
+                [key: string]: Record<string, unknown>;
             };
         };
         Provider: {
@@ -5101,7 +5101,7 @@ export interface components {
             source: "env" | "config" | "custom" | "api";
             env: string[];
             key?: string;
-            options: Record<string, never>;
+            options: Record<string, unknown>;
             models: {
                 [key: string]: components["schemas"]["Model"];
             };
@@ -5188,7 +5188,7 @@ export interface components {
                 variant?: string;
             };
             version: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
                 updated: number;
@@ -5320,7 +5320,7 @@ export interface components {
             };
             variant?: string;
             prompt?: string;
-            options: Record<string, never>;
+            options: Record<string, unknown>;
             steps?: number;
         };
         LSPStatus: {
@@ -5412,7 +5412,7 @@ export interface components {
             sessionID: string;
             permission: string;
             patterns: string[];
-            metadata: Record<string, never>;
+            metadata: Record<string, unknown>;
             always: string[];
             tool?: {
                 messageID: string;
@@ -5493,7 +5493,7 @@ export interface components {
                 start: number;
                 end?: number;
             };
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
         };
         FilePartInput: {
             id?: string;
@@ -5678,7 +5678,7 @@ export interface components {
         };
         "session.status": {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.status";
             durable?: {
@@ -5694,7 +5694,7 @@ export interface components {
         };
         "question.replied": {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "question.replied";
             durable?: {
@@ -5711,7 +5711,7 @@ export interface components {
         };
         "question.rejected": {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "question.rejected";
             durable?: {
@@ -5825,7 +5825,7 @@ export interface components {
             message: string;
         };
         LLMProviderMetadata: {
-            [key: string]: Record<string, never>;
+            [key: string]: Record<string, unknown>;
         };
         ToolTextContent: {
             /** @enum {string} */
@@ -6399,7 +6399,7 @@ export interface components {
                     assistantMessageID: string;
                     callID: string;
                     tool: string;
-                    input: Record<string, never>;
+                    input: Record<string, unknown>;
                     provider: {
                         executed: boolean;
                         metadata?: components["schemas"]["LLMProviderMetadata"];
@@ -6422,7 +6422,7 @@ export interface components {
                     sessionID: string;
                     assistantMessageID: string;
                     callID: string;
-                    structured: Record<string, never>;
+                    structured: Record<string, unknown>;
                     content: components["schemas"]["LLMToolContent"][];
                 };
             };
@@ -6442,7 +6442,7 @@ export interface components {
                     sessionID: string;
                     assistantMessageID: string;
                     callID: string;
-                    structured: Record<string, never>;
+                    structured: Record<string, unknown>;
                     content: components["schemas"]["LLMToolContent"][];
                     outputPaths?: string[];
                     result?: unknown;
@@ -6629,7 +6629,7 @@ export interface components {
             headers: {
                 [key: string]: string;
             };
-            body: Record<string, never>;
+            body: Record<string, unknown>;
         };
         AgentColor: string | ("primary" | "secondary" | "accent" | "success" | "warning" | "error" | "info");
         /** @enum {string} */
@@ -6697,7 +6697,7 @@ export interface components {
         };
         SessionMessageAgentSwitched: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
             };
@@ -6707,7 +6707,7 @@ export interface components {
         };
         SessionMessageModelSwitched: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
             };
@@ -6717,7 +6717,7 @@ export interface components {
         };
         SessionMessageUser: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
             };
@@ -6729,7 +6729,7 @@ export interface components {
         };
         SessionMessageSynthetic: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
             };
@@ -6740,7 +6740,7 @@ export interface components {
         };
         SessionMessageSystem: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
             };
@@ -6750,7 +6750,7 @@ export interface components {
         };
         SessionMessageShell: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
                 completed?: number;
@@ -6786,26 +6786,26 @@ export interface components {
         SessionMessageToolStateRunning: {
             /** @enum {string} */
             status: "running";
-            input: Record<string, never>;
-            structured: Record<string, never>;
+            input: Record<string, unknown>;
+            structured: Record<string, unknown>;
             content: components["schemas"]["LLMToolContent"][];
         };
         SessionMessageToolStateCompleted: {
             /** @enum {string} */
             status: "completed";
-            input: Record<string, never>;
+            input: Record<string, unknown>;
             attachments?: components["schemas"]["PromptFileAttachment"][];
             content: components["schemas"]["LLMToolContent"][];
             outputPaths?: string[];
-            structured: Record<string, never>;
+            structured: Record<string, unknown>;
             result?: unknown;
         };
         SessionMessageToolStateError: {
             /** @enum {string} */
             status: "error";
-            input: Record<string, never>;
+            input: Record<string, unknown>;
             content: components["schemas"]["LLMToolContent"][];
-            structured: Record<string, never>;
+            structured: Record<string, unknown>;
             error: components["schemas"]["SessionErrorUnknown"];
             result?: unknown;
         };
@@ -6829,7 +6829,7 @@ export interface components {
         };
         SessionMessageAssistant: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
                 completed?: number;
@@ -6865,7 +6865,7 @@ export interface components {
             summary: string;
             recent: string;
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             time: {
                 created: number;
             };
@@ -6873,7 +6873,7 @@ export interface components {
         SessionMessage: components["schemas"]["SessionMessageAgentSwitched"] | components["schemas"]["SessionMessageModelSwitched"] | components["schemas"]["SessionMessageUser"] | components["schemas"]["SessionMessageSynthetic"] | components["schemas"]["SessionMessageSystem"] | components["schemas"]["SessionMessageShell"] | components["schemas"]["SessionMessageAssistant"] | components["schemas"]["SessionMessageCompaction"];
         SessionNextAgentSwitched: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.agent.switched";
             durable?: {
@@ -6891,7 +6891,7 @@ export interface components {
         };
         SessionNextModelSwitched: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.model.switched";
             durable?: {
@@ -6909,7 +6909,7 @@ export interface components {
         };
         SessionNextMoved: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.moved";
             durable?: {
@@ -6927,7 +6927,7 @@ export interface components {
         };
         SessionNextPrompted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.prompted";
             durable?: {
@@ -6947,7 +6947,7 @@ export interface components {
         };
         SessionNextPromptAdmitted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.prompt.admitted";
             durable?: {
@@ -6967,7 +6967,7 @@ export interface components {
         };
         SessionNextContextUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.context.updated";
             durable?: {
@@ -6985,7 +6985,7 @@ export interface components {
         };
         SessionNextSynthetic: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.synthetic";
             durable?: {
@@ -7003,7 +7003,7 @@ export interface components {
         };
         SessionNextShellStarted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.shell.started";
             durable?: {
@@ -7022,7 +7022,7 @@ export interface components {
         };
         SessionNextShellEnded: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.shell.ended";
             durable?: {
@@ -7040,7 +7040,7 @@ export interface components {
         };
         SessionNextStepStarted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.step.started";
             durable?: {
@@ -7060,7 +7060,7 @@ export interface components {
         };
         SessionNextStepEnded: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.step.ended";
             durable?: {
@@ -7090,7 +7090,7 @@ export interface components {
         };
         SessionNextStepFailed: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.step.failed";
             durable?: {
@@ -7108,7 +7108,7 @@ export interface components {
         };
         SessionNextTextStarted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.text.started";
             durable?: {
@@ -7126,7 +7126,7 @@ export interface components {
         };
         SessionNextTextEnded: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.text.ended";
             durable?: {
@@ -7145,7 +7145,7 @@ export interface components {
         };
         SessionNextToolInputStarted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.tool.input.started";
             durable?: {
@@ -7164,7 +7164,7 @@ export interface components {
         };
         SessionNextToolInputEnded: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.tool.input.ended";
             durable?: {
@@ -7183,7 +7183,7 @@ export interface components {
         };
         SessionNextToolCalled: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.tool.called";
             durable?: {
@@ -7198,7 +7198,7 @@ export interface components {
                 assistantMessageID: string;
                 callID: string;
                 tool: string;
-                input: Record<string, never>;
+                input: Record<string, unknown>;
                 provider: {
                     executed: boolean;
                     metadata?: components["schemas"]["LLMProviderMetadata"];
@@ -7207,7 +7207,7 @@ export interface components {
         };
         SessionNextToolProgress: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.tool.progress";
             durable?: {
@@ -7221,13 +7221,13 @@ export interface components {
                 sessionID: string;
                 assistantMessageID: string;
                 callID: string;
-                structured: Record<string, never>;
+                structured: Record<string, unknown>;
                 content: components["schemas"]["LLMToolContent"][];
             };
         };
         SessionNextToolSuccess: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.tool.success";
             durable?: {
@@ -7241,7 +7241,7 @@ export interface components {
                 sessionID: string;
                 assistantMessageID: string;
                 callID: string;
-                structured: Record<string, never>;
+                structured: Record<string, unknown>;
                 content: components["schemas"]["LLMToolContent"][];
                 outputPaths?: string[];
                 result?: unknown;
@@ -7253,7 +7253,7 @@ export interface components {
         };
         SessionNextToolFailed: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.tool.failed";
             durable?: {
@@ -7277,7 +7277,7 @@ export interface components {
         };
         SessionNextReasoningStarted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.reasoning.started";
             durable?: {
@@ -7296,7 +7296,7 @@ export interface components {
         };
         SessionNextReasoningEnded: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.reasoning.ended";
             durable?: {
@@ -7316,7 +7316,7 @@ export interface components {
         };
         SessionNextRetried: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.retried";
             durable?: {
@@ -7334,7 +7334,7 @@ export interface components {
         };
         SessionNextCompactionStarted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.compaction.started";
             durable?: {
@@ -7353,7 +7353,7 @@ export interface components {
         };
         SessionNextCompactionEnded: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.compaction.ended";
             durable?: {
@@ -7374,7 +7374,7 @@ export interface components {
         };
         SessionNextRevertStaged: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.revert.staged";
             durable?: {
@@ -7391,7 +7391,7 @@ export interface components {
         };
         SessionNextRevertCleared: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.revert.cleared";
             durable?: {
@@ -7407,7 +7407,7 @@ export interface components {
         };
         SessionNextRevertCommitted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.revert.committed";
             durable?: {
@@ -7428,13 +7428,13 @@ export interface components {
             type: "aisdk";
             package: string;
             url?: string;
-            settings?: Record<string, never>;
+            settings?: Record<string, unknown>;
         } | {
             id: string;
             /** @enum {string} */
             type: "native";
             url?: string;
-            settings: Record<string, never>;
+            settings: Record<string, unknown>;
         };
         ModelCapabilities: {
             tools: boolean;
@@ -7465,7 +7465,7 @@ export interface components {
                 headers: {
                     [key: string]: string;
                 };
-                body: Record<string, never>;
+                body: Record<string, unknown>;
                 variant?: string;
             };
             variants: {
@@ -7473,7 +7473,7 @@ export interface components {
                 headers: {
                     [key: string]: string;
                 };
-                body: Record<string, never>;
+                body: Record<string, unknown>;
             }[];
             time: {
                 released: number;
@@ -7493,13 +7493,13 @@ export interface components {
             type: "aisdk";
             package: string;
             url?: string;
-            settings?: Record<string, never>;
+            settings?: Record<string, unknown>;
         };
         ProviderNative: {
             /** @enum {string} */
             type: "native";
             url?: string;
-            settings: Record<string, never>;
+            settings: Record<string, unknown>;
         };
         ProviderApi: components["schemas"]["ProviderAISDK"] | components["schemas"]["ProviderNative"];
         ProviderV2Info: {
@@ -7618,7 +7618,7 @@ export interface components {
             action: string;
             resources: string[];
             save?: string[];
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             source?: components["schemas"]["PermissionV2Source"];
         };
         PermissionSavedInfo: {
@@ -7649,7 +7649,7 @@ export interface components {
         };
         "Models-devRefreshed": {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "models-dev.refreshed";
             durable?: {
@@ -7658,11 +7658,11 @@ export interface components {
                 version: number;
             };
             location?: components["schemas"]["LocationRef"];
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         IntegrationUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "integration.updated";
             durable?: {
@@ -7671,11 +7671,11 @@ export interface components {
                 version: number;
             };
             location?: components["schemas"]["LocationRef"];
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         IntegrationConnectionUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "integration.connection.updated";
             durable?: {
@@ -7690,7 +7690,7 @@ export interface components {
         };
         CatalogUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "catalog.updated";
             durable?: {
@@ -7699,11 +7699,11 @@ export interface components {
                 version: number;
             };
             location?: components["schemas"]["LocationRef"];
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         SessionCreated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.created";
             durable?: {
@@ -7719,7 +7719,7 @@ export interface components {
         };
         SessionUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.updated";
             durable?: {
@@ -7735,7 +7735,7 @@ export interface components {
         };
         SessionDeleted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.deleted";
             durable?: {
@@ -7751,7 +7751,7 @@ export interface components {
         };
         MessageUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "message.updated";
             durable?: {
@@ -7767,7 +7767,7 @@ export interface components {
         };
         MessageRemoved: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "message.removed";
             durable?: {
@@ -7783,7 +7783,7 @@ export interface components {
         };
         MessagePartUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "message.part.updated";
             durable?: {
@@ -7800,7 +7800,7 @@ export interface components {
         };
         MessagePartRemoved: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "message.part.removed";
             durable?: {
@@ -7817,7 +7817,7 @@ export interface components {
         };
         SessionNextTextDelta: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.text.delta";
             durable?: {
@@ -7836,7 +7836,7 @@ export interface components {
         };
         SessionNextReasoningDelta: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.reasoning.delta";
             durable?: {
@@ -7855,7 +7855,7 @@ export interface components {
         };
         SessionNextToolInputDelta: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.tool.input.delta";
             durable?: {
@@ -7874,7 +7874,7 @@ export interface components {
         };
         SessionNextCompactionDelta: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.next.compaction.delta";
             durable?: {
@@ -7892,7 +7892,7 @@ export interface components {
         };
         MessagePartDelta: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "message.part.delta";
             durable?: {
@@ -7911,7 +7911,7 @@ export interface components {
         };
         SessionDiff: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.diff";
             durable?: {
@@ -7927,7 +7927,7 @@ export interface components {
         };
         SessionError: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.error";
             durable?: {
@@ -7943,7 +7943,7 @@ export interface components {
         };
         InstallationUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "installation.updated";
             durable?: {
@@ -7958,7 +7958,7 @@ export interface components {
         };
         "InstallationUpdate-available": {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "installation.update-available";
             durable?: {
@@ -7973,7 +7973,7 @@ export interface components {
         };
         FileEdited: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "file.edited";
             durable?: {
@@ -7988,7 +7988,7 @@ export interface components {
         };
         ReferenceUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "reference.updated";
             durable?: {
@@ -7997,11 +7997,11 @@ export interface components {
                 version: number;
             };
             location?: components["schemas"]["LocationRef"];
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         PermissionV2Asked: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "permission.v2.asked";
             durable?: {
@@ -8016,13 +8016,13 @@ export interface components {
                 action: string;
                 resources: string[];
                 save?: string[];
-                metadata?: Record<string, never>;
+                metadata?: Record<string, unknown>;
                 source?: components["schemas"]["PermissionV2Source"];
             };
         };
         PermissionV2Replied: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "permission.v2.replied";
             durable?: {
@@ -8039,7 +8039,7 @@ export interface components {
         };
         PluginAdded: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "plugin.added";
             durable?: {
@@ -8054,7 +8054,7 @@ export interface components {
         };
         ProjectDirectoriesUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "project.directories.updated";
             durable?: {
@@ -8069,7 +8069,7 @@ export interface components {
         };
         FileWatcherUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "file.watcher.updated";
             durable?: {
@@ -8086,7 +8086,7 @@ export interface components {
         };
         PtyCreated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "pty.created";
             durable?: {
@@ -8101,7 +8101,7 @@ export interface components {
         };
         PtyUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "pty.updated";
             durable?: {
@@ -8116,7 +8116,7 @@ export interface components {
         };
         PtyExited: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "pty.exited";
             durable?: {
@@ -8132,7 +8132,7 @@ export interface components {
         };
         PtyDeleted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "pty.deleted";
             durable?: {
@@ -8147,7 +8147,7 @@ export interface components {
         };
         QuestionV2Asked: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "question.v2.asked";
             durable?: {
@@ -8166,7 +8166,7 @@ export interface components {
         };
         QuestionV2Replied: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "question.v2.replied";
             durable?: {
@@ -8183,7 +8183,7 @@ export interface components {
         };
         QuestionV2Rejected: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "question.v2.rejected";
             durable?: {
@@ -8199,7 +8199,7 @@ export interface components {
         };
         TodoUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "todo.updated";
             durable?: {
@@ -8215,7 +8215,7 @@ export interface components {
         };
         LspUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "lsp.updated";
             durable?: {
@@ -8224,11 +8224,11 @@ export interface components {
                 version: number;
             };
             location?: components["schemas"]["LocationRef"];
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         PermissionAsked: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "permission.asked";
             durable?: {
@@ -8242,7 +8242,7 @@ export interface components {
                 sessionID: string;
                 permission: string;
                 patterns: string[];
-                metadata: Record<string, never>;
+                metadata: Record<string, unknown>;
                 always: string[];
                 tool?: {
                     messageID: string;
@@ -8252,7 +8252,7 @@ export interface components {
         };
         PermissionReplied: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "permission.replied";
             durable?: {
@@ -8270,7 +8270,7 @@ export interface components {
         };
         TuiPromptAppend: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "tui.prompt.append";
             durable?: {
@@ -8285,7 +8285,7 @@ export interface components {
         };
         TuiCommandExecute: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "tui.command.execute";
             durable?: {
@@ -8300,7 +8300,7 @@ export interface components {
         };
         TuiToastShow: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "tui.toast.show";
             durable?: {
@@ -8319,7 +8319,7 @@ export interface components {
         };
         TuiSessionSelect: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "tui.session.select";
             durable?: {
@@ -8335,7 +8335,7 @@ export interface components {
         };
         McpToolsChanged: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "mcp.tools.changed";
             durable?: {
@@ -8350,7 +8350,7 @@ export interface components {
         };
         McpBrowserOpenFailed: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "mcp.browser.open.failed";
             durable?: {
@@ -8366,7 +8366,7 @@ export interface components {
         };
         CommandExecuted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "command.executed";
             durable?: {
@@ -8384,7 +8384,7 @@ export interface components {
         };
         ProjectUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "project.updated";
             durable?: {
@@ -8406,7 +8406,7 @@ export interface components {
         };
         SessionIdle: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.idle";
             durable?: {
@@ -8421,7 +8421,7 @@ export interface components {
         };
         QuestionAsked: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "question.asked";
             durable?: {
@@ -8440,7 +8440,7 @@ export interface components {
         };
         SessionCompacted: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "session.compacted";
             durable?: {
@@ -8455,7 +8455,7 @@ export interface components {
         };
         VcsBranchUpdated: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "vcs.branch.updated";
             durable?: {
@@ -8470,7 +8470,7 @@ export interface components {
         };
         WorkspaceReady: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "workspace.ready";
             durable?: {
@@ -8485,7 +8485,7 @@ export interface components {
         };
         WorkspaceFailed: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "workspace.failed";
             durable?: {
@@ -8500,7 +8500,7 @@ export interface components {
         };
         WorkspaceStatus: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "workspace.status";
             durable?: {
@@ -8517,7 +8517,7 @@ export interface components {
         };
         WorktreeReady: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "worktree.ready";
             durable?: {
@@ -8533,7 +8533,7 @@ export interface components {
         };
         WorktreeFailed: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "worktree.failed";
             durable?: {
@@ -8548,7 +8548,7 @@ export interface components {
         };
         ServerConnected: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "server.connected";
             durable?: {
@@ -8557,11 +8557,11 @@ export interface components {
                 version: number;
             };
             location?: components["schemas"]["LocationRef"];
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         GlobalDisposed: {
             id: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
             /** @enum {string} */
             type: "global.disposed";
             durable?: {
@@ -8570,7 +8570,7 @@ export interface components {
                 version: number;
             };
             location?: components["schemas"]["LocationRef"];
-            data: Record<string, never>;
+            data: Record<string, unknown>;
         };
         QuestionV2Request: {
             id: string;
@@ -8613,13 +8613,13 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "models-dev.refreshed";
-            properties: Record<string, never>;
+            properties: Record<string, unknown>;
         };
         EventIntegrationUpdated: {
             id: string;
             /** @enum {string} */
             type: "integration.updated";
-            properties: Record<string, never>;
+            properties: Record<string, unknown>;
         };
         EventIntegrationConnectionUpdated: {
             id: string;
@@ -8633,7 +8633,7 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "catalog.updated";
-            properties: Record<string, never>;
+            properties: Record<string, unknown>;
         };
         EventSessionCreated: {
             id: string;
@@ -8969,7 +8969,7 @@ export interface components {
                 assistantMessageID: string;
                 callID: string;
                 tool: string;
-                input: Record<string, never>;
+                input: Record<string, unknown>;
                 provider: {
                     executed: boolean;
                     metadata?: components["schemas"]["LLMProviderMetadata"];
@@ -8985,7 +8985,7 @@ export interface components {
                 sessionID: string;
                 assistantMessageID: string;
                 callID: string;
-                structured: Record<string, never>;
+                structured: Record<string, unknown>;
                 content: components["schemas"]["LLMToolContent"][];
             };
         };
@@ -8998,7 +8998,7 @@ export interface components {
                 sessionID: string;
                 assistantMessageID: string;
                 callID: string;
-                structured: Record<string, never>;
+                structured: Record<string, unknown>;
                 content: components["schemas"]["LLMToolContent"][];
                 outputPaths?: string[];
                 result?: unknown;
@@ -9160,7 +9160,7 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "reference.updated";
-            properties: Record<string, never>;
+            properties: Record<string, unknown>;
         };
         EventPermissionV2Asked: {
             id: string;
@@ -9172,7 +9172,7 @@ export interface components {
                 action: string;
                 resources: string[];
                 save?: string[];
-                metadata?: Record<string, never>;
+                metadata?: Record<string, unknown>;
                 source?: components["schemas"]["PermissionV2Source"];
             };
         };
@@ -9289,7 +9289,7 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "lsp.updated";
-            properties: Record<string, never>;
+            properties: Record<string, unknown>;
         };
         EventPermissionAsked: {
             id: string;
@@ -9300,7 +9300,7 @@ export interface components {
                 sessionID: string;
                 permission: string;
                 patterns: string[];
-                metadata: Record<string, never>;
+                metadata: Record<string, unknown>;
                 always: string[];
                 tool?: {
                     messageID: string;
@@ -9473,13 +9473,13 @@ export interface components {
             id: string;
             /** @enum {string} */
             type: "server.connected";
-            properties: Record<string, never>;
+            properties: Record<string, unknown>;
         };
         EventGlobalDisposed: {
             id: string;
             /** @enum {string} */
             type: "global.disposed";
-            properties: Record<string, never>;
+            properties: Record<string, unknown>;
         };
         CredentialOAuth: {
             /** @enum {string} */
@@ -9488,13 +9488,13 @@ export interface components {
             refresh: string;
             access: string;
             expires: number;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
         };
         CredentialKey: {
             /** @enum {string} */
             type: "key";
             key: string;
-            metadata?: Record<string, never>;
+            metadata?: Record<string, unknown>;
         };
         SkillV2DirectorySource: {
             /** @enum {string} */
@@ -9617,7 +9617,7 @@ export interface operations {
                     level: "debug" | "info" | "error" | "warn";
                     /** @description Log message */
                     message: string;
-                    extra?: Record<string, never>;
+                    extra?: Record<string, unknown>;
                 };
             };
         };
@@ -12377,7 +12377,7 @@ export interface operations {
                         providerID: string;
                         variant?: string;
                     };
-                    metadata?: Record<string, never>;
+                    metadata?: Record<string, unknown>;
                     permission?: components["schemas"]["PermissionRuleset"];
                     workspaceID?: string;
                 };
@@ -12540,7 +12540,7 @@ export interface operations {
             content: {
                 "application/json": {
                     title?: string;
-                    metadata?: Record<string, never>;
+                    metadata?: Record<string, unknown>;
                     permission?: components["schemas"]["PermissionRuleset"];
                     time?: {
                         archived?: number;
@@ -13701,7 +13701,7 @@ export interface operations {
                         aggregateID: string;
                         seq: number;
                         type: string;
-                        data: Record<string, never>;
+                        data: Record<string, unknown>;
                     }[];
                 };
             };
@@ -13798,7 +13798,7 @@ export interface operations {
                         aggregate_id: string;
                         seq: number;
                         type: string;
-                        data: Record<string, never>;
+                        data: Record<string, unknown>;
                     }[];
                 };
             };
@@ -16438,7 +16438,7 @@ export interface operations {
                     action: string;
                     resources: string[];
                     save?: string[];
-                    metadata?: Record<string, never>;
+                    metadata?: Record<string, unknown>;
                     source?: components["schemas"]["PermissionV2Source"];
                     agent?: string;
                 };

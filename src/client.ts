@@ -1,11 +1,14 @@
 // `createClient`: the object apps hold. Owns the transport (and so the sockets) and the shared
-// event stream; every operation of the server's spec is reachable through the typed `request`.
+// event stream; everyday calls are one-line methods (sessions, providers, files, search), and
+// every operation of the server's spec is reachable through the typed `request`.
 
 import type { ClientOptions } from "./http/options.js";
-import type { HttpMethod, InitArgs, PathsWithMethod, ResponseData, TypedRequest } from "./http/paths.js";
+import { EventStreamRouteError } from "./http/errors.js";
+import { isEventStreamPath, type HttpMethod, type RequestInitArgs, type RequestPath, type ResponseData, type TypedRequest } from "./http/paths.js";
 import { Transport, type RawRequest } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
 import { checkedRequest, ServerInfo } from "./http/server-version.js";
+import { Agents, Config, Files, Find, Providers } from "./resources.js";
 import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
@@ -21,32 +24,47 @@ export class OpencodeClient {
   readonly events: EventHub;
   /** `client.session.create({ title })`, `.get(id)`, `.list()`: handles that prompt and stream turns. */
   readonly session: Sessions;
+  /** `client.provider.list()`, `.models()`: providers and the models a prompt can name. */
+  readonly provider: Providers;
+  /** `client.agent.list()`: the agents a prompt can run as. */
+  readonly agent: Agents;
+  /** `client.config.get()`: the server's merged config. */
+  readonly config: Config;
+  /** `client.file.read(path)`, `.list(dir)`, `.status()`: the project's files. */
+  readonly file: Files;
+  /** `client.find.text(pattern)`, `.files(query)`, `.symbols(query)`: search the project. */
+  readonly find: Find;
   /** `client.server.version()`, `.health()`, `.check()`: which opencode this is (OpenCode 2 is `UnsupportedServerError`). */
   readonly server: ServerInfo;
 
   constructor(options: OpencodeClientOptions = {}) {
     this.transport = new Transport(options);
     this.events = new EventHub(this.transport, options.events);
+    const request = this.request.bind(this) as TypedRequest;
     this.server = new ServerInfo(this.transport);
     this.session = new Sessions({
       // Session requests and turns check the server's version once, before the first of them.
-      request: checkedRequest(this.request.bind(this) as TypedRequest, this.server),
+      request: checkedRequest(request, this.server),
       events: this.events,
       mutex: new SessionMutex(),
       logger: this.transport.options.logger,
       ids: new MessageIDs(),
     });
+    this.provider = new Providers(request);
+    this.agent = new Agents(request);
+    this.config = new Config(request);
+    this.file = new Files(request);
+    this.find = new Find(request);
   }
 
   /**
    * Calls any operation of the opencode spec, typed over the generated `paths`:
-   * `client.request("get", "/session/{sessionID}", { path: { sessionID } })`.
+   * `client.request("get", "/session/{sessionID}", { path: { sessionID } })`. Event-stream routes
+   * (`/event`, `/global/event`, …) are rejected with `EventStreamRouteError`: use `client.events`.
    */
-  request<M extends HttpMethod, P extends PathsWithMethod<M>>(
-    method: M,
-    path: P,
-    ...[init]: InitArgs<M, P>
-  ): Promise<ResponseData<M, P>> {
+  request<M extends HttpMethod, P extends RequestPath<M>>(method: M, path: P, ...[init]: RequestInitArgs<M, P>): Promise<ResponseData<M, P>> {
+    // A JSON request to an SSE route would sit on a body that never ends until its timeout.
+    if (isEventStreamPath(path)) return Promise.reject(new EventStreamRouteError(method, path));
     return this.transport.request(method, path, init as RawRequest | undefined) as Promise<ResponseData<M, P>>;
   }
 

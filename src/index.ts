@@ -3,7 +3,17 @@
 export { createClient, OpencodeClient, type OpencodeClientOptions } from "./client.js";
 export type { ClientOptions } from "./http/options.js";
 export type { Logger, LogFields } from "./http/logger.js";
-export type { HttpMethod, PathsWithMethod, RequestInit, RequestOptions, ResponseData } from "./http/paths.js";
+export type {
+  CallOptions,
+  EventStreamPath,
+  HttpMethod,
+  PathsWithMethod,
+  RequestInit,
+  RequestOptions,
+  RequestPath,
+  ResponseData,
+} from "./http/paths.js";
+export { Agents, Config, Files, Find, Providers, type ModelEntry } from "./resources.js";
 export {
   OpencodeError,
   APIError,
@@ -20,6 +30,8 @@ export {
   APITimeoutError,
   AbortError,
   StreamError,
+  ConfigurationError,
+  EventStreamRouteError,
 } from "./http/errors.js";
 export { ServerInfo, UnsupportedServerError, type ServerHealth } from "./http/server-version.js";
 export { EventHub, EventSubscription, SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
@@ -78,12 +90,47 @@ export {
   AbortedError,
   UnknownProviderError,
   InterruptedError,
+  UnansweredError,
+  StopTimeoutError,
   classifyProviderError,
 } from "./turn/errors.js";
 export type { RawProviderError } from "./turn/errors.js";
-export { Turn, type PromptOptions, type PartInput } from "./turn/turn.js";
-export { Session, Sessions, type SessionInfo, type PermissionResponse } from "./session/session.js";
+export { Turn, type PromptOptions, type PartInput, type TurnTiming } from "./turn/turn.js";
+export type { SubagentDetail } from "./turn/map-event.js";
+export { Session, Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export { SessionMutex } from "./session/mutex.js";
-export { toSSEResponse, pipeTurnToNodeResponse, SSE_HEADERS, type SSEOptions } from "./ui/sse.js";
-export { toWireReply, type WireReply, type WireError } from "./browser/wire.js";
+export {
+  toSSEResponse,
+  pipeTurnToNodeResponse,
+  resumeSSEResponse,
+  pipeResumeToNodeResponse,
+  SSE_HEADERS,
+  RESUME_HEADER,
+  type SSEOptions,
+  type NodeResponseLike,
+  type NodeRequestLike,
+} from "./ui/sse.js";
+export {
+  toUIMessageStream,
+  toUIMessageStreamResponse,
+  UIChats,
+  UIMessageChunks,
+  UI_MESSAGE_STREAM_HEADERS,
+  assistantMessageId,
+  type OpencodeUIChunk,
+  type OpencodeUIMetadata,
+  type OpencodeUIDataTypes,
+  type OpencodeProviderMetadata,
+  type QuestionData,
+  type SubagentData,
+  type CompactionData,
+  type RetryData,
+  type TurnLike,
+  type UIChatOptions,
+  type UIMessageStreamOptions,
+  type ChatRequestBody,
+  type ChatMessageLike,
+} from "./ui/ai-sdk.js";
+export { TurnReplay, TurnReplays, ReplayGapError, type ReplayOptions, type ReplayFrame } from "./ui/replay.js";
+export { toWireReply, toWireError, browserSafeMessage, frameId, parseFrameId, type WireReply, type WireError, type FramePosition } from "./browser/wire.js";
 export type { paths, components, operations } from "../generated/opencode.js";

@@ -1,33 +1,131 @@
-// The published package: what `npm pack` ships, and that both entry points load from dist.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+// The published package: what `npm pack` ships, and that a project installing the tarball can
+// import and require every entry and typecheck against it (NodeNext ESM and CJS, bundler).
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const root = new URL("..", import.meta.url).pathname;
 
-describe("package", () => {
-  it("npm pack ships dist (js + d.ts), README and package.json only", { timeout: 120_000 }, async () => {
-    // prepack builds dist first, so the listing reflects a real publish.
-    const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts=false"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    const files: string[] = (JSON.parse(out.slice(out.indexOf("["))) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-    expect(files).toContain("dist/src/index.js");
-    expect(files).toContain("dist/src/index.d.ts");
-    expect(files).toContain("dist/src/server/index.js");
-    expect(files).toContain("dist/src/server/index.d.ts");
-    expect(files).toContain("dist/src/browser/index.js");
-    expect(files).toContain("README.md");
-    expect(files.filter((f) => !/^(dist\/(src|generated)\/.*\.(js|d\.ts)|README\.md|package\.json)$/.test(f))).toEqual([]);
+/** The packed tarball, installed into a throwaway consumer project as a user would install it. */
+let consumer: string;
+let packedFiles: string[];
 
-    // Through the package's own exports map, so these specifiers resolve only to the built dist
-    // (held in variables: typechecking must not need a build first).
-    const [mainEntry, serverEntry, browserEntry] = ["opencode-serve-client", "opencode-serve-client/server", "opencode-serve-client/browser"];
-    const main = (await import(mainEntry!)) as Record<string, unknown>;
+beforeAll(() => {
+  consumer = mkdtempSync(join(tmpdir(), "opencode-serve-client-consumer-"));
+  // prepack builds dist first, so the tarball is what a real publish ships.
+  const out = execFileSync("npm", ["pack", "--json", "--ignore-scripts=false", "--pack-destination", consumer], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const [packed] = JSON.parse(out.slice(out.indexOf("["))) as { filename: string; files: { path: string }[] }[];
+  packedFiles = packed!.files.map((f) => f.path);
+  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+  // Its dependencies come from the npm cache when they are there (the repo's own install put them there).
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", `./${packed!.filename}`], { cwd: consumer, stdio: "ignore" });
+}, 180_000);
+
+afterAll(() => {
+  if (consumer) rmSync(consumer, { recursive: true, force: true });
+});
+
+const entries = { main: "opencode-serve-client", server: "opencode-serve-client/server", browser: "opencode-serve-client/browser" };
+
+/** Runs tsc over consumer files with the given compiler options; returns its diagnostics ("" when clean). */
+function typecheckConsumer(dir: string, files: Record<string, string>, compilerOptions: Record<string, unknown>): string {
+  const project = join(consumer, dir);
+  mkdirSync(project, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(project, name), text);
+  writeFileSync(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        lib: ["ES2023", "DOM"],
+        strict: true,
+        noEmit: true,
+        // Our .d.ts files (and generated/) are checked too, as strictly as the consumer's own code.
+        skipLibCheck: false,
+        types: ["node"],
+        typeRoots: [join(root, "node_modules/@types")],
+        ...compilerOptions,
+      },
+      include: Object.keys(files),
+    }),
+  );
+  try {
+    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", project], { encoding: "utf8" });
+    return "";
+  } catch (error) {
+    return String((error as { stdout?: string }).stdout ?? error);
+  }
+}
+
+// A consumer's ESM code: every entry, and a type error that must be caught (proves tsc really ran over it).
+const esmConsumer = `import { createClient, mapEvent, initialTurnState, OpencodeError, type Reply } from "opencode-serve-client";
+import { startServer } from "opencode-serve-client/server";
+import { readReplies } from "opencode-serve-client/browser";
+const client = createClient({ baseUrl: "http://127.0.0.1:4096" });
+const session = client.session.get("ses_1");
+const last: Reply | undefined = undefined;
+export { client, session, last, mapEvent, initialTurnState, OpencodeError, startServer, readReplies };
+`;
+const cjsConsumer = `import client = require("opencode-serve-client");
+import server = require("opencode-serve-client/server");
+import browser = require("opencode-serve-client/browser");
+const opened: client.OpencodeClient = client.createClient({ baseUrl: "http://127.0.0.1:4096" });
+export = { opened, startServer: server.startServer, readReplies: browser.readReplies };
+`;
+
+describe("package", () => {
+  it("npm pack ships dist (js + d.ts), README, LICENSE and package.json only", () => {
+    expect(packedFiles).toContain("dist/src/index.js");
+    expect(packedFiles).toContain("dist/src/index.d.ts");
+    expect(packedFiles).toContain("dist/src/server/index.js");
+    expect(packedFiles).toContain("dist/src/server/index.d.ts");
+    expect(packedFiles).toContain("dist/src/browser/index.js");
+    expect(packedFiles).toContain("README.md");
+    expect(packedFiles).toContain("LICENSE");
+    expect(packedFiles.filter((f) => !/^(dist\/(src|generated)\/.*\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(f))).toEqual([]);
+    expect(readFileSync(join(consumer, "node_modules/opencode-serve-client/LICENSE"), "utf8")).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} opencode-serve-client contributors\n/);
+  });
+
+  it("every entry loads with import() from the installed tarball", () => {
+    const script = `const [m, s, b] = await Promise.all([import("${entries.main}"), import("${entries.server}"), import("${entries.browser}")]);
+console.log(JSON.stringify([typeof m.createClient, typeof m.mapEvent, typeof s.startServer, typeof b.readReplies]));`;
+    writeFileSync(join(consumer, "load.mjs"), script);
+    const out = execFileSync(process.execPath, ["load.mjs"], { cwd: consumer, encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual(["function", "function", "function", "function"]);
+  });
+
+  it("every entry loads with require() from a .cjs file, without warnings", () => {
+    const script = `const m = require("${entries.main}");
+const s = require("${entries.server}");
+const b = require("${entries.browser}");
+console.log(JSON.stringify([typeof m.createClient, typeof m.mapEvent, typeof m.OpencodeError, typeof s.startServer, typeof b.readReplies]));`;
+    writeFileSync(join(consumer, "load.cjs"), script);
+    const result = spawnSync(process.execPath, ["load.cjs"], { cwd: consumer, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(["function", "function", "function", "function", "function"]);
+    expect(result.stderr).toBe("");
+  });
+
+  it("types resolve for NodeNext consumers, ESM (.mts) and CommonJS (.cts)", { timeout: 180_000 }, () => {
+    const clean = typecheckConsumer("nodenext", { "esm.mts": esmConsumer, "cjs.cts": cjsConsumer }, { module: "NodeNext", moduleResolution: "NodeNext" });
+    expect(clean).toBe("");
+    const broken = typecheckConsumer("nodenext-broken", { "cjs.cts": `${cjsConsumer}const wrong: number = client.createClient();\n` }, { module: "NodeNext", moduleResolution: "NodeNext" });
+    expect(broken).toMatch(/cjs\.cts\(6,7\): error TS2322: Type 'OpencodeClient' is not assignable to type 'number'/);
+  });
+
+  it("types resolve for bundler consumers", { timeout: 180_000 }, () => {
+    expect(typecheckConsumer("bundler", { "app.ts": esmConsumer }, { module: "ESNext", moduleResolution: "Bundler" })).toBe("");
+  });
+
+  it("the repo's own self-reference loads every entry through the exports map", async () => {
+    // Held in variables: typechecking must not need a build first.
+    const main = (await import(entries.main)) as Record<string, unknown>;
     expect(typeof main["createClient"]).toBe("function");
-    expect(typeof main["mapEvent"]).toBe("function");
-    const server = (await import(serverEntry!)) as Record<string, unknown>;
+    const server = (await import(entries.server)) as Record<string, unknown>;
     expect(typeof server["startServer"]).toBe("function");
-    const browser = (await import(browserEntry!)) as Record<string, unknown>;
+    const browser = (await import(entries.browser)) as Record<string, unknown>;
     expect(typeof browser["readReplies"]).toBe("function");
   });
 

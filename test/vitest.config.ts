@@ -7,6 +7,8 @@ export default defineConfig({
     root: new URL("..", import.meta.url).pathname,
     include: ["test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "test/bench/**", "test/browser/**"],
+    // Tests import src/index.ts; this gives them the Node build's default transport (undici).
+    setupFiles: ["test/support/node-entry.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

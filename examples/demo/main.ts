@@ -2,13 +2,20 @@
 // Without OPENCODE_BASE_URL it starts a local opencode with a scripted model (works offline);
 // with it (and OPENCODE_SERVER_PASSWORD, OPENCODE_MODEL) it runs against that server.
 
-import { connect, demoScript } from "../shared/connect.js";
+import { connect, demoScript, explainFailure, type Connection } from "../shared/connect.js";
 
 const color = process.stdout.isTTY
   ? { dim: (s: string) => `\x1b[2m${s}\x1b[22m`, bold: (s: string) => `\x1b[1m${s}\x1b[22m`, cyan: (s: string) => `\x1b[36m${s}\x1b[39m`, red: (s: string) => `\x1b[31m${s}\x1b[39m` }
   : { dim: (s: string) => s, bold: (s: string) => s, cyan: (s: string) => s, red: (s: string) => s };
 
-const connection = await connect();
+let connection: Connection;
+try {
+  connection = await connect();
+} catch (error) {
+  // One line that says what to fix, not a stack trace.
+  console.error(color.red(`error: ${explainFailure(error)}`));
+  process.exit(1);
+}
 let exitCode = 0;
 try {
   console.log(color.dim(`connected to ${connection.describe}`));
@@ -58,6 +65,9 @@ try {
     }
     last = reply.kind;
   }
+} catch (error) {
+  console.error(color.red(`\nerror: ${explainFailure(error)}`));
+  exitCode = 1;
 } finally {
   await connection.close();
 }

@@ -2,7 +2,15 @@
 // `OPENCODE_MODEL`) for a real one, otherwise a local `opencode serve` with the test suite's
 // scripted model, so the examples run offline with nothing configured.
 
-import { createClient, type OpencodeClient } from "../../src/index.js";
+import {
+  APIConnectionError,
+  APIError,
+  AuthenticationError,
+  ConfigurationError,
+  createClient,
+  OpencodeError,
+  type OpencodeClient,
+} from "../../src/node.js";
 import { startServer } from "../../src/server/index.js";
 import { directive, startModelServer } from "../../test/support/model-server.js";
 
@@ -19,11 +27,21 @@ export interface Connection {
 export interface ConnectOptions {
   /** Extra opencode config for the local server, e.g. `{ permission: { bash: "ask" } }`. */
   config?: Record<string, unknown>;
+  /** Extra environment for the local server, e.g. `{ OPENCODE_ENABLE_QUESTION_TOOL: "1" }`. */
+  env?: Record<string, string>;
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
   if (process.env["OPENCODE_BASE_URL"]) {
     const client = createClient();
+    // One request up front, so a wrong password or an unreachable server is reported before
+    // anything claims to be connected.
+    try {
+      await client.request("get", "/global/health", { maxRetries: 0 });
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
     return {
       client,
       model: process.env["OPENCODE_MODEL"] || undefined,
@@ -36,7 +54,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
   const bin = new URL("../../node_modules/opencode-ai/bin/opencode.exe", import.meta.url).pathname;
   let server;
   try {
-    server = await startServer({ bin, isolated: true, args: ["--pure"], config: model.providerConfig(options.config) });
+    server = await startServer({ bin, isolated: true, args: ["--pure"], config: model.providerConfig(options.config), ...(options.env ? { env: options.env } : {}) });
   } catch (error) {
     await model.close();
     throw error;
@@ -69,4 +87,53 @@ export function demoScript(): string {
       usage: { prompt: 1200, completion: 48, cached: 200 },
     },
   });
+}
+
+/**
+ * One line saying what went wrong talking to the server and which variable or URL to fix; for
+ * examples to print instead of a stack trace.
+ */
+export function explainFailure(error: unknown): string {
+  const env = process.env;
+  const remote = env["OPENCODE_BASE_URL"] ? `opencode at ${shownBaseUrl(env["OPENCODE_BASE_URL"])}` : "the local opencode";
+  if (error instanceof ConfigurationError) {
+    return env["OPENCODE_BASE_URL"] ? `OPENCODE_BASE_URL is not usable: ${error.message.replace(/^opencode-serve-client: /, "")}.` : error.message;
+  }
+  if (error instanceof AuthenticationError) {
+    const user = env["OPENCODE_SERVER_USERNAME"] || "opencode";
+    return env["OPENCODE_SERVER_PASSWORD"]
+      ? `${remote} rejected the password for user "${user}" (401): check OPENCODE_SERVER_PASSWORD (and OPENCODE_SERVER_USERNAME).`
+      : `${remote} wants a password (401): set OPENCODE_SERVER_PASSWORD (and OPENCODE_SERVER_USERNAME if the user is not "opencode").`;
+  }
+  if (error instanceof APIConnectionError) {
+    const code = causeCode(error);
+    return `could not reach ${remote}${code ? ` (${code})` : ""}: is \`opencode serve\` running there? Check OPENCODE_BASE_URL.`;
+  }
+  if (error instanceof APIError && error.status === 404) {
+    return `${remote} answered 404 for ${new URL(error.url).pathname}: is OPENCODE_BASE_URL an opencode server, with the right path prefix?`;
+  }
+  if (error instanceof OpencodeError) return `${error.name}: ${error.message}`;
+  return `unexpected failure: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** The base URL as it is safe to print: no user:password@. */
+function shownBaseUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = "";
+    url.password = "";
+    return url.href;
+  } catch {
+    return "OPENCODE_BASE_URL";
+  }
+}
+
+/** The system error code (ECONNREFUSED, ENOTFOUND, …) somewhere in the cause chain. */
+function causeCode(error: unknown): string | undefined {
+  for (let cause: unknown = error, depth = 0; cause && typeof cause === "object" && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

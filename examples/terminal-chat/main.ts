@@ -3,11 +3,14 @@
 // `npx tsx examples/terminal-chat/main.ts` (local scripted server unless OPENCODE_BASE_URL is set).
 
 import { createInterface } from "node:readline";
-import type { Turn } from "../../src/index.js";
-import { connect } from "../shared/connect.js";
+import type { Turn } from "../../src/node.js";
+import { connect, explainFailure } from "../shared/connect.js";
 import { directive } from "../../test/support/model-server.js";
 
-const connection = await connect();
+const connection = await connect().catch((error: unknown) => {
+  console.error(`error: ${explainFailure(error)}`);
+  process.exit(1);
+});
 const session = await connection.client.session.create({ title: "terminal chat" });
 console.log(`connected to ${connection.describe}; session ${session.id}`);
 console.log("type a prompt and press enter; Ctrl-C aborts a reply, twice exits.");

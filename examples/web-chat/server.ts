@@ -1,16 +1,21 @@
 // A small web chat: a Node server that runs turns and re-broadcasts them to one static page as
 // SSE. `npx tsx examples/web-chat/server.ts` then open the printed URL. PORT picks the port.
-// With the local scripted server, bash asks for permission, so the page shows approve/deny.
+// With the local scripted server, bash asks for permission (approve/deny), a prompt with "ask"
+// makes the agent ask a question with options, one with "delegate" starts a sub-agent. A dropped
+// stream reconnects to /api/replies and resumes where it stopped.
 
 import { createServer, type IncomingMessage } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { pipeTurnToNodeResponse, type Session } from "../../src/index.js";
+import { pipeResumeToNodeResponse, pipeTurnToNodeResponse, type Session } from "../../src/node.js";
 import { directive } from "../../test/support/model-server.js";
-import { connect } from "../shared/connect.js";
+import { connect, explainFailure } from "../shared/connect.js";
 
-const connection = await connect({ config: { permission: { bash: "ask" } } });
+const connection = await connect({ config: { permission: { bash: "ask" } }, env: { OPENCODE_ENABLE_QUESTION_TOOL: "1" } }).catch((error: unknown) => {
+  console.error(`error: ${explainFailure(error)}`);
+  process.exit(1);
+});
 const { client } = connection;
 const sessions = new Map<string, Session>();
 
@@ -26,6 +31,23 @@ const clientJs = bundle.outputFiles[0]!.text;
 const page = await readFile(new URL("./index.html", import.meta.url), "utf8");
 
 function scripted(text: string, turn: number): string {
+  if (/\bask\b/i.test(text)) {
+    return `${text}\n${directive({
+      steps: [
+        { toolCalls: [{ name: "question", input: { questions: [{ header: "Color", question: "Which color?", options: [{ label: "Red", description: "warm" }, { label: "Blue", description: "cool" }] }] } }] },
+        { text: `Reply ${turn}: noted your color.`, chunks: 4 },
+      ],
+    })}`;
+  }
+  if (/\bdelegate\b/i.test(text)) {
+    const child = directive({ text: "Counted: three files.", chunks: 4, chunkDelayMs: 60 });
+    return `${text}\n${directive({
+      steps: [
+        { toolCalls: [{ name: "task", input: { description: "Count the files", prompt: `count them\n${child}`, subagent_type: "general" } }] },
+        { text: `Reply ${turn}: the sub-agent counted three files.`, chunks: 4 },
+      ],
+    })}`;
+  }
   return `${text}\n${directive({
     text: `Reply ${turn}: let me check that with a quick command.`,
     chunks: 8,
@@ -58,14 +80,27 @@ const server = createServer(async (req, res) => {
       const session = sessions.get(String(body["sessionID"]));
       if (!session) return void res.writeHead(404).end("unknown session");
       const text = String(body["text"] ?? "");
-      const turn = session.prompt(connection.scripted ? scripted(text, ++turns) : text, connection.model ? { model: connection.model } : {});
-      // The browser closing the stream aborts the turn; state frames say "reconnecting…".
-      await pipeTurnToNodeResponse(turn, res, { connection: client.events });
+      const turn = session.prompt(connection.scripted ? scripted(text, ++turns) : text, {
+        subagents: "all",
+        ...(connection.model ? { model: connection.model } : {}),
+      });
+      // The browser leaving for good aborts the turn; state frames say "reconnecting…"; a dropped
+      // stream comes back to /api/replies with Last-Event-ID.
+      await pipeTurnToNodeResponse(turn, res, { connection: client.events, resumeUrl: "/api/replies" });
+    } else if (req.method === "GET" && url.pathname === "/api/replies") {
+      await pipeResumeToNodeResponse(req, res, { connection: client.events });
     } else if (req.method === "POST" && url.pathname === "/api/permission") {
       const body = await json(req);
       const session = sessions.get(String(body["sessionID"]));
       if (!session) return void res.writeHead(404).end("unknown session");
       await session.respond(String(body["id"]), body["response"] === "reject" ? "reject" : "once");
+      res.writeHead(204).end();
+    } else if (req.method === "POST" && url.pathname === "/api/question") {
+      const body = await json(req);
+      const session = sessions.get(String(body["sessionID"]));
+      if (!session) return void res.writeHead(404).end("unknown session");
+      if (Array.isArray(body["answers"])) await session.answer(String(body["id"]), body["answers"] as string[][]);
+      else await session.rejectQuestion(String(body["id"]));
       res.writeHead(204).end();
     } else {
       res.writeHead(404).end("not found");

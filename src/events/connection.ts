@@ -1,18 +1,18 @@
 // One attempt at the `/event` stream: opens it through the transport (so auth and `directory`
 // travel as on requests), decodes bytes as UTF-8 across chunk boundaries, splits SSE frames with
-// eventsource-parser and watches for silence. It reports each frame's data and, once, how it
-// ended; the hub decides what happens next.
+// eventsource-parser and watches the clock: the opening (headers and `server.connected`) must
+// finish within `openTimeoutMs`, and once open the stream may not go silent for `idleTimeoutMs`.
+// It reports each frame's data and, once, how it ended; the hub decides what happens next.
 
 import { createParser, type ParseError } from "eventsource-parser";
-import type { Readable } from "node:stream";
 import { APIConnectionError, APITimeoutError, OpencodeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
-import type { Transport } from "../http/transport.js";
+import type { StreamResponse, Transport } from "../http/transport.js";
 
 export type ConnectionEnd =
   /** The server finished the response (e.g. after `server.instance.disposed`, or a restart). */
   | { kind: "ended" }
-  /** No bytes for `idleTimeoutMs`, before or after the response headers. */
+  /** The opening took longer than `openTimeoutMs`, or no bytes came for `idleTimeoutMs` once open. */
   | { kind: "stalled"; error: APITimeoutError }
   /** We closed it: the last subscriber left, or the client closed. */
   | { kind: "released" }
@@ -23,6 +23,13 @@ export interface FrameSink {
   onFrame(data: string): void;
 }
 
+export interface ConnectionTimeouts {
+  /** From the request to the server's `server.connected` frame. */
+  openTimeoutMs: number;
+  /** Longest silence once open (heartbeats come every 10 s). */
+  idleTimeoutMs: number;
+}
+
 export const EVENT_PATH = "/event";
 
 /** A frame longer than this (UTF-16 units) is a broken stream, not something to keep buffering. */
@@ -31,52 +38,63 @@ const MAX_FRAME_CHARS = 64 * 1024 * 1024;
 export class EventConnection {
   private readonly controller = new AbortController();
   private end: ConnectionEnd | undefined;
-  private watchdog: ReturnType<typeof setTimeout> | undefined;
-  private body: Readable | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private response: StreamResponse | undefined;
+  /** Until the hub sees `server.connected`: the opening deadline applies, not the silence one. */
+  private opening = true;
+  /** Set per chunk, read only when the timer fires: cheaper than re-arming a timer per chunk, and works without Node's `refresh()`. */
+  private lastChunkAt = 0;
 
   constructor(
     private readonly transport: Transport,
     private readonly url: string,
-    private readonly idleTimeoutMs: number,
+    private readonly timeouts: ConnectionTimeouts,
     private readonly logger: Logger,
     private readonly sink: FrameSink,
   ) {}
 
   /** Connects and reads until the stream ends, fails, stalls or is stopped. Never rejects. */
   async run(): Promise<ConnectionEnd> {
-    this.watchdog = setTimeout(() => this.stop({ kind: "stalled", error: this.stallError() }), this.idleTimeoutMs);
-    let body: Readable;
+    this.timer = setTimeout(() => this.openTimedOut(), this.timeouts.openTimeoutMs);
+    let response: StreamResponse;
     try {
-      // timeoutMs 0: the transport's connect timeout would also cut the body; the watchdog covers connecting.
-      const response = await this.transport.openStream(EVENT_PATH, { signal: this.controller.signal, timeoutMs: 0 });
-      body = response.body;
-      const contentType = response.headers["content-type"];
-      if (contentType !== undefined && !/^text\/event-stream\b/i.test(contentType)) {
-        discard(body);
-        const error = new StreamError(`GET ${EVENT_PATH} answered ${response.status} with ${contentType}, not an event stream`);
-        return this.finish({ kind: "failed", error });
-      }
+      // timeoutMs 0: the opening deadline here covers the headers (and the first frame after them).
+      response = await this.transport.openStream(EVENT_PATH, { signal: this.controller.signal, timeoutMs: 0 });
     } catch (error) {
       return this.finish({ kind: "failed", error: asOpencodeError(error, this.url) });
     }
     if (this.end !== undefined) {
-      discard(body);
+      response.cancel();
       return this.finish(this.end);
     }
-    this.body = body;
-    return new Promise<ConnectionEnd>((resolve) => this.read(body, resolve));
+    const contentType = response.headers["content-type"];
+    if (contentType !== undefined && !/^text\/event-stream\b/i.test(contentType)) {
+      response.cancel();
+      const error = new StreamError(`GET ${EVENT_PATH} answered ${response.status} with ${contentType}, not an event stream`);
+      return this.finish({ kind: "failed", error });
+    }
+    this.response = response;
+    return this.read(response);
+  }
+
+  /** The hub saw this connection's `server.connected`: from now on only silence ends it. */
+  opened(): void {
+    if (!this.opening || this.end !== undefined) return;
+    this.opening = false;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.checkSilence(), this.timeouts.idleTimeoutMs);
   }
 
   /** Ends the connection now; `run()` resolves with `end` (the first stop wins). */
   stop(end: ConnectionEnd): void {
     if (this.end !== undefined) return;
     this.end = end;
-    clearTimeout(this.watchdog);
+    clearTimeout(this.timer);
     this.controller.abort();
-    this.body?.destroy();
+    this.response?.cancel();
   }
 
-  private read(body: Readable, resolve: (end: ConnectionEnd) => void): void {
+  private async read(response: StreamResponse): Promise<ConnectionEnd> {
     const decoder = new TextDecoder();
     const sink = this.sink;
     const parser = createParser({
@@ -92,45 +110,41 @@ export class EventConnection {
       },
       maxBufferSize: MAX_FRAME_CHARS,
     });
-    const watchdog = this.watchdog!;
-    let settled = false;
-    const settle = (end: ConnectionEnd) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(watchdog);
-      resolve(this.end ?? end);
-    };
-    body.on("data", (chunk: Uint8Array) => {
-      watchdog.refresh();
-      if (this.end === undefined) parser.feed(decoder.decode(chunk, { stream: true }));
-    });
-    body.once("end", () => {
+    try {
+      await response.stream((chunk) => {
+        this.lastChunkAt = Date.now();
+        if (this.end === undefined) parser.feed(decoder.decode(chunk, { stream: true }));
+      });
       // An unterminated last frame is dropped, as the SSE spec says; the flush only completes a split character.
       if (this.end === undefined) parser.feed(decoder.decode());
-      settle({ kind: "ended" });
-    });
-    body.once("error", (error) => settle({ kind: "failed", error: asOpencodeError(error, this.url) }));
-    body.once("close", () =>
-      settle({ kind: "failed", error: new APIConnectionError("GET", this.url, new Error("the event stream closed early")) }),
-    );
+      return this.finish({ kind: "ended" });
+    } catch (error) {
+      return this.finish({ kind: "failed", error: asOpencodeError(error, this.url) });
+    }
   }
 
   private finish(end: ConnectionEnd): ConnectionEnd {
-    clearTimeout(this.watchdog);
+    clearTimeout(this.timer);
     return this.end ?? end;
   }
 
-  private stallError(): APITimeoutError {
-    const error = new APITimeoutError("GET", this.url, this.idleTimeoutMs);
-    error.message = `GET ${EVENT_PATH}: no bytes from the server for ${this.idleTimeoutMs} ms`;
-    return error;
+  private openTimedOut(): void {
+    const error = new APITimeoutError("GET", this.url, this.timeouts.openTimeoutMs);
+    error.message = `GET ${EVENT_PATH}: the stream did not open (response headers and server.connected) within ${this.timeouts.openTimeoutMs} ms`;
+    this.stop({ kind: "stalled", error });
   }
-}
 
-/** Destroying an unread undici body emits an abort error; nobody is waiting for it. */
-function discard(body: Readable): void {
-  body.on("error", () => {});
-  body.destroy();
+  private checkSilence(): void {
+    const idle = this.timeouts.idleTimeoutMs;
+    const quiet = Date.now() - this.lastChunkAt;
+    if (quiet < idle) {
+      this.timer = setTimeout(() => this.checkSilence(), idle - quiet);
+      return;
+    }
+    const error = new APITimeoutError("GET", this.url, idle);
+    error.message = `GET ${EVENT_PATH}: no bytes from the server for ${idle} ms`;
+    this.stop({ kind: "stalled", error });
+  }
 }
 
 function asOpencodeError(error: unknown, url: string): OpencodeError {

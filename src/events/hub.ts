@@ -1,11 +1,12 @@
 // The client's one `/event` connection, fanned out to subscribers: opened by the first
 // subscriber, closed when the last leaves, reconnected with capped backoff after drops, stalls
-// and clean ends, and given up (every subscriber told why) on 401/403/404.
+// (an opening that hangs included) and clean ends, and given up (every subscriber told why) on
+// 401/403/404.
 
 import { AbortError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import type { Transport } from "../http/transport.js";
-import { EVENT_PATH, EventConnection, type ConnectionEnd, type FrameSink } from "./connection.js";
+import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionTimeouts, type FrameSink } from "./connection.js";
 import { consumedEventProblem, envelopeProblem } from "./schemas.js";
 import { EventSubscription, type Subscriber, type SubscriptionHost } from "./subscription.js";
 import type { ConnectionState, Event, EventOf, EventType, StreamGap } from "./types.js";
@@ -13,9 +14,16 @@ import type { ConnectionState, Event, EventOf, EventType, StreamGap } from "./ty
 export interface EventHubOptions {
   /** No bytes for this long (heartbeats come every 10 s) → drop the connection and reconnect. Default 30 000. */
   idleTimeoutMs?: number;
+  /**
+   * An attempt whose response headers and `server.connected` frame have not both arrived within
+   * this long is abandoned and retried (with the reconnect backoff) — a server can accept the
+   * connection and never answer. Default 4 000, so several attempts fit in `readyTimeoutMs`;
+   * never more than `idleTimeoutMs`.
+   */
+  openTimeoutMs?: number;
   /** Default per-subscriber queue bound (see `SubscribeOptions.maxQueue`). Default 10 000. */
   maxQueue?: number;
-  /** Default for `SubscribeOptions.readyTimeoutMs`. Default 15 000. */
+  /** Default for `SubscribeOptions.readyTimeoutMs`: the total bound on opening, across attempts. Default 15 000. */
   readyTimeoutMs?: number;
   /** First reconnect delay; doubles per failed attempt. Default 250. */
   reconnectInitialMs?: number;
@@ -59,7 +67,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
   readonly logger: Logger;
   readonly streamUrl: string;
   private readonly transport: Transport;
-  private readonly idleTimeoutMs: number;
+  private readonly timeouts: ConnectionTimeouts;
   private readonly maxQueue: number;
   private readonly readyTimeoutMs: number;
   private readonly reconnectInitialMs: number;
@@ -88,7 +96,8 @@ export class EventHub implements SubscriptionHost, FrameSink {
     this.transport = transport;
     this.logger = transport.options.logger;
     this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH)).href;
-    this.idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+    this.timeouts = { idleTimeoutMs, openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs) };
     this.maxQueue = options.maxQueue ?? 10_000;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     this.reconnectInitialMs = options.reconnectInitialMs ?? 250;
@@ -230,7 +239,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
         this.looping = false;
         return;
       }
-      const connection = new EventConnection(this.transport, this.streamUrl, this.idleTimeoutMs, this.logger, this);
+      const connection = new EventConnection(this.transport, this.streamUrl, this.timeouts, this.logger, this);
       this.connection = connection;
       this.openedAt = undefined;
       const end = await connection.run();
@@ -276,6 +285,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
   }
 
   private opened(): void {
+    this.connection?.opened();
     if (this.current === "open") return;
     this.openedAt = Date.now();
     this.failure = undefined;

@@ -37,6 +37,8 @@ export class APIError extends OpencodeError {
   readonly body: unknown;
   readonly method: string;
   readonly url: string;
+  /** The id the server logged this failure under (`err_…`), when it gave one. */
+  readonly ref: string | undefined;
 
   constructor(init: APIErrorInit, message = APIError.describe(init)) {
     super(message, { cause: init.cause });
@@ -45,6 +47,7 @@ export class APIError extends OpencodeError {
     this.body = init.body;
     this.method = init.method;
     this.url = init.url;
+    this.ref = serverRef(init.body);
   }
 
   get retryable(): boolean {
@@ -138,13 +141,33 @@ function serverMessage(body: unknown): string | undefined {
   if (typeof body === "string") return body.trim().slice(0, 300) || undefined;
   if (body === null || typeof body !== "object") return undefined;
   const record = body as Record<string, unknown>;
+  const ref = serverRef(body);
+  // opencode hides unexpected failures behind "Check server logs"; its `ref` is what finds them there.
+  const withRef = (message: string) => (ref ? `${message} (ref ${ref})` : message);
   for (const candidate of [record["data"], record["error"], record]) {
     if (candidate && typeof candidate === "object") {
       const message = (candidate as Record<string, unknown>)["message"];
-      if (typeof message === "string" && message) return message.slice(0, 300);
+      if (typeof message === "string" && message) return withRef(message.slice(0, 300));
     }
   }
-  return typeof record["name"] === "string" ? record["name"] : undefined;
+  // Schema validation failures come as `{ "_tag": "BadRequest" }`.
+  for (const key of ["name", "_tag"]) {
+    if (typeof record[key] === "string") return withRef(record[key]);
+  }
+  return undefined;
+}
+
+/** The id opencode logs an unexpected error under: `{ name: "UnknownError", data: { message, ref: "err_…" } }`. */
+function serverRef(body: unknown): string | undefined {
+  if (body === null || typeof body !== "object") return undefined;
+  const record = body as Record<string, unknown>;
+  for (const candidate of [record["data"], record["error"], record]) {
+    if (candidate && typeof candidate === "object") {
+      const ref = (candidate as Record<string, unknown>)["ref"];
+      if (typeof ref === "string" && ref) return ref.slice(0, 100);
+    }
+  }
+  return undefined;
 }
 
 function pathOf(url: string): string {
@@ -164,12 +187,38 @@ function originOf(url: string): string {
   }
 }
 
+/** The first system error code down the cause chain (fetch wraps ECONNREFUSED in "fetch failed"), else the message. */
 function causeCode(cause: unknown): string {
-  if (cause && typeof cause === "object") {
-    const code = (cause as { code?: unknown }).code;
+  let message: string | undefined;
+  for (let link = cause, depth = 0; link && typeof link === "object" && depth < 5; depth++) {
+    const { code, message: text, cause: next } = link as { code?: unknown; message?: unknown; cause?: unknown };
     if (typeof code === "string") return code;
-    const message = (cause as { message?: unknown }).message;
-    if (typeof message === "string") return message;
+    if (message === undefined && typeof text === "string") message = text;
+    link = next;
   }
-  return "unknown error";
+  return message ?? "unknown error";
+}
+
+/**
+ * The client was set up wrong: a base URL that is not an absolute http(s) URL, a model string
+ * that is not "provider/model". Thrown at once, before any request; never retryable.
+ */
+export class ConfigurationError extends OpencodeError {
+  override readonly name = "ConfigurationError" as const;
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * `request()` was called on a server-sent event route (`/event`, `/global/event`, …): a JSON
+ * request would wait on a stream that never ends. Event streams are read with `client.events`.
+ */
+export class EventStreamRouteError extends OpencodeError {
+  override readonly name = "EventStreamRouteError" as const;
+  readonly retryable = false;
+  constructor(readonly method: string, readonly path: string) {
+    super(`${method.toUpperCase()} ${path} is a server-sent event stream, which request() cannot read: use client.events.subscribe() instead`);
+  }
 }

@@ -1,7 +1,8 @@
 // Turns `createClient` options and the environment into one resolved connection config:
 // where the server is, how to authenticate, and which URL form is safe to show in errors.
 
-import type { Dispatcher } from "undici";
+import { ConfigurationError } from "./errors.js";
+import type { FetchFunction } from "./fetch-engine.js";
 import { defaultLogger, type Logger } from "./logger.js";
 
 export interface ClientOptions {
@@ -17,8 +18,12 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Retries for idempotent requests (and calls marked safe). Default 2. */
   maxRetries?: number;
-  /** An undici Dispatcher to use instead of the client's own keep-alive Agent (not closed by the client). */
-  dispatcher?: Dispatcher;
+  /**
+   * The WHATWG `fetch` to send every request and the event stream with (a wrapped fetch, a
+   * worker's, a test double). Default: undici over the client's own keep-alive Agent on Node,
+   * the runtime's global `fetch` everywhere else.
+   */
+  fetch?: FetchFunction;
   logger?: Logger;
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
@@ -39,17 +44,19 @@ export interface ResolvedOptions {
 
 const DEFAULT_BASE_URL = "http://127.0.0.1:4096";
 
-export function resolveOptions(options: ClientOptions = {}, env: NodeJS.ProcessEnv = readEnv()): ResolvedOptions {
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()): ResolvedOptions {
   const raw = options.baseUrl ?? env["OPENCODE_BASE_URL"] ?? DEFAULT_BASE_URL;
   let baseUrl: URL;
   try {
     baseUrl = new URL(raw);
   } catch {
     // Never echo the raw value: it may hold a password in its userinfo.
-    throw new TypeError("opencode-serve-client: baseUrl is not a valid absolute URL");
+    throw new ConfigurationError("opencode-serve-client: baseUrl is not a valid absolute URL");
   }
   if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") {
-    throw new TypeError(`opencode-serve-client: baseUrl must be http or https, not ${baseUrl.protocol}`);
+    throw new ConfigurationError(`opencode-serve-client: baseUrl must be http or https, not ${baseUrl.protocol}`);
   }
   const urlUser = baseUrl.username ? safeDecode(baseUrl.username) : undefined;
   const urlPassword = baseUrl.password ? safeDecode(baseUrl.password) : undefined;
@@ -61,7 +68,7 @@ export function resolveOptions(options: ClientOptions = {}, env: NodeJS.ProcessE
   const username = options.username ?? urlUser ?? env["OPENCODE_SERVER_USERNAME"] ?? "opencode";
   const password = options.password ?? urlPassword ?? (env["OPENCODE_SERVER_PASSWORD"] || undefined);
   const authorization =
-    password === undefined ? undefined : `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
+    password === undefined ? undefined : `Basic ${base64(`${username}:${password}`)}`;
 
   const logger = options.logger ?? defaultLogger;
   if (authorization && baseUrl.protocol === "http:" && !isLoopback(baseUrl.hostname)) {
@@ -96,6 +103,26 @@ function safeDecode(value: string): string {
   }
 }
 
-function readEnv(): NodeJS.ProcessEnv {
-  return typeof process === "undefined" ? {} : process.env;
+/** RFC 7617: the credentials are UTF-8, then base64. `btoa` alone only takes Latin-1. */
+function base64(text: string): string {
+  let binary = "";
+  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+const ENV_NAMES = ["OPENCODE_BASE_URL", "OPENCODE_SERVER_USERNAME", "OPENCODE_SERVER_PASSWORD"] as const;
+
+/** The variables the client reads, from `process.env` where there is one (Node, Bun, Deno); browsers and workers have none. */
+function readEnv(): Env {
+  const env: Record<string, string | undefined> = {};
+  const source = (globalThis as { process?: { env?: Env } }).process?.env;
+  if (source === undefined) return env;
+  for (const name of ENV_NAMES) {
+    try {
+      env[name] = source[name];
+    } catch {
+      // Deno without --allow-env refuses the read: as if unset.
+    }
+  }
+  return env;
 }

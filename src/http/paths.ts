@@ -66,9 +66,43 @@ export type ResponseData<M extends HttpMethod, P extends PathsWithMethod<M>> = S
 export type InitArgs<M extends HttpMethod, P extends PathsWithMethod<M>> =
   {} extends RequestInit<M, P> ? [init?: RequestInit<M, P>] : [init: RequestInit<M, P>];
 
+type IsEventStream<Op> = Op extends { responses: infer R }
+  ? { [C in keyof R]: R[C] extends { content: { "text/event-stream": unknown } } ? true : never }[keyof R] extends never
+    ? false
+    : true
+  : false;
+
+/** Routes that answer `text/event-stream` (`/event`, `/global/event`, …): read with `client.events`, not `request()`. */
+export type EventStreamPath = {
+  [P in keyof paths]: { [M in HttpMethod]: IsEventStream<paths[P][M]> extends true ? P : never }[HttpMethod];
+}[keyof paths];
+
+/** The same list at run time, so `request()` refuses these routes at once even past the types (JS, casts). */
+export const EVENT_STREAM_PATHS = ["/event", "/global/event", "/api/event", "/api/session/{sessionID}/event"] as const satisfies readonly EventStreamPath[];
+// Fails to compile when the spec gains an event-stream route missing from the list above.
+true satisfies EventStreamPath extends (typeof EVENT_STREAM_PATHS)[number] ? true : false;
+
+export function isEventStreamPath(path: string): boolean {
+  return (EVENT_STREAM_PATHS as readonly string[]).includes(path);
+}
+
+/** Paths `request()` takes for `method`: every operation of the spec except the event streams. */
+export type RequestPath<M extends HttpMethod> = Exclude<PathsWithMethod<M>, EventStreamPath>;
+
+/**
+ * `InitArgs` for `request()`. When the path is not one of `RequestPath<M>`, TypeScript falls back
+ * to the whole union for P; taking init as optional then keeps the error on the path argument
+ * ("'/sesion' is not assignable to RequestPath<\"get\">") instead of a bare "Expected 3 arguments".
+ */
+export type RequestInitArgs<M extends HttpMethod, P extends RequestPath<M>> =
+  RequestPath<M> extends P ? [init?: RequestOptions] : InitArgs<M, P>;
+
+/** Per-call options of the one-line methods (`session.fork(…, { signal, timeoutMs })`), as in openai-node. */
+export type CallOptions = Pick<RequestOptions, "signal" | "timeoutMs" | "maxRetries" | "headers">;
+
 /** A request function typed over the generated `paths`: the SDK's own calls go through one. */
-export type TypedRequest = <M extends HttpMethod, P extends PathsWithMethod<M>>(
+export type TypedRequest = <M extends HttpMethod, P extends RequestPath<M>>(
   method: M,
   path: P,
-  ...[init]: InitArgs<M, P>
+  ...init: RequestInitArgs<M, P>
 ) => Promise<ResponseData<M, P>>;

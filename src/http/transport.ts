@@ -1,8 +1,8 @@
-// The one HTTP transport every layer uses: undici over a client-owned keep-alive Agent, basic
-// auth, directory scoping, per-attempt timeouts, AbortSignal, retries and typed errors.
+// The one HTTP transport every layer uses: basic auth, directory scoping, per-attempt timeouts,
+// AbortSignal, retries and typed errors, over an engine — undici on Node, WHATWG fetch elsewhere
+// or when one is injected — so both behave the same.
 
-import { Agent, type Dispatcher } from "undici";
-import type { Readable } from "node:stream";
+import { defaultEngineFactory, type EngineResponse, type HttpEngine } from "./engine.js";
 import {
   AbortError,
   APIConnectionError,
@@ -12,6 +12,7 @@ import {
   OpencodeError,
   type ErrorHeaders,
 } from "./errors.js";
+import { fetchEngine } from "./fetch-engine.js";
 import type { ClientOptions, ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import type { RequestOptions } from "./paths.js";
@@ -25,11 +26,8 @@ export interface RawRequest extends RequestOptions {
   body?: unknown;
 }
 
-export interface StreamResponse {
-  status: number;
-  headers: ErrorHeaders;
-  body: Readable;
-}
+/** A 2xx answer whose body is still unread: `stream()` it, or `cancel()` it. */
+export type StreamResponse = EngineResponse;
 
 /** Query parameters whose values are credentials: never shown in errors or logs. */
 const SECRET_QUERY_KEYS = /^(auth_token|token|access_token|password|api_key|apikey)$/i;
@@ -38,15 +36,12 @@ const USER_AGENT = "opencode-serve-client";
 
 export class Transport {
   readonly options: ResolvedOptions;
-  readonly dispatcher: Dispatcher;
-  private readonly ownsDispatcher: boolean;
+  readonly engine: HttpEngine;
   private closed = false;
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveOptions(options);
-    this.ownsDispatcher = options.dispatcher === undefined;
-    // Short keep-alive so a pooled socket is dropped before a server's idle timeout can race a POST.
-    this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000 });
+    this.engine = chooseEngine(options);
   }
 
   /** Absolute URL for a path template, its params and query (directory scoping added). */
@@ -105,38 +100,35 @@ export class Transport {
     const shown = displayUrl(url);
     this.assertOpen("GET", shown);
     const headers = this.headers({ accept: "text/event-stream", ...init.headers });
-    let response: Dispatcher.ResponseData;
+    let response: EngineResponse;
     // The timeout covers getting the response headers only: the body is meant to stay open.
     const connectTimeout = init.timeoutMs ?? this.options.timeoutMs;
     const timeout = new AbortController();
     const timer = connectTimeout > 0 && Number.isFinite(connectTimeout) ? setTimeout(() => timeout.abort(), connectTimeout) : undefined;
     try {
-      response = await this.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
+      response = await this.engine.send({
         method: "GET",
+        url,
         headers,
-        signal: AbortSignal.any([init.signal, timeout.signal]),
-        headersTimeout: 0,
-        bodyTimeout: 0,
+        body: undefined,
+        signal: anySignal([init.signal, timeout.signal]),
       });
     } catch (error) {
       throw this.failure("GET", shown, error, init.signal, timeout.signal, connectTimeout);
     } finally {
       clearTimeout(timer);
     }
-    const responseHeaders = flattenHeaders(response.headers);
-    if (response.statusCode < 200 || response.statusCode >= 300) {
-      const text = await response.body.text().catch(() => "");
+    if (response.status < 200 || response.status >= 300) {
+      const text = await response.text().catch(() => "");
       throw APIError.generate({
-        status: response.statusCode,
-        headers: responseHeaders,
+        status: response.status,
+        headers: response.headers,
         body: parseMaybeJson(text),
         method: "GET",
         url: shown.href,
       });
     }
-    return { status: response.statusCode, headers: responseHeaders, body: response.body };
+    return response;
   }
 
   /** Request headers with auth; never logged or stored on errors. */
@@ -154,7 +146,7 @@ export class Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.ownsDispatcher) await this.dispatcher.close();
+    await this.engine.close();
   }
 
   private assertOpen(method: string, url: URL): void {
@@ -164,8 +156,7 @@ export class Transport {
   private async attempt(method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
     const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
     const timeout = timeoutMs > 0 && Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
-    const signals = [init.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const signal = anySignal([init.signal, timeout]);
     const headers = this.headers({ accept: "application/json", ...init.headers });
     if (body !== undefined) headers["content-type"] = "application/json";
 
@@ -173,19 +164,10 @@ export class Transport {
     let responseHeaders: ErrorHeaders;
     let text: string;
     try {
-      const response = await this.dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      status = response.statusCode;
-      responseHeaders = flattenHeaders(response.headers);
-      text = await response.body.text();
+      const response = await this.engine.send({ method, url, headers, body, signal });
+      status = response.status;
+      responseHeaders = response.headers;
+      text = await response.text();
     } catch (error) {
       throw this.failure(method, shown, error, init.signal, timeout, timeoutMs);
     }
@@ -254,13 +236,32 @@ function displayUrl(url: URL): URL {
   return shown;
 }
 
-function flattenHeaders(headers: Record<string, string | string[] | undefined>): ErrorHeaders {
-  const flat: ErrorHeaders = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    flat[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+/** One signal for several; `AbortSignal.any` where there are two. */
+function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  return present.length > 1 ? AbortSignal.any(present) : present[0];
+}
+
+/**
+ * An injected `fetch` wins; else the platform's default (undici, installed by the Node entry);
+ * else the runtime's global `fetch`.
+ */
+function chooseEngine(options: ClientOptions): HttpEngine {
+  const dispatcher = (options as { dispatcher?: unknown }).dispatcher;
+  if (options.fetch !== undefined) {
+    if (dispatcher !== undefined) throw new TypeError("opencode-serve-client: pass either fetch or dispatcher, not both");
+    return fetchEngine(options.fetch);
   }
-  return flat;
+  const platform = defaultEngineFactory();
+  if (platform !== undefined) return platform(options);
+  if (dispatcher !== undefined) {
+    throw new TypeError("opencode-serve-client: dispatcher needs the Node build of the client (undici); pass fetch instead");
+  }
+  if (typeof globalThis.fetch !== "function") {
+    throw new TypeError("opencode-serve-client: this runtime has no global fetch; pass one as the fetch option");
+  }
+  // Called through a closure: some runtimes' fetch throws "Illegal invocation" when detached from globalThis.
+  return fetchEngine((input, init) => globalThis.fetch(input, init));
 }
 
 function parseMaybeJson(text: string): unknown {

@@ -1,12 +1,22 @@
 // Session handles: `client.session.create()` / `.get(id)` and, on a handle, `prompt()` (a
-// streaming Turn), `run()` (its final reply), `respond()` to permission requests and `abort()`.
+// streaming Turn), `run()` (its final reply), `respond()` to permission requests, `abort()`, and
+// one-line session operations (fork, share, revert, summarize, shell, command, diff, todo, …).
 
 import type { components, operations } from "../../generated/opencode.js";
+import type { CallOptions, ResponseData } from "../http/paths.js";
+import { parseModel } from "../turn/prompt-body.js";
 import type { FinalReply } from "../turn/replies.js";
 import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
 
 export type SessionInfo = components["schemas"]["Session"];
 type CreateBody = NonNullable<operations["session.create"]["requestBody"]>["content"]["application/json"];
+type UpdateBody = NonNullable<operations["session.update"]["requestBody"]>["content"]["application/json"];
+type CommandBody = NonNullable<operations["session.command"]["requestBody"]>["content"]["application/json"];
+/** `"provider/model"` or `{ providerID, modelID }`. */
+type ModelChoice = string | { providerID: string; modelID: string };
+
+/** A stored message with its parts, as `GET /session/:id/message` lists them. */
+export type StoredMessage = { info: components["schemas"]["Message"]; parts: components["schemas"]["Part"][] };
 
 /** How a permission request is answered: this once, always (for its `always` patterns), or not. */
 export type PermissionResponse = "once" | "always" | "reject";
@@ -90,9 +100,10 @@ export class Session {
     return this.deps.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } });
   }
 
-  /** The session's stored messages with their parts. */
-  messages(): Promise<{ info: components["schemas"]["Message"]; parts: components["schemas"]["Part"][] }[]> {
-    return this.deps.request("get", "/session/{sessionID}/message", { path: { sessionID: this.id } });
+  /** The session's stored messages with their parts; `limit` keeps the newest n, `before` pages back from a message id. */
+  messages(options: CallOptions & { limit?: number; before?: string } = {}): Promise<StoredMessage[]> {
+    const { limit, before, ...call } = options;
+    return this.deps.request("get", "/session/{sessionID}/message", { ...call, path: { sessionID: this.id }, query: { limit, before } });
   }
 
   /** Re-reads `info` from the server. */
@@ -103,6 +114,112 @@ export class Session {
 
   async delete(): Promise<boolean> {
     return this.deps.request("delete", "/session/{sessionID}", { path: { sessionID: this.id } });
+  }
+
+  /** Copies the session (up to `messageID` when given, else whole) into a new session; resolves with its handle. */
+  async fork(options: CallOptions & { messageID?: string } = {}): Promise<Session> {
+    const { messageID, ...call } = options;
+    const info = await this.deps.request("post", "/session/{sessionID}/fork", {
+      ...call,
+      path: { sessionID: this.id },
+      body: messageID === undefined ? {} : { messageID },
+    });
+    return new Session(this.deps, info.id, info);
+  }
+
+  /** Publishes the session; the link is `info.share.url`. */
+  async share(options?: CallOptions): Promise<SessionInfo> {
+    return (this.info = await this.deps.request("post", "/session/{sessionID}/share", { ...options, path: { sessionID: this.id } }));
+  }
+
+  async unshare(options?: CallOptions): Promise<SessionInfo> {
+    return (this.info = await this.deps.request("delete", "/session/{sessionID}/share", { ...options, path: { sessionID: this.id } }));
+  }
+
+  /** Undoes the session back to `messageID` (or one of its parts): messages after it and their file edits. */
+  async revert(messageID: string, options: CallOptions & { partID?: string } = {}): Promise<SessionInfo> {
+    const { partID, ...call } = options;
+    return (this.info = await this.deps.request("post", "/session/{sessionID}/revert", {
+      ...call,
+      path: { sessionID: this.id },
+      body: partID === undefined ? { messageID } : { messageID, partID },
+    }));
+  }
+
+  /** Restores what the last `revert` undid. */
+  async unrevert(options?: CallOptions): Promise<SessionInfo> {
+    return (this.info = await this.deps.request("post", "/session/{sessionID}/unrevert", { ...options, path: { sessionID: this.id } }));
+  }
+
+  /** Compacts the session's history into a summary written by `model`. Waits for the session's running turn first. */
+  async summarize(options: CallOptions & { model: ModelChoice; auto?: boolean }): Promise<boolean> {
+    const { model, auto, ...call } = options;
+    const body = { ...parseModel(model), ...(auto === undefined ? {} : { auto }) };
+    return this.exclusive(call.signal, () =>
+      this.deps.request("post", "/session/{sessionID}/summarize", { ...call, path: { sessionID: this.id }, body }),
+    );
+  }
+
+  /** Runs a shell command in the session (as `agent`, default "build"); resolves with the stored result message. */
+  async shell(command: string, options: CallOptions & { agent?: string; model?: ModelChoice } = {}): Promise<StoredMessage> {
+    const { agent = "build", model, ...call } = options;
+    const body = { command, agent, ...(model === undefined ? {} : { model: parseModel(model) }) };
+    return this.exclusive(call.signal, () =>
+      this.deps.request("post", "/session/{sessionID}/shell", { ...call, path: { sessionID: this.id }, body }),
+    );
+  }
+
+  /** Runs a slash command (`/init`, a configured command) with its arguments; resolves when its reply is stored. */
+  async command(
+    name: string,
+    args = "",
+    options: CallOptions & { agent?: string; model?: ModelChoice; variant?: string; parts?: CommandBody["parts"] } = {},
+  ): Promise<ResponseData<"post", "/session/{sessionID}/command">> {
+    const { agent, model, variant, parts, ...call } = options;
+    const body: CommandBody = { command: name, arguments: args };
+    if (agent !== undefined) body.agent = agent;
+    // This route takes the model as one "provider/model" string.
+    if (model !== undefined) {
+      const { providerID, modelID } = parseModel(model);
+      body.model = `${providerID}/${modelID}`;
+    }
+    if (variant !== undefined) body.variant = variant;
+    if (parts !== undefined) body.parts = parts;
+    return this.exclusive(call.signal, () =>
+      this.deps.request("post", "/session/{sessionID}/command", { ...call, path: { sessionID: this.id }, body }),
+    );
+  }
+
+  /** Files the session changed (whole session, or one message's changes), with before/after text. */
+  diff(options: CallOptions & { messageID?: string } = {}): Promise<components["schemas"]["SnapshotFileDiff"][]> {
+    const { messageID, ...call } = options;
+    return this.deps.request("get", "/session/{sessionID}/diff", { ...call, path: { sessionID: this.id }, query: { messageID } });
+  }
+
+  /** The agent's todo list for this session. */
+  todo(options?: CallOptions): Promise<components["schemas"]["Todo"][]> {
+    return this.deps.request("get", "/session/{sessionID}/todo", { ...options, path: { sessionID: this.id } });
+  }
+
+  /** Sessions started from this one (sub-agents, forks with a parent), as handles. */
+  async children(options?: CallOptions): Promise<Session[]> {
+    const infos = await this.deps.request("get", "/session/{sessionID}/children", { ...options, path: { sessionID: this.id } });
+    return infos.map((info) => new Session(this.deps, info.id, info));
+  }
+
+  /** Changes the title (or metadata, permissions, archived time); `info` becomes the server's answer. */
+  async update(fields: UpdateBody, options?: CallOptions): Promise<SessionInfo> {
+    return (this.info = await this.deps.request("patch", "/session/{sessionID}", { ...options, path: { sessionID: this.id }, body: fields }));
+  }
+
+  /** Runs `call` holding the session's turn lock: the server would fold it into a running turn otherwise. */
+  private async exclusive<T>(signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+    const release = await this.deps.mutex.acquire(this.id, signal);
+    try {
+      return await call();
+    } finally {
+      release();
+    }
   }
 }
 

@@ -129,6 +129,17 @@ export interface TurnState {
    * missing text after a gap, or the turn has no finished answer. The Turn reads a snapshot.
    */
   readonly needsSnapshot: boolean;
+  /**
+   * A gap was marked and no snapshot has been applied since: parts that started and ended inside the
+   * gap are unknown, so an idle cannot end the turn from the stream alone.
+   */
+  readonly gapOpen: boolean;
+  /**
+   * The live stream said the root went idle after the turn started (or during a gap, when it may
+   * have started unseen): a snapshot that says busy may be older than that idle, so it cannot
+   * settle the turn; the Turn reads again until one says idle.
+   */
+  readonly idleLive: boolean;
   /** The root session and every descendant known to have started under it. */
   readonly sessions: ReadonlyMap<string, SessionNode>;
   /** Sessions whose parent is not (yet) known to be in the tree: session → parent. */
@@ -205,6 +216,8 @@ export function initialTurnState(init: {
     done: false,
     settled: false,
     needsSnapshot: false,
+    gapOpen: false,
+    idleLive: false,
     sessions: new Map([[init.sessionID, rootNode()]]),
     parentOf: new Map(),
     userIDs: [init.userMessageID],
@@ -249,7 +262,7 @@ export function markGap(state: TurnState): TurnState {
       parts.set(id, { ...part, live: undefined });
     }
   }
-  return { ...state, parts };
+  return { ...state, parts, gapOpen: true };
 }
 
 /**
@@ -263,11 +276,13 @@ export function markGap(state: TurnState): TurnState {
  */
 export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResult {
   const replies: Reply[] = [];
-  let next: TurnState = { ...state, needsSnapshot: false };
+  const idle = snapshot.status === "idle";
+  // Older than an idle already seen: apply what it knows, but only a newer one can end the turn.
+  const stale = !idle && state.idleLive;
+  let next: TurnState = { ...state, needsSnapshot: stale, gapOpen: false };
   for (const session of snapshot.sessions ?? []) {
     if (session.parentID !== undefined) next = linkSession(next, session.id, session.parentID, session.title, replies);
   }
-  const idle = snapshot.status === "idle";
   for (const message of snapshot.messages) {
     if (message.info.sessionID !== state.sessionID) continue;
     next = onMessage(next, message.info, replies);
@@ -580,7 +595,13 @@ function settleText(part: PartState, partID: string, text: string, replies: Repl
 
 function emit(part: PartState, partID: string, text: string, ref: ReplyRef, replies: Reply[]): void {
   if (!text) return;
-  replies.push({ kind: part.kind === "reasoning" ? "reasoning" : "delta", ...ref, messageID: part.messageID, partID, text });
+  const kind = part.kind === "reasoning" ? "reasoning" : "delta";
+  // Literals, not spreads: this runs for every delta.
+  replies.push(
+    ref.parentSessionID === undefined
+      ? { kind, sessionID: ref.sessionID, messageID: part.messageID, partID, text }
+      : { kind, sessionID: ref.sessionID, parentSessionID: ref.parentSessionID, messageID: part.messageID, partID, text },
+  );
 }
 
 function onToolPart(part: PartState, partID: string, record: Extract<PartRecord, { type: "tool" }>, replies: Reply[] | undefined, ref: ReplyRef): PartState {
@@ -631,8 +652,14 @@ function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies
   if (part.live === undefined) return { ...state, seenDeltas };
   const live = part.live + delta;
   let shown = part.shown;
-  if (live.length > shown.length && live.startsWith(shown)) {
-    if (shows(state, part.sessionID)) emit(part, partID, live.slice(shown.length), sessionRef(state, part.sessionID), replies);
+  // In step (the usual case, the same string): the delta is new text. Comparing the texts on every
+  // delta would make a long part quadratic, so they are compared once, when the live text passes
+  // what a snapshot showed.
+  const inStep = part.shown === part.live;
+  if (inStep || live.length > shown.length) {
+    const fresh = inStep ? delta : live.startsWith(shown) ? live.slice(shown.length) : "";
+    if (fresh && shows(state, part.sessionID)) emit(part, partID, fresh, sessionRef(state, part.sessionID), replies);
+    // Diverged (never seen): the live stream is the server's order, so follow it from here.
     shown = live;
   }
   return { ...state, seenDeltas, parts: new Map(state.parts).set(partID, { ...part, live, shown }) };
@@ -690,12 +717,15 @@ function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "
     if (!state.done) replies.push(subagentReply(node, sessionID, "idle"));
     return { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, busy: false }) };
   }
-  if (!state.started) return state; // an idle from before this turn's prompt was taken up
+  // An idle from before this turn's prompt was taken up (a stopped turn's trailing idle)... unless a
+  // gap may have hidden the prompt: then only a snapshot can tell.
+  if (!state.started) return state.gapOpen ? { ...state, idleLive: true, needsSnapshot: true } : state;
   if (state.done) return state.settled ? state : { ...state, settled: true };
+  if (source === "live" && !state.idleLive) state = { ...state, idleLive: true };
   // Missing text after a gap, or no answer (a server that skipped the prompt, or one that stopped
   // mid-turn): only the stored messages can tell.
   const answered = source === "live" ? state.assistantIDs.length > 0 : !unanswered(state);
-  if (missingText(state) || !answered) return { ...state, needsSnapshot: true };
+  if (state.gapOpen || missingText(state) || !answered) return { ...state, needsSnapshot: true };
   replies.push(finalReply(state));
   return { ...state, done: true, settled: true, needsSnapshot: false };
 }
@@ -779,6 +809,7 @@ function addUsage(total: Usage, usage: Usage): void {
 /** Some root part still lacks text it missed in a gap. */
 function missingText(state: TurnState): boolean {
   for (const part of state.parts.values()) {
+    if (part.kind !== "text" && part.kind !== "reasoning") continue;
     if (part.sessionID === state.sessionID && !part.closed && !part.discarded && part.live === undefined) return true;
   }
   return false;

@@ -2,6 +2,7 @@
 // built from them (text or parts, model, agent, system prompt, tools, output format).
 
 import type { components, operations } from "../../generated/opencode.js";
+import { ConfigurationError } from "../http/errors.js";
 import type { SubagentDetail } from "./map-event.js";
 
 export type PromptBody = NonNullable<operations["session.prompt_async"]["requestBody"]>["content"]["application/json"];
@@ -48,7 +49,7 @@ export function parseModel(model: string | { providerID: string; modelID: string
   if (typeof model !== "string") return model;
   const slash = model.indexOf("/");
   if (slash <= 0 || slash === model.length - 1) {
-    throw new TypeError(`model must look like "provider/model", got ${JSON.stringify(model)}`);
+    throw new ConfigurationError(`model must look like "provider/model", got ${JSON.stringify(model)}`);
   }
   return { providerID: model.slice(0, slash), modelID: model.slice(slash + 1) };
 }

@@ -1,19 +1,47 @@
 // Re-broadcasts a Turn to a browser as Server-Sent Events: as a web `Response` (fetch-style
-// servers) or onto a Node `http.ServerResponse`, with heartbeats, the connection state, and
-// the browser going away aborting the turn.
+// servers) or onto a Node `http.ServerResponse`, with heartbeats, the connection state, resumable
+// frame ids (a reconnect with Last-Event-ID continues where the dropped stream stopped), and the
+// browser going away for good aborting the turn.
 
-import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectionState } from "../events/types.js";
 import type { Turn } from "../turn/turn.js";
-import { sseFrame, toWireReply } from "../browser/wire.js";
+import { frameId, parseFrameId, sseFrame, toWireReply, type FramePosition, type WireReply } from "../browser/wire.js";
+import { StreamError } from "../http/errors.js";
+import { ReplayGapError, TurnReplays, type TurnReplay } from "./replay.js";
+
+/**
+ * What the Node functions use of an `http.ServerResponse`, written out so this module's types need
+ * no Node type definitions (a browser or worker build never sees `node:http`).
+ */
+export interface NodeResponseLike {
+  writeHead(status: number, headers: Record<string, string>): NodeResponseLike;
+  flushHeaders(): void;
+  write(chunk: string): boolean;
+  end(chunk?: string): unknown;
+  on(event: "close", listener: () => void): unknown;
+}
+
+/** What `pipeResumeToNodeResponse` reads of an `http.IncomingMessage`. */
+export interface NodeRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+}
 
 export interface SSEOptions {
   /** A comment line this often keeps proxies from closing a quiet stream. Default 15 000 ms. */
   heartbeatMs?: number;
-  /** Abort the turn when the browser disconnects before it ends. Default true. */
+  /**
+   * Abort the turn when the browser disconnects before it ends and does not reconnect within
+   * `reconnectGraceMs`. Default true.
+   */
   abortOnDisconnect?: boolean;
+  /** How long a dropped browser has to reconnect before `abortOnDisconnect` stops the turn. Default 5 000 ms. */
+  reconnectGraceMs?: number;
   /** Forward this connection's state (e.g. `client.events`) so the page can say "reconnecting…". */
   connection?: { readonly state: ConnectionState; onState(listener: (state: ConnectionState) => void): () => void };
+  /** Where the turn's frames are kept for reconnects. Default: one registry per process. */
+  replays?: TurnReplays<WireReply>;
+  /** Sent as the `opencode-resume` header: the URL `readReplies` reconnects to (with Last-Event-ID). */
+  resumeUrl?: string;
 }
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
@@ -24,9 +52,52 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
   "x-accel-buffering": "no",
 };
 
-/** The turn as SSE frames: `state` changes, every reply, heartbeat comments; ends after the terminal reply. */
-function frames(turn: Turn, options: SSEOptions, write: (chunk: string) => void, end: () => void): () => void {
+/** The header naming the resume URL for `readReplies`. */
+export const RESUME_HEADER = "opencode-resume";
+
+const defaultReplays = new TurnReplays<WireReply>();
+
+/**
+ * The turn's replies for the wire. A Turn has one reader: one already read elsewhere gets an error
+ * frame instead of an exception nobody could catch.
+ */
+async function* wireReplies(turn: Turn): AsyncGenerator<WireReply> {
+  if (turn.consumed) {
+    const error = new StreamError("this turn's replies are already being read elsewhere (a Turn has one reader)");
+    yield toWireReply({ kind: "error", sessionID: turn.sessionID, error });
+    return;
+  }
+  for await (const reply of turn) yield toWireReply(reply);
+}
+
+/** How to stop each replay's turn, for readers (first or resumed) that leave for good. */
+const aborts = new WeakMap<TurnReplay<WireReply>, () => void>();
+
+/** Registers the turn for resumption (once) and returns its replay. */
+function replayOf(turn: Turn, options: SSEOptions): TurnReplay<WireReply> {
+  const replays = options.replays ?? defaultReplays;
+  let replay = replays.of(turn);
+  if (!replay) {
+    replay = replays.add(turn, wireReplies(turn));
+    aborts.set(replay, () => void turn.abort());
+  }
+  return replay;
+}
+
+type Source = { replay: TurnReplay<WireReply>; after: number } | { frames: AsyncIterable<WireReply>; position: FramePosition };
+
+/** The frame id of `seq` in the replay's turn (its user message id exists once it has frames). */
+function replayFrameId(replay: TurnReplay<WireReply>, seq: number): string {
+  return frameId({ sessionID: replay.sessionID, messageID: replay.messageID ?? "", seq });
+}
+
+/**
+ * Writes `state` changes, the `turn` frame (its id names the turn), every reply with its id,
+ * heartbeat comments; ends after the terminal reply. Returns what to call when the browser leaves.
+ */
+function frames(source: Source, options: SSEOptions, write: (chunk: string) => void, end: () => void): () => void {
   let finished = false;
+  const stopReading = new AbortController();
   const heartbeat = setInterval(() => write(": heartbeat\n\n"), options.heartbeatMs ?? 15_000);
   if (options.connection) write(sseFrame("state", { state: options.connection.state }));
   const unsubscribe = options.connection?.onState((state) => write(sseFrame("state", { state })));
@@ -36,29 +107,72 @@ function frames(turn: Turn, options: SSEOptions, write: (chunk: string) => void,
   };
   void (async () => {
     try {
-      for await (const reply of turn) write(sseFrame("reply", toWireReply(reply)));
-    } finally {
+      if ("replay" in source) {
+        const replay = source.replay;
+        for await (const { seq, item } of replay.read(source.after, stopReading.signal)) {
+          // The turn frame first: it names the turn, so a reader that drops right after still finds it.
+          if (seq === 1) write(sseFrame("turn", { sessionID: replay.sessionID, messageID: replay.messageID }, replayFrameId(replay, 0)));
+          write(sseFrame("reply", item, replayFrameId(replay, seq)));
+        }
+      } else {
+        const position = source.position;
+        let seq = source.position.seq;
+        for await (const reply of source.frames) write(sseFrame("reply", reply, frameId({ ...position, seq: ++seq })));
+      }
+      finished = !stopReading.signal.aborted;
+    } catch (error) {
+      // A reader further behind than the replay keeps: say so in-band, the browser cannot resume.
+      if (error instanceof ReplayGapError) write(sseFrame("gone", { message: error.message }));
       finished = true;
+    } finally {
       stop();
       end();
     }
   })();
-  // The browser left: stop writing and, unless told otherwise, stop the turn on the server.
+  // The browser left: stop writing and, unless it comes back in time, stop the turn on the server.
   return () => {
     stop();
-    if (!finished && options.abortOnDisconnect !== false) void turn.abort();
+    stopReading.abort();
+    if (finished || !("replay" in source)) return;
+    const abort = aborts.get(source.replay);
+    if (abort && options.abortOnDisconnect !== false) source.replay.abandon(options.reconnectGraceMs ?? 5_000, abort);
   };
 }
 
-/** A web `Response` streaming the turn as SSE (for fetch-style handlers: Hono, Next.js, Bun, Deno). */
-export function toSSEResponse(turn: Turn, options: SSEOptions = {}, init: ResponseInit = {}): Response {
+function sourceFor(turn: Turn, options: SSEOptions): Source {
+  return { replay: replayOf(turn, options), after: 0 };
+}
+
+/**
+ * What a reconnect with this Last-Event-ID reads: this process's replay of the turn, or the attach
+ * hook's frames for a turn it never saw. `undefined`: no such turn.
+ */
+async function resumeSource(lastEventId: string | null | undefined, options: SSEOptions): Promise<Source | undefined> {
+  const position = parseFrameId(lastEventId);
+  if (!position) return undefined;
+  const replays = options.replays ?? defaultReplays;
+  const replay = replays.get(position.sessionID, position.messageID);
+  if (replay) return { replay, after: position.seq };
+  const attached = await replays.attach?.(position);
+  return attached ? { frames: attached as AsyncIterable<WireReply>, position } : undefined;
+}
+
+function sseHeaders(options: SSEOptions, init: HeadersInit | undefined): Headers {
+  const headers = new Headers(init);
+  for (const [key, value] of Object.entries(SSE_HEADERS)) headers.set(key, value);
+  if (options.resumeUrl) headers.set(RESUME_HEADER, options.resumeUrl);
+  return headers;
+}
+
+function sourceResponse(source: Source, options: SSEOptions, init: ResponseInit): Response {
   const encoder = new TextEncoder();
   let disconnect = () => {};
+  // Once the browser cancelled, the controller is closed: writing or closing it again would throw.
+  let open = true;
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      let open = true;
       disconnect = frames(
-        turn,
+        source,
         options,
         (chunk) => open && controller.enqueue(encoder.encode(chunk)),
         () => {
@@ -68,26 +182,36 @@ export function toSSEResponse(turn: Turn, options: SSEOptions = {}, init: Respon
       );
     },
     cancel() {
+      open = false;
       disconnect();
     },
   });
-  const headers = new Headers(init.headers);
-  for (const [key, value] of Object.entries(SSE_HEADERS)) headers.set(key, value);
-  return new Response(body, { ...init, headers });
+  return new Response(body, { ...init, headers: sseHeaders(options, init.headers) });
 }
 
-/** Streams the turn as SSE onto a Node response; resolves when the turn ended or the browser left. */
-export function pipeTurnToNodeResponse(
-  turn: Turn,
-  response: ServerResponse<IncomingMessage>,
-  options: SSEOptions = {},
-): Promise<void> {
+/** A web `Response` streaming the turn as SSE (for fetch-style handlers: Hono, Next.js, Bun, Deno). */
+export function toSSEResponse(turn: Turn, options: SSEOptions = {}, init: ResponseInit = {}): Response {
+  return sourceResponse(sourceFor(turn, options), options, init);
+}
+
+/**
+ * Answers a reconnect: the frames after its `Last-Event-ID`, then live. 404 when no turn of that
+ * id is known here (and the attach hook has none), 410 when its frames were already dropped.
+ */
+export async function resumeSSEResponse(lastEventId: string | null | undefined, options: SSEOptions = {}, init: ResponseInit = {}): Promise<Response> {
+  const source = await resumeSource(lastEventId, options);
+  if (!source) return new Response("no such turn to resume", { status: 404 });
+  if ("replay" in source && !source.replay.keeps(source.after)) return new Response("the turn's frames after that id are no longer kept", { status: 410 });
+  return sourceResponse(source, options, init);
+}
+
+function pipeSource(source: Source, response: NodeResponseLike, options: SSEOptions): Promise<void> {
   return new Promise((resolve) => {
-    response.writeHead(200, SSE_HEADERS);
+    response.writeHead(200, Object.fromEntries(sseHeaders(options, undefined)));
     response.flushHeaders();
     let ended = false;
     const disconnect = frames(
-      turn,
+      source,
       options,
       (chunk) => !ended && response.write(chunk),
       () => {
@@ -103,4 +227,24 @@ export function pipeTurnToNodeResponse(
       resolve();
     });
   });
+}
+
+/** Streams the turn as SSE onto a Node response; resolves when the turn ended or the browser left. */
+export function pipeTurnToNodeResponse(turn: Turn, response: NodeResponseLike, options: SSEOptions = {}): Promise<void> {
+  return pipeSource(sourceFor(turn, options), response, options);
+}
+
+/** `resumeSSEResponse` for Node: reads Last-Event-ID from `request` and answers on `response`. */
+export async function pipeResumeToNodeResponse(
+  request: NodeRequestLike,
+  response: NodeResponseLike,
+  options: SSEOptions = {},
+): Promise<void> {
+  const header = request.headers["last-event-id"];
+  const source = await resumeSource(Array.isArray(header) ? header[0] : header, options);
+  if (!source) return void response.writeHead(404, { "content-type": "text/plain" }).end("no such turn to resume");
+  if ("replay" in source && !source.replay.keeps(source.after)) {
+    return void response.writeHead(410, { "content-type": "text/plain" }).end("the turn's frames after that id are no longer kept");
+  }
+  return pipeSource(source, response, options);
 }

@@ -22,12 +22,15 @@ interface Consumer {
   name: string;
   file: URL;
   filtered: boolean;
+  /** Our consumer over an injected fetch (the browser/Deno/Bun/worker path) instead of undici. */
+  fetch?: boolean;
 }
 
 // `ours` joins once the SDK's event layer exists; until then the benchmark runs without it.
 const CONSUMERS: Consumer[] = [
   { name: "ours", file: new URL("consumers/ours.ts", import.meta.url), filtered: false },
   { name: "ours-filtered", file: new URL("consumers/ours.ts", import.meta.url), filtered: true },
+  { name: "ours-fetch", file: new URL("consumers/ours.ts", import.meta.url), filtered: false, fetch: true },
   { name: "official", file: new URL("consumers/official.ts", import.meta.url), filtered: false },
   { name: "floor", file: new URL("consumers/floor.ts", import.meta.url), filtered: false },
 ];
@@ -169,6 +172,7 @@ function runConsumer(consumer: Consumer, payload: StreamPayload, url: string, ti
         sessionID: payload.filter.sessionID,
       }
     : { url, username: BENCH_USERNAME, password: BENCH_PASSWORD, expected: payload.events, lastID: payload.lastID };
+  if (consumer.fetch) run.transport = "fetch";
   const where = `${consumer.name} on ${payload.shape}`;
 
   return new Promise((resolve, reject) => {
@@ -255,6 +259,7 @@ function summarize(records: RunRecord[], shapes: Shape[], consumers: Consumer[])
 const RATIO_PAIRS = [
   ["ours", "official"],
   ["ours", "floor"],
+  ["ours-fetch", "floor"],
   ["official", "floor"],
 ] as const;
 

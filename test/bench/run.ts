@@ -4,13 +4,16 @@
 //   npm run bench
 //   npm run bench -- events --rounds 3 --shapes small,large --consumers floor,official
 //   npm run bench -- turn --turns 10 --shapes short,tool
+//   npm run bench -- bundle
 
+import { runBundleBenchmark } from "./bundle.js";
 import { BenchmarkFailure, runEventsBenchmark } from "./events.js";
 import { runTurnBenchmark } from "./turn.js";
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   events: runEventsBenchmark,
   turn: runTurnBenchmark,
+  bundle: runBundleBenchmark,
 };
 
 const argv = process.argv.slice(2);

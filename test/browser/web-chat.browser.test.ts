@@ -138,4 +138,84 @@ describe("web-chat in Chromium", () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it("a question shows its options; choosing one answers it and the turn goes on", async (context) => {
+    context.skip(skipReason !== undefined, skipReason);
+    const page = await openChat();
+    await send(page, "ask me something");
+    const assistant = page.locator(".msg.assistant").last();
+    const question = assistant.locator(".question");
+    await question.waitFor({ state: "visible", timeout: 30_000 });
+    expect(await question.locator(".ask").textContent()).toBe("Color: Which color?");
+    expect(await question.locator("button.option").allTextContents()).toEqual(["Red", "Blue"]);
+    await page.screenshot({ path: `${outputDir}web-chat-question.png`, fullPage: true });
+    await question.getByRole("button", { name: "Blue" }).click();
+    await expect.poll(() => assistant.getAttribute("data-state"), { timeout: 30_000 }).toBe("done");
+    expect(await question.getAttribute("data-answered")).toBe("Blue");
+    expect(await question.getByRole("button", { name: "Red" }).isDisabled()).toBe(true);
+    expect(await assistant.locator(":scope > span").allTextContents()).toEqual([expect.stringMatching(/^Reply \d+: noted your color\.$/)]);
+    expect(await assistant.locator(".tool").getAttribute("data-status")).toBe("completed");
+    await page.close();
+  });
+
+  it("a sub-agent shows up with its status and its own text, apart from the reply", async (context) => {
+    context.skip(skipReason !== undefined, skipReason);
+    const page = await openChat();
+    await send(page, "delegate the counting");
+    const assistant = page.locator(".msg.assistant").last();
+    await expect.poll(() => assistant.getAttribute("data-state"), { timeout: 45_000 }).toBe("done");
+    const box = assistant.locator(".subagent");
+    expect(await box.count()).toBe(1);
+    expect(await box.getAttribute("data-status")).toBe("idle");
+    expect(await box.locator(".subagent-status").textContent()).toBe("sub-agent general: Count the files — idle");
+    expect(await box.locator("span").allTextContents()).toEqual(["Counted: three files."]);
+    expect(await assistant.locator(":scope > span").allTextContents()).toEqual([expect.stringMatching(/^Reply \d+: the sub-agent counted three files\.$/)]);
+    expect(await assistant.locator(":scope > .tool").textContent()).toBe("task completed");
+    await page.screenshot({ path: `${outputDir}web-chat-subagent.png`, fullPage: true });
+    await page.close();
+  });
+
+  it("shows compaction, and 'reconnecting…' while a dropped stream resumes, with no text lost or doubled", async (context) => {
+    context.skip(skipReason !== undefined, skipReason);
+    const page = await openChat();
+    // The wire, constructed: the first response drops after a compaction and half the text; the
+    // resume answers (after a pause) from the Last-Event-ID the page sends.
+    const frame = (seq: number, reply: object) => `id: ses_x:msg_x:${seq}\nevent: reply\ndata: ${JSON.stringify({ sessionID: "ses_x", ...reply })}\n\n`;
+    const delta = (text: string) => ({ kind: "delta", messageID: "msg_a", partID: "prt_a", text });
+    const first = [frame(1, delta("Before ")), frame(2, { kind: "compaction", auto: true, messageID: "msg_c" }), frame(3, delta("and "))].join("");
+    const rest = [frame(4, delta("after.")), frame(5, { kind: "final", messageID: "msg_a", text: "Before and after.", finish: "stop", usage: {}, subagentUsage: {} })].join("");
+    const resumedFrom: string[] = [];
+    await page.route("**/api/prompt", (route) =>
+      route.fulfill({ status: 200, headers: { "content-type": "text/event-stream", "opencode-resume": "/api/replies" }, body: first }),
+    );
+    await page.route("**/api/replies", async (route) => {
+      resumedFrom.push((await route.request().headerValue("last-event-id")) ?? "");
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await route.fulfill({ status: 200, headers: { "content-type": "text/event-stream" }, body: rest });
+    });
+    await send(page, "anything");
+    const banner = page.locator("#banner");
+    await expect.poll(() => banner.isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await banner.textContent()).toBe("reconnecting…");
+    const assistant = page.locator(".msg.assistant").last();
+    await expect.poll(() => assistant.getAttribute("data-state"), { timeout: 10_000 }).toBe("done");
+    expect(await banner.isVisible()).toBe(false);
+    expect(resumedFrom).toEqual(["ses_x:msg_x:3"]);
+    expect(await assistant.locator(".compaction").textContent()).toBe("context compacted (automatic)");
+    expect((await assistant.locator(":scope > span").allTextContents()).join("")).toBe("Before and after.");
+    await page.close();
+  });
 });
+
+async function openChat(): Promise<Page> {
+  const page = await browser!.newPage({ viewport: { width: 900, height: 720 } });
+  const base = /web chat on (http:\/\/127\.0\.0\.1:\d+)/.exec(web!.output())![1]!;
+  await page.goto(base);
+  await expect.poll(() => page.title()).toBe("opencode web chat");
+  return page;
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await page.locator("#text").fill(text);
+  await page.getByRole("button", { name: "Send" }).click();
+}

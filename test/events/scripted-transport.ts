@@ -1,7 +1,6 @@
-// A Transport whose `/event` responses are scripted Readables instead of sockets, so tests can
+// A Transport whose `/event` responses are scripted chunk lists instead of sockets, so tests can
 // decide exactly which bytes arrive in which chunk.
 
-import { Readable } from "node:stream";
 import type { Logger } from "../../src/index.js";
 import { Transport, type StreamResponse } from "../../src/http/transport.js";
 
@@ -9,18 +8,33 @@ export class ScriptedTransport extends Transport {
   opened = 0;
 
   constructor(
-    private readonly body: (attempt: number) => Readable,
+    private readonly body: (attempt: number) => StreamResponse,
     logger: Logger = {},
   ) {
     super({ baseUrl: "http://127.0.0.1:9", logger });
   }
 
   override async openStream(): Promise<StreamResponse> {
-    return { status: 200, headers: { "content-type": "text/event-stream" }, body: this.body(this.opened++) };
+    return this.body(this.opened++);
   }
 }
 
-/** A body that delivers `chunks` one `data` event each, then ends. */
-export function chunked(chunks: readonly Uint8Array[]): Readable {
-  return Readable.from(chunks.map((chunk) => Buffer.from(chunk)));
+/** An event-stream response that delivers `chunks` in order, after the caller starts reading, then ends. */
+export function chunked(chunks: readonly Uint8Array[]): StreamResponse {
+  let cancelled = false;
+  return {
+    status: 200,
+    headers: { "content-type": "text/event-stream" },
+    text: () => Promise.reject(new Error("a scripted event stream is read with stream()")),
+    async stream(onChunk) {
+      await Promise.resolve();
+      for (const chunk of chunks) {
+        if (cancelled) return;
+        onChunk(chunk);
+      }
+    },
+    cancel() {
+      cancelled = true;
+    },
+  };
 }

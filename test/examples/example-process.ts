@@ -29,9 +29,11 @@ export interface ExampleProcess {
 }
 
 export function startExample(file: string, env: Record<string, string> = {}): ExampleProcess {
-  const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
-  // The examples talk to a real server when these are set; the tests want the local scripted one.
+  const childEnv: Record<string, string | undefined> = { ...process.env };
+  // The examples talk to a real server when these are set; the tests want the local scripted one
+  // unless they set them in `env` themselves.
   for (const name of ["OPENCODE_BASE_URL", "OPENCODE_SERVER_PASSWORD", "OPENCODE_SERVER_USERNAME", "OPENCODE_MODEL"]) delete childEnv[name];
+  Object.assign(childEnv, env);
   const child = spawn(process.execPath, ["--import", "tsx", file], { cwd: root, env: childEnv, stdio: ["pipe", "pipe", "pipe"] });
   if (child.pid === undefined) throw new Error(`could not spawn ${file}`);
   const pid = child.pid;

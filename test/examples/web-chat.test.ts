@@ -3,6 +3,7 @@
 // approval through /api/permission, the result and the rest of the text; a browser leaving
 // mid-turn aborts the turn on the server; SIGTERM stops everything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createParser } from "eventsource-parser";
 import { readReplies, type WireReply } from "../../src/browser/index.js";
 import { leftBehind, refusesConnections, startExample, type ExampleProcess } from "./example-process.js";
 
@@ -46,7 +47,7 @@ async function approve(sessionID: string, id: string): Promise<void> {
 async function runTurn(sessionID: string, text: string): Promise<{ replies: WireReply[]; states: string[] }> {
   const replies: WireReply[] = [];
   const states: string[] = [];
-  const response = await prompt(sessionID, text, AbortSignal.timeout(20_000));
+  const response = await prompt(sessionID, text, AbortSignal.timeout(45_000));
   for await (const reply of readReplies(response, { onState: (state) => states.push(state) })) {
     replies.push(reply);
     if (reply.kind === "permission") await approve(sessionID, reply.id);
@@ -56,7 +57,7 @@ async function runTurn(sessionID: string, text: string): Promise<{ replies: Wire
 
 const deltaText = (replies: WireReply[]) => replies.flatMap((r) => (r.kind === "delta" ? [r.text] : [])).join("");
 
-describe("examples/web-chat server", () => {
+describe("examples/web-chat server", { timeout: 60_000 }, () => {
   it("serves the page and the bundled browser reader", async () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
@@ -143,6 +144,50 @@ describe("examples/web-chat server", () => {
     expect(next.replies.filter((r) => "messageID" in r && abandonedMessages.has(r.messageID))).toEqual([]);
     expect(deltaText(next.replies)).toMatch(/^Reply \d+: let me check that with a quick command\.The command printed checked-\d+, so everything is in order\.$/);
     expect(Date.now() - started).toBeLessThan(25_000);
+  });
+
+  it("a question's answer through /api/question lets the turn go on", async () => {
+    const sessionID = await newSession();
+    const replies: WireReply[] = [];
+    for await (const reply of readReplies(await prompt(sessionID, "ask me", AbortSignal.timeout(20_000)))) {
+      replies.push(reply);
+      if (reply.kind === "question") {
+        expect(reply.questions[0]).toMatchObject({ header: "Color", question: "Which color?", options: [{ label: "Red" }, { label: "Blue" }] });
+        const answered = await fetch(`${base}/api/question`, { method: "POST", body: JSON.stringify({ sessionID, id: reply.id, answers: [["Red"]] }) });
+        expect(answered.status).toBe(204);
+      }
+    }
+    const kinds = replies.map((r) => r.kind);
+    expect(kinds).toContain("question");
+    expect(replies.find((r) => r.kind === "question_replied")).toMatchObject({ answers: [["Red"]], rejected: false });
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: expect.stringMatching(/^Reply \d+: noted your color\.$/) });
+  });
+
+  it("a stream cut mid-turn resumes at /api/replies from its Last-Event-ID: every reply once", async () => {
+    const sessionID = await newSession();
+    const leaving = new AbortController();
+    const first: { id: string; reply: WireReply }[] = [];
+    const response = await prompt(sessionID, "start", leaving.signal);
+    expect(response.headers.get("opencode-resume")).toBe("/api/replies");
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    const parser = createParser({ onEvent: (m) => m.event === "reply" && first.push({ id: m.id!, reply: JSON.parse(m.data) as WireReply }) });
+    while (first.filter((f) => f.reply.kind === "delta").length < 3) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("ended early");
+      parser.feed(decoder.decode(value, { stream: true }));
+    }
+    leaving.abort();
+    const resumed: WireReply[] = [];
+    const again = await fetch(`${base}/api/replies`, { headers: { "last-event-id": first.at(-1)!.id }, signal: AbortSignal.timeout(20_000) });
+    for await (const reply of readReplies(again)) {
+      resumed.push(reply);
+      if (reply.kind === "permission") await approve(sessionID, reply.id);
+    }
+    const all = [...first.map((f) => f.reply), ...resumed];
+    expect(deltaText(all)).toMatch(/^Reply \d+: let me check that with a quick command\.The command printed checked-\d+, so everything is in order\.$/);
+    expect(all.at(-1)?.kind).toBe("final");
+    expect((await fetch(`${base}/api/replies`, { headers: { "last-event-id": "ses_nope:msg_nope:1" } })).status).toBe(404);
   });
 
   it("SIGTERM closes the web server and the local opencode and exits 0", async () => {

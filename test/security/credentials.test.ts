@@ -3,7 +3,7 @@
 import { inspect } from "node:util";
 import { http, HttpResponse, delay } from "msw";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient, type Logger, type OpencodeClient } from "../../src/index.js";
+import { ConfigurationError, createClient, type Logger, type OpencodeClient } from "../../src/index.js";
 import { startMswServer, type MswServer } from "../support/msw-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
 
@@ -87,7 +87,7 @@ describe("no secret in errors or logs", () => {
     } catch (e) {
       error = e;
     }
-    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toBeInstanceOf(ConfigurationError);
     expectNoSecret(renderings(error));
   });
 

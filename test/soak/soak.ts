@@ -4,7 +4,7 @@
 
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { createClient, type Reply, type Session } from "../../src/index.js";
+import { createClient, type Reply, type Session } from "../../src/node.js";
 import { directive } from "../support/model-server.js";
 
 export interface SoakOptions {

@@ -1,103 +1,54 @@
-// Scripted OpenAI-compatible model server for tests: the only "model" the e2e `opencode serve`
-// instances talk to. It answers `POST /v1/chat/completions` (streaming SSE or plain JSON) and
-// `GET /v1/models`, and decides what to say from a `#script {json}` directive line that the test
-// puts in its prompt text — never from request order, because many sessions share one server and
-// opencode makes extra calls of its own (title generation).
+// Scripted model server for tests: the only "model" the e2e `opencode serve` instances talk to. It
+// speaks three providers' wire protocols on one port — OpenAI-compatible chat completions
+// (`POST /v1/chat/completions`, the `@ai-sdk/openai-compatible` provider), Anthropic Messages
+// (`POST /v1/messages`, opencode's bundled `anthropic` provider) and OpenAI Responses
+// (`POST /v1/responses`, the bundled `openai` provider) — streaming SSE or plain JSON, plus
+// `GET /v1/models`. It decides what to say from a `#script {json}` directive line that the test
+// puts in its prompt text (see model-script.ts) — never from request order, because many sessions
+// share one server and opencode makes extra calls of its own (title generation).
 //
 //   const model = await startModelServer();
-//   // opencode config: OPENCODE_CONFIG_CONTENT = JSON.stringify(model.providerConfig())
+//   // opencode config: OPENCODE_CONFIG_CONTENT = JSON.stringify(model.providerConfig({}, "anthropic"))
 //   await session.prompt(`say hi\n${directive({ text: "Hello world", chunks: 5 })}`);
-//
-// How a request is answered:
-//   1. A title-generation request (system prompt "You are a title generator") always gets a short
-//      title at once. It contains the user's prompt, directive included, so it must never run the
-//      script (an error script there would fail the title, not the turn under test).
-//   2. Otherwise a directive in the last user message (the current turn's prompt) selects the script.
-//      The step is the number of assistant messages after that user message (each finished model
-//      call adds one), so `steps[0]` answers the prompt, `steps[1]` answers after the first tool
-//      results, etc. Past the last step the answer is plain "Done." so a tool-calling script cannot
-//      loop forever. Counting assistant messages, not tool results, keeps a step with two parallel
-//      tool calls a single step.
-//   3. A compaction summary request (system prompt "context summarization agent") quotes the
-//      conversation, directives included, so it gets a fixed summary, never a script step.
-//   4. No directive in the last user message (a later turn without one, compaction, ...): a default
-//      short text.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { anthropicError, anthropicMessage, anthropicStream, readAnthropicRequest } from "./anthropic-messages.js";
 import { listenOnLoopback } from "./loopback.js";
+import {
+  finishOf,
+  plan,
+  splitText,
+  stepBlocks,
+  toolCallsOf,
+  type Conversation,
+  type ProviderErrorSpec,
+  type Script,
+  type ScriptStep,
+  type StreamErrorSpec,
+  type UsageSpec,
+} from "./model-script.js";
+import { readResponsesRequest, responsesBody, responsesError, responsesStream } from "./openai-responses.js";
 
-/** A tool call the model makes. `input` is sent as the JSON `arguments` string. */
-export interface ToolCallSpec {
-  name: string;
-  input: Record<string, unknown>;
-  /** Tool call id; default `call_<step>_<index>_<random>`. */
-  id?: string;
-}
+export * from "./model-script.js";
 
-/**
- * Token usage reported in the last chunk (and in the non-streaming body). opencode 1.18.33 turns it
- * into tokens {input: prompt - cached, output: completion - reasoning, reasoning, cache.read: cached,
- * total: prompt + completion}; reasoning is priced at the output rate.
- */
-export interface UsageSpec {
-  prompt?: number;
-  completion?: number;
-  reasoning?: number;
-  cached?: number;
-}
+/** Which provider protocol opencode speaks to the server. */
+export type WireShape = "chat" | "anthropic" | "responses";
 
-/** One model response. */
-export interface ScriptStep {
-  /** Streamed as `delta.reasoning_content` before any text. */
-  reasoning?: string;
-  /** Streamed as `delta.content`. */
-  text?: string;
-  /** Repeat `text` this many times (long-output tests without a huge directive). */
-  repeat?: number;
-  /** Split text (and reasoning) into this many chunks each; default 3. */
-  chunks?: number;
-  /** Tool calls after the text, all in this one response; finish_reason becomes "tool_calls". */
-  toolCalls?: ToolCallSpec[];
-  /** Default `{prompt: 10, completion: 5, reasoning: 0, cached: 0}`. */
-  usage?: UsageSpec;
-  /** Override the finish_reason (e.g. "length"). */
-  finish?: "stop" | "length" | "tool_calls" | "content_filter";
-}
-
-export interface ProviderErrorSpec {
-  /** HTTP status, e.g. 401, 429, 500. */
-  status: number;
-  message?: string;
-  /** Seconds, sent as `retry-after` (429 defaults to 1). opencode waits exactly this long before retrying. */
-  retryAfter?: number;
-  /** Milliseconds, sent as `retry-after-ms`; opencode prefers it, so fast 5xx/429 retry tests use it. */
-  retryAfterMs?: number;
-  /** Fail only the first `times` attempts of this directive (counted per `id`), then answer normally. */
-  times?: number;
-}
-
-/** The directive a test puts in its prompt. Top-level step fields are shorthand for `steps[0]`. */
-export interface Script extends ScriptStep {
-  /** Key for per-directive state (error attempt counts). `directive()` fills in a random one. */
-  id?: string;
-  /** Sequential responses of one turn (step N answers after N earlier model responses). */
-  steps?: ScriptStep[];
-  /** With the shorthand form and `toolCalls`: the response after the tool results; default text "Done.". */
-  then?: ScriptStep;
-  /** Answer with an HTTP error instead of a completion. */
-  error?: ProviderErrorSpec;
-  /** Delay between streamed chunks. */
-  chunkDelayMs?: number;
-  /** Send this many content chunks (after the role chunk), then go silent with the socket open (until the client or close() ends it). */
-  stallAfterChunks?: number;
-}
+/** The opencode provider and model id each shape is configured as (`SHAPES[shape].model` for prompts). */
+export const SHAPES: Record<WireShape, { providerID: string; modelID: string; npm: string; model: string }> = {
+  chat: { providerID: "scripted", modelID: "m", npm: "@ai-sdk/openai-compatible", model: "scripted/m" },
+  anthropic: { providerID: "anthropic", modelID: "claude-scripted", npm: "@ai-sdk/anthropic", model: "anthropic/claude-scripted" },
+  responses: { providerID: "openai", modelID: "gpt-scripted", npm: "@ai-sdk/openai", model: "openai/gpt-scripted" },
+};
 
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage["headers"];
   /** Parsed JSON body (undefined for GET or unparsable bodies). */
-  body: ChatRequest | undefined;
+  body: unknown;
+  /** The protocol of the request (undefined for other routes). */
+  shape?: WireShape;
   /** How the server classified it. */
   kind: "title" | "summary" | "script" | "default" | "other";
   script?: Script;
@@ -122,8 +73,14 @@ export interface ModelServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
-  /** opencode config (for OPENCODE_CONFIG_CONTENT) using this server as its only model; `extra` is merged on top. */
-  providerConfig(extra?: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * opencode config (for OPENCODE_CONFIG_CONTENT) using this server as its only model, through the
+   * provider of each shape (default the OpenAI-compatible one) with a `baseURL` override; the
+   * first shape's model is the default. `extra` is merged on top. The `anthropic` and `openai`
+   * providers also need `OPENCODE_DISABLE_MODELS_FETCH=1` in the server's environment, so
+   * opencode does not reach for models.dev.
+   */
+  providerConfig(extra?: Record<string, unknown>, shapes?: WireShape | WireShape[]): Record<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -143,31 +100,23 @@ export interface ChatRequest {
   [key: string]: unknown;
 }
 
-export const PROVIDER_ID = "scripted";
-export const MODEL_ID = "m";
-const DIRECTIVE = "#script ";
-/** What the scripted model answers to opencode's compaction (summary) requests. */
-export const SUMMARY_TEXT = "Summary: the user asked for work and it was done.";
+export const PROVIDER_ID = SHAPES.chat.providerID;
+export const MODEL_ID = SHAPES.chat.modelID;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Render a script as the `#script {json}` line to append to a prompt. Adds a random `id` if missing. */
-export function directive(script: Script): string {
-  return DIRECTIVE + JSON.stringify({ id: randomUUID(), ...script });
-}
-
-/** Find the directive in a text, if any (the last `#script` line wins). */
-export function parseDirective(text: string): Script | undefined {
-  let found: Script | undefined;
-  for (const line of text.split("\n")) {
-    const at = line.indexOf(DIRECTIVE);
-    if (at < 0) continue;
-    try {
-      const parsed: unknown = JSON.parse(line.slice(at + DIRECTIVE.length));
-      if (parsed && typeof parsed === "object") found = parsed as Script;
-    } catch {
-      // not a directive after all (e.g. the line was quoted back to us truncated)
-    }
-  }
-  return found;
+function chatConversation(body: unknown): Conversation | undefined {
+  const request = body as ChatRequest | undefined;
+  if (!request || !Array.isArray(request.messages)) return undefined;
+  const messages = request.messages;
+  const last = messages.findLastIndex((m) => m.role === "user");
+  return {
+    system: messages.filter((m) => m.role === "system").map(messageText).join("\n"),
+    prompt: last < 0 ? undefined : messageText(messages[last]!),
+    // Counting assistant messages, not tool results, keeps a step with two parallel tool calls one step.
+    priorSteps: last < 0 ? 0 : messages.slice(last + 1).filter((m) => m.role === "assistant").length,
+    stream: request.stream === true,
+    model: request.model ?? MODEL_ID,
+  };
 }
 
 function messageText(m: ChatMessage): string {
@@ -176,40 +125,11 @@ function messageText(m: ChatMessage): string {
   return "";
 }
 
-/** Split deterministically into `n` near-equal pieces, by code point (never inside a surrogate pair). */
-export function splitText(text: string, n: number): string[] {
-  const chars = Array.from(text);
-  const count = Math.max(1, Math.min(n, chars.length));
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const piece = chars.slice(Math.floor((i * chars.length) / count), Math.floor(((i + 1) * chars.length) / count)).join("");
-    if (piece) out.push(piece);
-  }
-  return out;
-}
-
-type Plan =
-  | { kind: "title" | "summary" | "default"; step: ScriptStep }
-  | { kind: "script"; script: Script; stepIndex: number; step: ScriptStep };
-
-function plan(body: ChatRequest, opts: Required<ModelServerOptions>): Plan {
-  const messages = body.messages ?? [];
-  const system = messages.filter((m) => m.role === "system").map(messageText).join("\n");
-  if (system.includes("You are a title generator")) return { kind: "title", step: { text: opts.title, chunks: 1 } };
-  // Compaction's summary request quotes the whole conversation, directives included: never run them.
-  if (system.includes("context summarization agent")) return { kind: "summary", step: { text: SUMMARY_TEXT, chunks: 2 } };
-
-  // Only the last user message (the current turn's prompt) counts: an earlier turn's directive must
-  // not leak into a later turn without one (an old error script would fail every later turn).
-  const last = messages.findLastIndex((m) => m.role === "user");
-  const script = last < 0 ? undefined : parseDirective(messageText(messages[last]!));
-  if (!script) return { kind: "default", step: { text: opts.defaultText } };
-  const stepIndex = messages.slice(last + 1).filter((m) => m.role === "assistant").length;
-  const steps = script.steps ?? [script, ...(script.toolCalls ? [script.then ?? { text: "Done." }] : [])];
-  return { kind: "script", script, stepIndex, step: steps[stepIndex] ?? { text: "Done." } };
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const ROUTES: Array<{ suffix: string; shape: WireShape; read: (body: unknown) => Conversation | undefined }> = [
+  { suffix: "/chat/completions", shape: "chat", read: chatConversation },
+  { suffix: "/messages", shape: "anthropic", read: readAnthropicRequest },
+  { suffix: "/responses", shape: "responses", read: readResponsesRequest },
+];
 
 function usageOf(u: UsageSpec | undefined) {
   const prompt = u?.prompt ?? 10;
@@ -221,18 +141,6 @@ function usageOf(u: UsageSpec | undefined) {
     prompt_tokens_details: { cached_tokens: u?.cached ?? 0 },
     completion_tokens_details: { reasoning_tokens: u?.reasoning ?? 0 },
   };
-}
-
-function toolCallsOf(step: ScriptStep, stepIndex: number) {
-  return (step.toolCalls ?? []).map((t, i) => ({
-    id: t.id ?? `call_${stepIndex}_${i}_${randomUUID().slice(0, 8)}`,
-    name: t.name,
-    args: JSON.stringify(t.input),
-  }));
-}
-
-function finishOf(step: ScriptStep): string {
-  return step.finish ?? (step.toolCalls?.length ? "tool_calls" : "stop");
 }
 
 /** Start the server on 127.0.0.1 with a free port. */
@@ -258,9 +166,9 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
 
   async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    let body: ChatRequest | undefined;
+    let body: unknown;
     try {
-      body = raw ? (JSON.parse(raw) as ChatRequest) : undefined;
+      body = raw ? (JSON.parse(raw) as unknown) : undefined;
     } catch {
       body = undefined;
     }
@@ -270,26 +178,50 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     if (req.method === "GET" && path.endsWith("/models")) {
       return json(res, 200, { object: "list", data: [{ id: MODEL_ID, object: "model", created: 0, owned_by: PROVIDER_ID }] });
     }
-    if (req.method !== "POST" || !path.endsWith("/chat/completions") || !body) {
+    const route = req.method === "POST" ? ROUTES.find((r) => path.endsWith(r.suffix)) : undefined;
+    const conversation = route?.read(body);
+    if (!route || !conversation) {
       return json(res, 404, { error: { message: `no route ${req.method} ${path}`, type: "invalid_request_error" } });
     }
+    record.shape = route.shape;
 
-    const p = plan(body, opts);
+    const p = plan(conversation, opts);
     record.kind = p.kind;
+    let streamError: StreamErrorSpec | undefined;
     if (p.kind === "script") {
       record.script = p.script;
       record.step = p.stepIndex;
       const err = p.script.error;
-      if (err) {
-        const key = p.script.id ?? JSON.stringify(p.script);
-        const n = (attempts.get(key) ?? 0) + 1;
-        attempts.set(key, n);
-        if (err.times === undefined || n <= err.times) return providerError(res, err);
-      }
+      if (err && failsNow(p.script, "error", err.times)) return providerError(res, route.shape, err);
+      const failure = p.stepIndex === 0 ? p.script.failures?.[attempt(p.script, "failures") - 1] : undefined;
+      if (failure && "status" in failure) return providerError(res, route.shape, failure);
+      streamError = failure;
     }
     const script: Script = p.kind === "script" ? p.script : {};
-    if (body.stream) return stream(req, res, body, p.step, p.kind === "script" ? p.stepIndex : 0, script);
-    return complete(res, body, p.step, p.kind === "script" ? p.stepIndex : 0);
+    const stepIndex = p.kind === "script" ? p.stepIndex : 0;
+    const model = conversation.model;
+    if (!conversation.stream) {
+      if (route.shape === "anthropic") return json(res, 200, anthropicMessage(p.step, stepIndex, model));
+      if (route.shape === "responses") return json(res, 200, responsesBody(p.step, stepIndex, model));
+      return complete(res, model, p.step, stepIndex);
+    }
+    if (route.shape === "anthropic") return send(res, anthropicStream(p.step, stepIndex, model, streamError), script);
+    if (route.shape === "responses") return send(res, responsesStream(p.step, stepIndex, model, streamError), script);
+    return send(res, chatStream(body as ChatRequest, model, p.step, stepIndex), script, "data: [DONE]\n\n");
+  }
+
+  /** Counts a request of the script for `kind` of failure; the count including this one. */
+  function attempt(script: Script, kind: string): number {
+    const key = `${script.id ?? JSON.stringify(script)}:${kind}`;
+    const n = (attempts.get(key) ?? 0) + 1;
+    attempts.set(key, n);
+    return n;
+  }
+
+  /** True while the script's error should still fail this request. */
+  function failsNow(script: Script, kind: string, times: number | undefined): boolean {
+    const n = attempt(script, kind);
+    return times === undefined || n <= times;
   }
 
   function json(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
@@ -297,30 +229,33 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     res.end(JSON.stringify(value));
   }
 
-  function providerError(res: ServerResponse, err: ProviderErrorSpec): void {
-    const type = err.status === 401 ? "invalid_request_error" : err.status === 429 ? "rate_limit_exceeded" : "server_error";
-    const message =
-      err.message ?? (err.status === 401 ? "Invalid API key" : err.status === 429 ? "Rate limit reached" : "Internal server error");
+  function providerError(res: ServerResponse, shape: WireShape, err: ProviderErrorSpec): void {
     const headers: Record<string, string> = {};
     const retryAfter = err.retryAfter ?? (err.status === 429 ? 1 : undefined);
     if (retryAfter !== undefined) headers["retry-after"] = String(retryAfter);
     if (err.retryAfterMs !== undefined) headers["retry-after-ms"] = String(err.retryAfterMs);
+    if (shape === "anthropic") return json(res, err.status, anthropicError(err), headers);
+    if (shape === "responses") return json(res, err.status, responsesError(err), headers);
+    const type = err.status === 401 ? "invalid_request_error" : err.status === 429 ? "rate_limit_exceeded" : "server_error";
+    const message =
+      err.message ?? (err.status === 401 ? "Invalid API key" : err.status === 429 ? "Rate limit reached" : "Internal server error");
     json(res, err.status, { error: { message, type, code: err.status === 401 ? "invalid_api_key" : null } }, headers);
   }
 
-  function complete(res: ServerResponse, body: ChatRequest, step: ScriptStep, stepIndex: number): void {
+  function complete(res: ServerResponse, model: string, step: ScriptStep, stepIndex: number): void {
     const calls = toolCallsOf(step, stepIndex);
+    const blocks = stepBlocks(step);
     json(res, 200, {
       id: `chatcmpl-${randomUUID()}`,
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
-      model: body.model ?? MODEL_ID,
+      model,
       choices: [
         {
           index: 0,
           message: {
             role: "assistant",
-            content: step.text === undefined ? null : step.text.repeat(step.repeat ?? 1),
+            content: blocks.length ? blocks.join("") : null,
             ...(step.reasoning ? { reasoning_content: step.reasoning } : {}),
             ...(calls.length
               ? { tool_calls: calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.args } })) }
@@ -333,17 +268,9 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     });
   }
 
-  async function stream(
-    req: IncomingMessage,
-    res: ServerResponse,
-    body: ChatRequest,
-    step: ScriptStep,
-    stepIndex: number,
-    script: Script,
-  ): Promise<void> {
+  function chatStream(body: ChatRequest, model: string, step: ScriptStep, stepIndex: number): string[] {
     const id = `chatcmpl-${randomUUID()}`;
     const created = Math.floor(Date.now() / 1000);
-    const model = body.model ?? MODEL_ID;
     const chunk = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) => ({
       id,
       object: "chat.completion.chunk",
@@ -353,11 +280,10 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
       ...extra,
     });
 
-    // Everything to send, in order; the stall/delay logic below only decides the pacing.
     const frames: unknown[] = [chunk({ role: "assistant", content: "" })];
     const n = step.chunks ?? 3;
     if (step.reasoning) for (const r of splitText(step.reasoning, n)) frames.push(chunk({ reasoning_content: r }));
-    if (step.text) for (const t of splitText(step.text.repeat(step.repeat ?? 1), n)) frames.push(chunk({ content: t }));
+    for (const text of stepBlocks(step)) for (const t of splitText(text, n)) frames.push(chunk({ content: t }));
     toolCallsOf(step, stepIndex).forEach((c, index) => {
       // id + name + first half of the arguments, then the rest: the shape real providers stream.
       const half = Math.floor(c.args.length / 2);
@@ -371,19 +297,25 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     } else {
       frames.push(chunk({}, finishOf(step), { usage }));
     }
+    return frames.map((frame) => `data: ${JSON.stringify(frame)}\n\n`);
+  }
 
+  /**
+   * Writes SSE frames with the script's pacing. frames[0] opens the stream (the role chunk,
+   * `message_start`, `response.created`), so "stall after K chunks" means K frames after it went out.
+   */
+  async function send(res: ServerResponse, frames: string[], script: Script, end = ""): Promise<void> {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
     // Not req "close": that fires once the request body is consumed, not when the client leaves.
     let closed = false;
     res.on("close", () => (closed = true));
     for (let i = 0; i < frames.length; i++) {
       if (closed) return;
-      // frames[0] is the role chunk, so "after K chunks" means K content chunks went out.
       if (script.stallAfterChunks !== undefined && i > script.stallAfterChunks) return; // silent, socket left open
       if (i > 0 && script.chunkDelayMs) await sleep(script.chunkDelayMs);
-      res.write(`data: ${JSON.stringify(frames[i])}\n\n`);
+      res.write(frames[i]);
     }
-    if (!closed) res.end("data: [DONE]\n\n");
+    if (!closed) res.end(end);
   }
 
   // Closing destroys open sockets: stalled streams would otherwise keep close() waiting forever.
@@ -395,20 +327,25 @@ export async function startModelServer(options: ModelServerOptions = {}): Promis
     url,
     port,
     requests,
-    providerConfig(extra = {}) {
+    providerConfig(extra = {}, shapes: WireShape | WireShape[] = "chat") {
+      const list = Array.isArray(shapes) ? shapes : [shapes];
+      const first = SHAPES[list[0] ?? "chat"];
+      const provider: Record<string, unknown> = {};
+      for (const shape of list) {
+        const { providerID, modelID, npm } = SHAPES[shape];
+        provider[providerID] = {
+          npm,
+          name: providerID,
+          options: { baseURL: url, apiKey: "x" },
+          models: { [modelID]: { name: modelID, ...opts.model } },
+        };
+      }
       return {
         autoupdate: false,
         share: "disabled",
-        model: `${PROVIDER_ID}/${MODEL_ID}`,
-        small_model: `${PROVIDER_ID}/${MODEL_ID}`,
-        provider: {
-          [PROVIDER_ID]: {
-            npm: "@ai-sdk/openai-compatible",
-            name: PROVIDER_ID,
-            options: { baseURL: url, apiKey: "x" },
-            models: { [MODEL_ID]: { name: MODEL_ID, ...opts.model } },
-          },
-        },
+        model: `${first.providerID}/${first.modelID}`,
+        small_model: `${first.providerID}/${first.modelID}`,
+        provider,
         ...extra,
       };
     },

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
 import type { components } from "../../generated/opencode.js";
-import { AbortedError, ProviderAuthError, type ProviderError } from "../../src/turn/errors.js";
+import { AbortedError, ProviderAuthError, RateLimitError, UnknownProviderError, type ProviderError } from "../../src/turn/errors.js";
 import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import type { FinalReply, Reply, ToolResultReply } from "../../src/turn/replies.js";
 import { versionAtLeast } from "../support/opencode.js";
@@ -45,11 +45,21 @@ const EXPECTED = [
   "provider-500-retry",
   "abort",
   "permission",
+  // The same turns through opencode's bundled providers (Anthropic Messages, OpenAI Responses).
+  ...["anthropic", "responses"].flatMap((shape) =>
+    ["text", "reasoning", "two-blocks", "tool", "two-tools-parallel", "unicode", "retry-midstream", "retry-after-closed-block", "all-attempts-fail", "429"].map(
+      (scenario) => `${shape}-${scenario}`,
+    ),
+  ),
 ];
 /** Fixtures whose turn fails, and how. All others must end with a final reply. */
 const FAILURES: Record<string, abstract new (...args: never[]) => ProviderError> = {
   "provider-401": ProviderAuthError,
   abort: AbortedError,
+  "anthropic-all-attempts-fail": UnknownProviderError,
+  "anthropic-429": RateLimitError,
+  "responses-all-attempts-fail": UnknownProviderError,
+  "responses-429": RateLimitError,
 };
 
 interface Fixture {
@@ -58,6 +68,8 @@ interface Fixture {
   name: string;
   /** The opencode version that sent it. */
   version: string;
+  /** Recorded with the pinned server (test/fixtures/ itself), not an older one (test/fixtures/v…/). */
+  pinned: boolean;
 }
 
 const only = process.env["OPENCODE_FIXTURES"] || undefined;
@@ -74,7 +86,7 @@ const fixtures: Fixture[] = dirs
       .map((file) => {
         const path = `${dir}${file.slice(0, -".sse".length)}`;
         const { opencodeVersion } = JSON.parse(readFileSync(`${path}.json`, "utf8")) as Metadata;
-        return { path, name: file.slice(0, -".sse".length), version: opencodeVersion };
+        return { path, name: file.slice(0, -".sse".length), version: opencodeVersion, pinned: dir === DIR };
       }),
   )
   .filter((fixture) => only === undefined || fixture.version === only)
@@ -132,11 +144,32 @@ function deepFreeze<T>(value: T): T {
 const textOfKind = (replies: Reply[], kind: "delta" | "reasoning") =>
   replies.map((r) => (r.kind === kind ? r.text : "")).join("");
 
+/**
+ * Delta text minus what `retry` replies retracted (a failed provider attempt's parts, which the
+ * server leaves empty in storage). A retracted part's text must be exactly what streamed for it.
+ */
+function keptText(replies: Reply[]): string {
+  const streamed = new Map<string, string>();
+  for (const r of replies) if (r.kind === "delta") streamed.set(r.partID, (streamed.get(r.partID) ?? "") + r.text);
+  const discarded = new Set<string>();
+  for (const r of replies) {
+    if (r.kind !== "retry") continue;
+    for (const d of r.discarded) {
+      if (d.kind !== "text") continue;
+      expect(d.text).toBe(streamed.get(d.partID));
+      discarded.add(d.partID);
+    }
+  }
+  return replies.map((r) => (r.kind === "delta" && !discarded.has(r.partID) ? r.text : "")).join("");
+}
+
 describe.each(versions)("codec over fixtures recorded with opencode %s", (version) => {
   const recorded = fixtures.filter((fixture) => fixture.version === version);
 
   it("has every recorded scenario", () => {
-    expect(recorded.map((fixture) => fixture.name)).toEqual(expect.arrayContaining(EXPECTED));
+    // The provider-shape turns are recorded with the pinned server only.
+    const expected = recorded.some((fixture) => fixture.pinned) ? EXPECTED : EXPECTED.filter((name) => !/^(anthropic|responses)-/.test(name));
+    expect(recorded.map((fixture) => fixture.name)).toEqual(expect.arrayContaining(expected));
   });
 
   describe.each(recorded.map((fixture) => [fixture.name, fixture] as const))("%s", (name, fixture) => {
@@ -171,8 +204,8 @@ describe.each(versions)("codec over fixtures recorded with opencode %s", (versio
       }
     });
 
-    it("streams exactly the stored assistant text, and the final carries the last message's text", () => {
-      const deltas = textOfKind(replies, "delta");
+    it("streams exactly the stored assistant text (less retracted attempts), and the final carries the last message's text", () => {
+      const deltas = keptText(replies);
       if (terminal?.kind === "final") {
         expect(deltas).toBe(turn.text);
         expect(terminal.text).toBe(turn.lastText);
@@ -278,6 +311,32 @@ describe.each(versions)("codec over fixtures recorded with opencode %s", (versio
         expect(terminal?.kind).toBe("final");
         expect(replies.findLastIndex((r) => r.kind === "retry")).toBeLessThan(replies.indexOf(terminal!));
       }
+    });
+
+    it("a retry retracts exactly the failed attempt's parts, which the server left empty", () => {
+      const retries = replies.filter((r) => r.kind === "retry");
+      const discarded = retries.flatMap((r) => r.discarded);
+      const storedParts = new Map(turn.assistants.flatMap((m) => m.parts.map((p) => [p.id, p] as const)));
+      for (const d of discarded) {
+        const part = storedParts.get(d.partID);
+        expect(part?.type === "text" || part?.type === "reasoning" ? part.text : undefined).toBe("");
+      }
+      // Every part that streamed text yet is stored empty was abandoned by a retried attempt.
+      const streamedParts = new Set(replies.flatMap((r) => (r.kind === "delta" || r.kind === "reasoning" ? [r.partID] : [])));
+      const abandoned = [...streamedParts].filter((id) => {
+        const part = storedParts.get(id);
+        return (part?.type === "text" || part?.type === "reasoning") && part.text === "";
+      });
+      expect(discarded.map((d) => d.partID).sort()).toEqual(abandoned.sort());
+      if (/-retry-|-all-attempts-fail$/.test(name)) expect(discarded.length).toBeGreaterThan(0);
+    });
+
+    it("a rate limit's resetAt is counted from the error, not from before the server's retries", () => {
+      if (terminal?.kind !== "error" || !(terminal.error instanceof RateLimitError)) return;
+      const lastRetry = replies.findLast((r) => r.kind === "retry");
+      expect(lastRetry).toBeDefined();
+      // The error came after the last retry started; retry-after (1 s) counts from then.
+      expect(terminal.error.resetAt.getTime()).toBeGreaterThanOrEqual(lastRetry!.kind === "retry" ? lastRetry!.next : Infinity);
     });
 
     it("never throws, and never mutates the events it is given", () => {

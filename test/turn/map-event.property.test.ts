@@ -2,7 +2,7 @@
 // anywhere, duplicated deltas, lost event windows (a stream gap the Turn marks), garbage.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { initialTurnState, mapEvent, markGap, type TurnState } from "../../src/turn/map-event.js";
+import { applySnapshot, initialTurnState, mapEvent, markGap, type TurnSnapshot, type TurnState } from "../../src/turn/map-event.js";
 import type { Reply } from "../../src/turn/replies.js";
 import { ev, type EventShape } from "../support/events.js";
 
@@ -45,7 +45,28 @@ function interleave(mine: EventShape[], other: EventShape[], picks: boolean[]): 
   return [...out, ...mine.slice(i), ...other.slice(j)];
 }
 
-type Step = { event: EventShape } | { gap: true };
+type Step = { event: EventShape } | { gap: true } | { snapshot: TurnSnapshot };
+
+/** What the server has stored after the first `count` events: latest message infos and part records, and the status. */
+function storedAfter(events: EventShape[], count: number): TurnSnapshot {
+  const infos = new Map<string, Record<string, unknown>>();
+  const parts = new Map<string, Record<string, unknown>[]>();
+  let status: TurnSnapshot["status"] = "busy";
+  for (const event of events.slice(0, count)) {
+    if (event.type === "message.updated") {
+      const info = event.properties["info"] as Record<string, unknown>;
+      infos.set(info["id"] as string, info);
+    } else if (event.type === "message.part.updated") {
+      const part = event.properties["part"] as Record<string, unknown>;
+      const list = parts.get(part["messageID"] as string) ?? [];
+      const at = list.findIndex((p) => p["id"] === part["id"]);
+      if (at >= 0) list[at] = part;
+      else list.push(part);
+      parts.set(part["messageID"] as string, list);
+    } else if (event.type === "session.idle") status = "idle";
+  }
+  return { status, messages: [...infos].map(([id, info]) => ({ info: info as never, parts: (parts.get(id) ?? []) as never })) };
+}
 
 function replay(steps: Step[]): { replies: Reply[]; state: TurnState } {
   let state = initialTurnState({ sessionID: S, userMessageID: U });
@@ -53,6 +74,12 @@ function replay(steps: Step[]): { replies: Reply[]; state: TurnState } {
   for (const step of steps) {
     if ("gap" in step) {
       state = markGap(state);
+      continue;
+    }
+    if ("snapshot" in step) {
+      const result = applySnapshot(state, step.snapshot);
+      state = result.state;
+      replies.push(...result.replies);
       continue;
     }
     const result = mapEvent(state, step.event);
@@ -93,7 +120,7 @@ describe("mapEvent properties", () => {
           if (drop) {
             const [startSeed, length] = drop;
             const survives = (s: Step) =>
-              "gap" in s ||
+              !("event" in s) ||
               s.event.type === "session.status" ||
               s.event.type === "session.idle" ||
               (s.event.type === "message.part.updated" && (s.event.properties["part"] as { time?: { end?: number } }).time?.end !== undefined) ||
@@ -102,7 +129,13 @@ describe("mapEvent properties", () => {
             const window = steps.slice(from, from + length + 1);
             steps = [...steps.slice(0, from), ...window.filter(survives), { gap: true }, ...steps.slice(from + length + 1)];
           }
-          const { replies, state } = replay(steps);
+          let { replies, state } = replay(steps);
+          // As the Turn does after a gap: the final waits for a snapshot of what the server stored.
+          if (state.needsSnapshot) {
+            const result = applySnapshot(state, storedAfter(mine.events, mine.events.length));
+            replies = [...replies, ...result.replies];
+            state = result.state;
+          }
           const terminal = replies.filter((r) => r.kind === "final" || r.kind === "error");
           expect(terminal).toHaveLength(1);
           expect(replies.at(-1)).toMatchObject({ kind: "final", text: mine.finalText });
@@ -114,6 +147,45 @@ describe("mapEvent properties", () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  it("a snapshot read at any moment after a gap and arriving anywhere in the live stream never repeats or loses text", () => {
+    fc.assert(
+      fc.property(
+        chunks,
+        fc.array(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 8 }),
+        fc.nat(),
+        fc.nat({ max: 15 }),
+        fc.nat(),
+        fc.nat(),
+        (text, reasoning, startSeed, length, readSeed, arriveSeed) => {
+          const mine = turn(S, U, "msg_a", reasoning, text);
+          const events = mine.events;
+          // The connection drops: a window of events is lost, then the gap marker.
+          const from = startSeed % events.length;
+          const to = Math.min(events.length, from + length + 1);
+          const live: Step[] = [...events.slice(0, from).map((event) => ({ event })), { gap: true }];
+          // The snapshot is read after the reconnect (it reflects at least every event before it) and
+          // its answer lands among the live events that follow, before or after newer ones.
+          const readAt = to + (readSeed % (events.length - to + 1));
+          const after = events.slice(to).map((event): Step => ({ event }));
+          const arriveAt = arriveSeed % (after.length + 1);
+          const steps = [...live, ...after.slice(0, arriveAt), { snapshot: storedAfter(events, readAt) }, ...after.slice(arriveAt)];
+          let { replies, state } = replay(steps);
+          // As the Turn does: an idle it cannot settle from the stream asks for a final snapshot.
+          if (state.needsSnapshot) {
+            const result = applySnapshot(state, storedAfter(events, events.length));
+            replies = [...replies, ...result.replies];
+            state = result.state;
+          }
+          expect(replies.filter((r) => r.kind === "final" || r.kind === "error")).toHaveLength(1);
+          expect(replies.at(-1)).toMatchObject({ kind: "final", text: mine.finalText });
+          expect(joined(replies, "delta")).toBe(mine.finalText);
+          expect(joined(replies, "reasoning")).toBe(mine.reasoning);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

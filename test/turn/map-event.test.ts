@@ -277,10 +277,29 @@ describe("recovery after a gap", () => {
   it("a stale part emits only the missing text from its next live update", () => {
     let { state, replies } = run([...start, ev.delta(S, A, "prt_t", "Hel")]);
     state = markGap(state);
-    const after = run([ev.delta(S, A, "prt_t", "ld"), ev.part(S, A, "prt_t", "text", "Hello world", true), ev.idle(S)], state);
-    const all = [...replies, ...after.replies];
+    // The snapshot the Turn reads after the gap: the part is still streaming (1.18 stores no partial text).
+    const snap = applySnapshot(state, {
+      status: "busy",
+      messages: [{ info: info(ev.assistantMessage(S, A, U)), parts: [part(ev.part(S, A, "prt_t", "text", ""))] }],
+    });
+    const after = run([ev.delta(S, A, "prt_t", "ld"), ev.part(S, A, "prt_t", "text", "Hello world", true), ev.idle(S)], snap.state);
+    const all = [...replies, ...snap.replies, ...after.replies];
     expect(texts(all, "delta")).toBe("Hello world");
     expect(all.at(-1)).toMatchObject({ kind: "final", text: "Hello world" });
+  });
+
+  it("an idle after a gap waits for a snapshot: a part that lived only inside the gap would be missing", () => {
+    let { state } = run([ev.userMessage(S, U), ev.assistantMessage(S, A, U)]);
+    state = markGap(state);
+    const idle = run([ev.assistantMessage(S, A, U, { finish: "stop" }), ev.idle(S)], state);
+    expect(idle.replies).toEqual([]);
+    expect(idle.state.needsSnapshot).toBe(true);
+    const snap = applySnapshot(idle.state, {
+      status: "idle",
+      messages: [{ info: info(ev.assistantMessage(S, A, U, { finish: "stop" })), parts: [part(ev.part(S, A, "prt_gap", "text", "Whole part", true))] }],
+    });
+    expect(snap.replies.map((r) => r.kind)).toEqual(["delta", "final"]);
+    expect(snap.replies.at(-1)).toMatchObject({ text: "Whole part" });
   });
 
   it.each([
@@ -387,3 +406,27 @@ describe("recovery after a gap", () => {
   });
 });
 
+
+describe("snapshots with parts that carry no text", () => {
+  it("tool and step parts first seen in a snapshot never hold the final back", () => {
+    const S2 = "ses_b";
+    let state = initialTurnState({ sessionID: S2, userMessageID: U });
+    state = mapEvent(state, ev.userMessage(S2, U)).state;
+    state = markGap(state);
+    const assistant = ev.assistantMessage(S2, A, U, { finish: "stop", time: { created: 2_000, completed: 2_500 } }).properties["info"];
+    const result = applySnapshot(state, {
+      status: "idle",
+      messages: [
+        {
+          info: assistant as never,
+          parts: [
+            { id: "prt_step", sessionID: S2, messageID: A, type: "step-start" } as never,
+            ev.tool(S2, A, "prt_tool", "call_1", "bash", { status: "completed", input: {}, output: "x", title: "", metadata: {}, time: { start: 1, end: 2 } }).properties["part"] as never,
+            ev.part(S2, A, "prt_t", "text", "All done.", true).properties["part"] as never,
+          ],
+        },
+      ],
+    });
+    expect(result.replies.at(-1)).toMatchObject({ kind: "final", text: "All done." });
+  });
+});

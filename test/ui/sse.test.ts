@@ -2,8 +2,17 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AbortedError, pipeTurnToNodeResponse, toSSEResponse, type OpencodeClient, type Reply } from "../../src/index.js";
-import { readReplies, type WireReply } from "../../src/browser/index.js";
+import {
+  AbortedError,
+  pipeResumeToNodeResponse,
+  pipeTurnToNodeResponse,
+  resumeSSEResponse,
+  toSSEResponse,
+  type OpencodeClient,
+  type Reply,
+} from "../../src/index.js";
+import { parseFrameId, readReplies, type WireReply } from "../../src/browser/index.js";
+import { createParser } from "eventsource-parser";
 import { directive, startModelServer, type ModelServer } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
 
@@ -40,6 +49,7 @@ describe("streaming turns to UIs", () => {
     const states: string[] = [];
     const replies = await collect(readReplies(response, { onState: (s) => states.push(s) }));
     expect(text(replies)).toBe("Streamed to the browser.");
+    expect(replies.filter((r) => r.kind === "delta").length).toBeGreaterThanOrEqual(4);
     expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Streamed to the browser." });
     expect(states).toContain("open");
   });
@@ -62,7 +72,7 @@ describe("streaming turns to UIs", () => {
     const http = createServer((req, res) => {
       const turn = session.prompt(`x\n${directive({ text: "word ".repeat(50), chunks: 50, chunkDelayMs: 80 })}`);
       turnDone = turn.done.catch((e: unknown) => e);
-      void pipeTurnToNodeResponse(turn, res, { heartbeatMs: 50 });
+      void pipeTurnToNodeResponse(turn, res, { heartbeatMs: 50, reconnectGraceMs: 300 });
     });
     await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
     const { port } = http.address() as AddressInfo;
@@ -124,5 +134,85 @@ describe("streaming turns to UIs", () => {
     }
     expect(text(replies)).toBe("Via a web stream.");
     expect(replies.at(-1)?.kind).toBe("final");
+  });
+
+  it("every reply frame has an id naming the turn and its position; a reconnect with Last-Event-ID gets the rest, once", async () => {
+    const session = await client.session.create({});
+    const expected = "one two three four five six seven eight nine ten eleven twelve";
+    const turn = session.prompt(`x\n${directive({ text: expected, chunks: 12, chunkDelayMs: 60 })}`);
+    const first = toSSEResponse(turn, { reconnectGraceMs: 10_000 });
+    const ids: string[] = [];
+    const seen: Reply[] = [];
+    const reader = first.body!.getReader();
+    const decoder = new TextDecoder();
+    const parser = createParser({
+      onEvent(message) {
+        if (message.event === "turn") expect(parseFrameId(message.id)).toEqual({ sessionID: session.id, messageID: turn.messageID, seq: 0 });
+        if (message.event !== "reply") return;
+        ids.push(message.id!);
+        seen.push(JSON.parse(message.data) as Reply);
+      },
+    });
+    // Read until four deltas arrived, then drop the stream as a flaky network would.
+    while (seen.filter((r) => r.kind === "delta").length < 4) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("ended early");
+      parser.feed(decoder.decode(value, { stream: true }));
+    }
+    await reader.cancel();
+    expect(ids.map((id) => parseFrameId(id)?.seq)).toEqual(ids.map((_, i) => i + 1));
+
+    const resumed = await collect(readReplies(await resumeSSEResponse(ids.at(-1))));
+    const all = [...seen, ...resumed];
+    expect(text(all)).toBe(expected);
+    expect(all.at(-1)).toMatchObject({ kind: "final", text: expected });
+    expect(resumed.length).toBeGreaterThan(0);
+    // The turn was not aborted by the drop: a reader came back within the grace period.
+    await expect(turn.done).resolves.toMatchObject({ text: expected });
+
+    // An id of no known turn, and one this process never issued, are answered 404.
+    expect((await resumeSSEResponse(`${session.id}:msg_unknown:3`)).status).toBe(404);
+    expect((await resumeSSEResponse("not-an-id")).status).toBe(404);
+  });
+
+  it("readReplies reconnects by itself when the stream drops mid-turn, and shows 'reconnecting'", async () => {
+    const session = await client.session.create({});
+    const expected = "alpha beta gamma delta epsilon zeta eta theta iota kappa";
+    let drops = 0;
+    const http = createServer((req, res) => {
+      if (req.url === "/resume") return void pipeResumeToNodeResponse(req, res, { reconnectGraceMs: 10_000 });
+      const turn = session.prompt(`x\n${directive({ text: expected, chunks: 10, chunkDelayMs: 80 })}`);
+      void pipeTurnToNodeResponse(turn, res, { resumeUrl: "/resume", reconnectGraceMs: 10_000 });
+      // Cut the connection after a few frames went out, without ending the response properly.
+      let frames = 0;
+      const write = res.write.bind(res);
+      res.write = ((chunk: string) => {
+        if (typeof chunk === "string" && chunk.includes("event: reply") && ++frames === 4) {
+          drops++;
+          write(chunk);
+          res.socket?.destroy();
+          return true;
+        }
+        return write(chunk);
+      }) as typeof res.write;
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    const base = `http://127.0.0.1:${port}`;
+    const states: string[] = [];
+    const replies = await collect(
+      readReplies(await fetch(`${base}/`), {
+        resume: new URL("/resume", base),
+        reconnectDelayMs: 50,
+        onState: (state) => states.push(state),
+      }),
+    );
+    http.close();
+    expect(drops).toBe(1);
+    expect(states).toEqual(["reconnecting", "open"]);
+    expect(text(replies)).toBe(expected);
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: expected });
+    const ids = replies.map((r) => JSON.stringify(r));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

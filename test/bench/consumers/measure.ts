@@ -14,6 +14,8 @@ export interface ConsumerRun {
   lastID: string;
   /** Set for a filtered consumer: only this session's events are expected. */
   sessionID?: string;
+  /** Our consumer only: "fetch" injects the global fetch instead of the Node default transport. */
+  transport?: "fetch";
 }
 
 export interface ConsumerResult {

@@ -1,8 +1,10 @@
 // Our consumer: `createClient(...).events.subscribe()` — the SDK's one shared `/event` connection
-// (undici + eventsource-parser, zod checks on the events the SDK consumes) — optionally filtered
-// to one session, as a turn subscribes.
+// (eventsource-parser, zod checks on the events the SDK consumes) — optionally filtered to one
+// session, as a turn subscribes. It loads the Node build, as Node users get it (undici
+// `dispatcher.request`); with `fetch` in the run it injects Node's global fetch instead, the
+// WHATWG path browsers, Deno, Bun and workers take.
 
-import { createClient } from "../../../src/index.js";
+import { createClient } from "../../../src/node.js";
 import { measure } from "./measure.js";
 
 await measure(async (run, counter) => {
@@ -10,6 +12,7 @@ await measure(async (run, counter) => {
     baseUrl: run.url,
     username: run.username,
     password: run.password,
+    ...(run.transport === "fetch" ? { fetch: (input: string, init: RequestInit) => globalThis.fetch(input, init) } : {}),
     // Skipped frames or reconnects during a benchmark are worth seeing: they go to stderr, which
     // the benchmark shows if the run fails.
     logger: { warn: (message) => console.error(message), error: (message) => console.error(message) },

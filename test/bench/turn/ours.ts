@@ -3,7 +3,7 @@
 // maps the events; with no other subscriber the connection closes after the turn, so every turn
 // pays for its own subscription — checked before each turn.
 
-import { createClient, type Session } from "../../../src/index.js";
+import { createClient, type Session } from "../../../src/node.js";
 import { serveTurns, type TurnClient } from "./harness.js";
 
 const CLOSE_WAIT_MS = 5_000;

@@ -1,0 +1,70 @@
+// Helpers for the AI SDK adapter tests: a recorded fixture as a TurnLike, and a Response read the
+// way useChat's default transport reads it (ai's own SSE parser, chunk schema and message reader).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createParser } from "eventsource-parser";
+import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema, type UIMessage, type UIMessageChunk } from "ai";
+import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
+import type { Reply } from "../../src/turn/replies.js";
+import type { TurnLike } from "../../src/ui/ai-sdk.js";
+
+const DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
+
+/** The replies the codec makes of a recorded turn. */
+export function fixtureReplies(name: string): { sessionID: string; messageID: string; replies: Reply[] } {
+  const meta = JSON.parse(readFileSync(`${DIR}${name}.json`, "utf8")) as { sessionID: string; userMessageID: string };
+  let state = initialTurnState({ sessionID: meta.sessionID, userMessageID: meta.userMessageID });
+  const replies: Reply[] = [];
+  const parser = createParser({
+    onEvent(message) {
+      const result = mapEvent(state, JSON.parse(message.data));
+      state = result.state;
+      replies.push(...result.replies);
+    },
+  });
+  parser.feed(readFileSync(`${DIR}${name}.sse`, "utf8"));
+  return { sessionID: meta.sessionID, messageID: meta.userMessageID, replies };
+}
+
+export function turnOf(sessionID: string, messageID: string, replies: Reply[]): TurnLike & { aborted: number } {
+  return {
+    sessionID,
+    messageID,
+    aborted: 0,
+    async abort() {
+      this.aborted++;
+    },
+    async *[Symbol.asyncIterator]() {
+      for (const reply of replies) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        yield reply;
+      }
+    },
+  };
+}
+
+/** Chunks of a UI message stream Response, parsed and validated with ai's own schema (as DefaultChatTransport does). */
+export async function chunksOfResponse(response: Response): Promise<UIMessageChunk[]> {
+  const out: UIMessageChunk[] = [];
+  const reader = parseJsonEventStream({ stream: response.body!, schema: uiMessageChunkSchema }).getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return out;
+    if (!value.success) throw value.error;
+    out.push(value.value);
+  }
+}
+
+/** The final UIMessage ai's reader builds from the chunks, plus every error it reported. */
+export async function messageOf(chunks: UIMessageChunk[], message?: UIMessage): Promise<{ message: UIMessage | undefined; errors: string[] }> {
+  const errors: string[] = [];
+  const stream = new ReadableStream<UIMessageChunk>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  let last: UIMessage | undefined;
+  for await (const m of readUIMessageStream({ stream, ...(message ? { message } : {}), onError: (e) => errors.push(String(e)) })) last = m;
+  return { message: last, errors };
+}
