@@ -1,6 +1,7 @@
 // A tiny schema builder for the JSON shapes of the events the SDK reads: one definition per shape
-// gives a fast predicate (compiled to a JS expression), the same predicate interpreted (for runtimes
-// that forbid eval), and readable problems ("properties.info.id: expected string, received number").
+// gives a fast predicate (compiled to a JS expression) and, interpreted, readable problems
+// ("properties.info.id: expected string, received number"), which also stand in for the predicate
+// where eval is forbidden.
 // It knows only what the event checks use; zod's semantics for those constructs are the reference
 // (the property test in test/events/schemas.test.ts holds it to them).
 
@@ -29,30 +30,6 @@ export function array(element: Shape): Shape {
 /** A non-array object whose listed fields pass; other keys are a newer server's and pass unchecked. */
 export function looseObject(fields: Record<string, Shape>): Shape {
   return { kind: "object", fields };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Whether `value` passes `shape`, interpreted: the predicate when `compile` cannot run. */
-export function matches(shape: Shape, value: unknown): boolean {
-  switch (shape.kind) {
-    case "string":
-      return typeof value === "string";
-    case "number":
-      return typeof value === "number" && Number.isFinite(value);
-    case "boolean":
-      return typeof value === "boolean";
-    case "unknown":
-      return true;
-    case "optional":
-      return value === undefined || matches(shape.inner, value);
-    case "array":
-      return Array.isArray(value) && value.every((element) => matches(shape.element, element));
-    case "object":
-      return isObject(value) && Object.entries(shape.fields).every(([key, field]) => matches(field, value[key]));
-  }
 }
 
 /**
@@ -84,7 +61,8 @@ export function compile(shape: Shape, access: string, depth = 0): string {
 
 /**
  * The first `limit` reasons `value` fails `shape`, each "path: expected X, received Y", in field
- * order (as zod reports them). Names only types, never values: events may carry secrets.
+ * order (as zod reports them); none when it passes. Names only types, never values: events may
+ * carry secrets. Also the predicate where `compile`'s output cannot run (no eval).
  */
 export function problems(shape: Shape, value: unknown, path: string, limit = 3): string[] {
   const found: string[] = [];
@@ -93,29 +71,25 @@ export function problems(shape: Shape, value: unknown, path: string, limit = 3):
 }
 
 function collect(shape: Shape, value: unknown, path: string, found: string[], limit: number): void {
-  if (found.length >= limit) return;
-  switch (shape.kind) {
-    case "unknown":
-      return;
-    case "optional":
-      if (value !== undefined) collect(shape.inner, value, path, found, limit);
-      return;
-    case "array":
-      if (!Array.isArray(value)) found.push(`${path}: expected array, received ${received(value)}`);
-      else value.forEach((element, index) => collect(shape.element, element, `${path}.${index}`, found, limit));
-      return;
-    case "object":
-      if (!isObject(value)) found.push(`${path}: expected object, received ${received(value)}`);
-      else for (const [key, field] of Object.entries(shape.fields)) collect(field, value[key], `${path}.${key}`, found, limit);
-      return;
-    default:
-      if (!matches(shape, value)) found.push(`${path}: expected ${shape.kind}, received ${received(value)}`);
+  const { kind } = shape;
+  if (found.length >= limit || kind === "unknown" || (kind === "optional" && value === undefined)) return;
+  if (kind === "optional") return collect(shape.inner, value, path, found, limit);
+  const passes =
+    kind === "array"
+      ? Array.isArray(value)
+      : kind === "object"
+        ? typeof value === "object" && value !== null && !Array.isArray(value)
+        : kind === "number"
+          ? Number.isFinite(value)
+          : typeof value === kind;
+  if (!passes) found.push(`${path}: expected ${kind}, received ${received(value)}`);
+  else if (kind === "array") (value as unknown[]).forEach((element, index) => collect(shape.element, element, `${path}.${index}`, found, limit));
+  else if (kind === "object") {
+    for (const [key, field] of Object.entries(shape.fields)) collect(field, (value as Record<string, unknown>)[key], `${path}.${key}`, found, limit);
   }
 }
 
 function received(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "array";
-  if (typeof value === "number" && !Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : "Infinity";
-  return typeof value;
+  if (value === null || Array.isArray(value)) return value === null ? "null" : "array";
+  return typeof value === "number" && !Number.isFinite(value) ? String(value) : typeof value;
 }
