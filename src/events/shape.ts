@@ -90,6 +90,7 @@ function collect(shape: Shape, value: unknown, path: string, found: string[], li
 }
 
 function received(value: unknown): string {
-  if (value === null || Array.isArray(value)) return value === null ? "null" : "array";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
   return typeof value === "number" && !Number.isFinite(value) ? String(value) : typeof value;
 }
