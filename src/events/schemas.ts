@@ -141,7 +141,7 @@ export type Accepts = (type: string, properties: unknown) => boolean;
 
 /**
  * The check runs on the hot path (every delta), so the shapes are compiled into one predicate of
- * plain `typeof` tests, with no calls or allocations per field; the interpreter runs only when it
+ * inline `typeof` tests (no call or allocation per object field); the interpreter runs only when it
  * says no, to word the problem. A `switch` picks the type: hashing each event's fresh type string
  * for a Map lookup costs more.
  */
