@@ -456,3 +456,60 @@ describe("snapshots with parts that carry no text", () => {
     expect(result.replies.at(-1)).toMatchObject({ kind: "final", text: "All done." });
   });
 });
+
+describe("compaction", () => {
+  const C = "msg_compaction";
+  const K = "msg_continue";
+  const compacted = (auto: boolean, rest: EventShape[]) =>
+    run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", "Before.", true),
+      ev.assistantMessage(S, A, U, finished({ finish: "tool-calls", cost: 1 })),
+      ev.userMessage(S, C),
+      ev.compactionPart(S, C, auto),
+      ev.assistantMessage(S, "msg_summary", C, { summary: true }),
+      ev.part(S, "msg_summary", "prt_sum", "text", "Summary of it all.", true),
+      ev.assistantMessage(S, "msg_summary", C, finished({ summary: true, cost: 2 })),
+      ...rest,
+    ]);
+
+  it("an automatic compaction: the turn follows the synthetic continuation; the summary is not its text", () => {
+    const { replies } = compacted(true, [
+      ev.userMessage(S, K),
+      ev.syntheticText(S, K, "Continue if you have next steps."),
+      ev.assistantMessage(S, "msg_after", K),
+      ev.part(S, "msg_after", "prt_after", "text", "After.", true),
+      ev.assistantMessage(S, "msg_after", K, finished({ cost: 4 })),
+      ev.idle(S),
+    ]);
+    expect(replies.map((r) => r.kind)).toEqual(["delta", "compaction", "delta", "final"]);
+    expect(replies[1]).toEqual({ kind: "compaction", sessionID: S, auto: true, messageID: C });
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "After.", messageID: "msg_after", usage: { cost: 7 } });
+    expect(JSON.stringify(replies)).not.toContain("Summary of it all.");
+  });
+
+  it("a compaction the app asked for (summarize) mid-turn is reported, and the turn ends with its own last answer", () => {
+    const { replies } = compacted(false, [ev.idle(S)]);
+    expect(replies.map((r) => r.kind)).toEqual(["delta", "compaction", "final"]);
+    expect(replies[1]).toMatchObject({ kind: "compaction", auto: false });
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Before.", usage: { cost: 3 } });
+  });
+
+  it("another client's prompt queued during the turn is never taken for a continuation", () => {
+    const { replies } = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", "Mine.", true),
+      ev.assistantMessage(S, A, U, finished()),
+      ev.userMessage(S, "msg_theirs"),
+      ev.part(S, "msg_theirs", "prt_theirs", "text", "their prompt", true),
+      ev.assistantMessage(S, "msg_their_answer", "msg_theirs"),
+      ev.part(S, "msg_their_answer", "prt_ta", "text", "Theirs.", true),
+      ev.assistantMessage(S, "msg_their_answer", "msg_theirs", finished()),
+      ev.idle(S),
+    ]);
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Mine." });
+    expect(JSON.stringify(replies)).not.toContain("Theirs.");
+  });
+});
