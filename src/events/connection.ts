@@ -36,112 +36,118 @@ export const EVENT_PATH = "/event";
 const MAX_FRAME_CHARS = 64 * 1024 * 1024;
 
 export class EventConnection {
-  private readonly controller = new AbortController();
-  private end: ConnectionEnd | undefined;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private response: StreamResponse | undefined;
+  readonly #controller = new AbortController();
+  #end: ConnectionEnd | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #response: StreamResponse | undefined;
   /** Until the hub sees `server.connected`: the opening deadline applies, not the silence one. */
-  private opening = true;
+  #opening = true;
   /** Set per chunk, read only when the timer fires: cheaper than re-arming a timer per chunk, and works without Node's `refresh()`. */
-  private lastChunkAt = 0;
+  #lastChunkAt = 0;
 
-  constructor(
-    private readonly transport: Transport,
-    private readonly url: string,
-    private readonly timeouts: ConnectionTimeouts,
-    private readonly logger: Logger,
-    private readonly sink: FrameSink,
-  ) {}
+  readonly #transport: Transport;
+  readonly #url: string;
+  readonly #timeouts: ConnectionTimeouts;
+  readonly #logger: Logger;
+  readonly #sink: FrameSink;
+
+  constructor(transport: Transport, url: string, timeouts: ConnectionTimeouts, logger: Logger, sink: FrameSink) {
+    this.#transport = transport;
+    this.#url = url;
+    this.#timeouts = timeouts;
+    this.#logger = logger;
+    this.#sink = sink;
+  }
 
   /** Connects and reads until the stream ends, fails, stalls or is stopped. Never rejects. */
   async run(): Promise<ConnectionEnd> {
-    this.timer = setTimeout(() => this.openTimedOut(), this.timeouts.openTimeoutMs);
+    this.#timer = setTimeout(() => this.#openTimedOut(), this.#timeouts.openTimeoutMs);
     let response: StreamResponse;
     try {
       // timeoutMs 0: the opening deadline here covers the headers (and the first frame after them).
-      response = await this.transport.openStream(EVENT_PATH, { signal: this.controller.signal, timeoutMs: 0 });
+      response = await this.#transport.openStream(EVENT_PATH, { signal: this.#controller.signal, timeoutMs: 0 });
     } catch (error) {
-      return this.finish({ kind: "failed", error: asOpencodeError(error, this.url) });
+      return this.#finish({ kind: "failed", error: asOpencodeError(error, this.#url) });
     }
-    if (this.end !== undefined) {
+    if (this.#end !== undefined) {
       response.cancel();
-      return this.finish(this.end);
+      return this.#finish(this.#end);
     }
     const contentType = response.headers["content-type"];
     if (contentType !== undefined && !/^text\/event-stream\b/i.test(contentType)) {
       response.cancel();
       const error = new StreamError(`GET ${EVENT_PATH} answered ${response.status} with ${contentType}, not an event stream`);
-      return this.finish({ kind: "failed", error });
+      return this.#finish({ kind: "failed", error });
     }
-    this.response = response;
-    return this.read(response);
+    this.#response = response;
+    return this.#read(response);
   }
 
   /** The hub saw this connection's `server.connected`: from now on only silence ends it. */
   opened(): void {
-    if (!this.opening || this.end !== undefined) return;
-    this.opening = false;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.checkSilence(), this.timeouts.idleTimeoutMs);
+    if (!this.#opening || this.#end !== undefined) return;
+    this.#opening = false;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#checkSilence(), this.#timeouts.idleTimeoutMs);
   }
 
   /** Ends the connection now; `run()` resolves with `end` (the first stop wins). */
   stop(end: ConnectionEnd): void {
-    if (this.end !== undefined) return;
-    this.end = end;
-    clearTimeout(this.timer);
-    this.controller.abort();
-    this.response?.cancel();
+    if (this.#end !== undefined) return;
+    this.#end = end;
+    clearTimeout(this.#timer);
+    this.#controller.abort();
+    this.#response?.cancel();
   }
 
-  private async read(response: StreamResponse): Promise<ConnectionEnd> {
+  async #read(response: StreamResponse): Promise<ConnectionEnd> {
     const decoder = new TextDecoder();
-    const sink = this.sink;
+    const sink = this.#sink;
     const parser = createParser({
       onEvent: (message) => {
-        if (this.end === undefined) sink.onFrame(message.data);
+        if (this.#end === undefined) sink.onFrame(message.data);
       },
       onError: (error: ParseError) => {
         if (error.type === "max-buffer-size-exceeded") {
           this.stop({ kind: "failed", error: new StreamError(`an event frame exceeded ${MAX_FRAME_CHARS} characters`, true) });
         } else {
-          this.logger.warn?.(`skipped a malformed SSE line: ${error.message}`, { line: error.line?.slice(0, 200) });
+          this.#logger.warn?.(`skipped a malformed SSE line: ${error.message}`, { line: error.line?.slice(0, 200) });
         }
       },
       maxBufferSize: MAX_FRAME_CHARS,
     });
     try {
       await response.stream((chunk) => {
-        this.lastChunkAt = Date.now();
-        if (this.end === undefined) parser.feed(decoder.decode(chunk, { stream: true }));
+        this.#lastChunkAt = Date.now();
+        if (this.#end === undefined) parser.feed(decoder.decode(chunk, { stream: true }));
       });
       // An unterminated last frame is dropped, as the SSE spec says; the flush only completes a split character.
-      if (this.end === undefined) parser.feed(decoder.decode());
-      return this.finish({ kind: "ended" });
+      if (this.#end === undefined) parser.feed(decoder.decode());
+      return this.#finish({ kind: "ended" });
     } catch (error) {
-      return this.finish({ kind: "failed", error: asOpencodeError(error, this.url) });
+      return this.#finish({ kind: "failed", error: asOpencodeError(error, this.#url) });
     }
   }
 
-  private finish(end: ConnectionEnd): ConnectionEnd {
-    clearTimeout(this.timer);
-    return this.end ?? end;
+  #finish(end: ConnectionEnd): ConnectionEnd {
+    clearTimeout(this.#timer);
+    return this.#end ?? end;
   }
 
-  private openTimedOut(): void {
-    const error = new APITimeoutError("GET", this.url, this.timeouts.openTimeoutMs);
-    error.message = `GET ${EVENT_PATH}: the stream did not open (response headers and server.connected) within ${this.timeouts.openTimeoutMs} ms`;
+  #openTimedOut(): void {
+    const error = new APITimeoutError("GET", this.#url, this.#timeouts.openTimeoutMs);
+    error.message = `GET ${EVENT_PATH}: the stream did not open (response headers and server.connected) within ${this.#timeouts.openTimeoutMs} ms`;
     this.stop({ kind: "stalled", error });
   }
 
-  private checkSilence(): void {
-    const idle = this.timeouts.idleTimeoutMs;
-    const quiet = Date.now() - this.lastChunkAt;
+  #checkSilence(): void {
+    const idle = this.#timeouts.idleTimeoutMs;
+    const quiet = Date.now() - this.#lastChunkAt;
     if (quiet < idle) {
-      this.timer = setTimeout(() => this.checkSilence(), idle - quiet);
+      this.#timer = setTimeout(() => this.#checkSilence(), idle - quiet);
       return;
     }
-    const error = new APITimeoutError("GET", this.url, idle);
+    const error = new APITimeoutError("GET", this.#url, idle);
     error.message = `GET ${EVENT_PATH}: no bytes from the server for ${idle} ms`;
     this.stop({ kind: "stalled", error });
   }

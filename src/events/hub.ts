@@ -66,58 +66,58 @@ const PREFILTER_WINDOW = 64;
 export class EventHub implements SubscriptionHost, FrameSink {
   readonly logger: Logger;
   readonly streamUrl: string;
-  private readonly transport: Transport;
-  private readonly timeouts: ConnectionTimeouts;
-  private readonly maxQueue: number;
-  private readonly readyTimeoutMs: number;
-  private readonly reconnectInitialMs: number;
-  private readonly reconnectMaxMs: number;
+  readonly #transport: Transport;
+  readonly #timeouts: ConnectionTimeouts;
+  readonly #maxQueue: number;
+  readonly #readyTimeoutMs: number;
+  readonly #reconnectInitialMs: number;
+  readonly #reconnectMaxMs: number;
 
-  private subscribers: Subscriber[] = [];
+  #subscribers: Subscriber[] = [];
   /** Set when every subscriber filters by a plain session id: frames mentioning none of them (and not `server.*`) are not parsed. */
-  private prefilterIDs: string[] | undefined;
+  #prefilterIDs: string[] | undefined;
   /**
    * Frames the prefilter may still examine before it pauses. Each skip, and each parsed frame
    * nobody wanted, refills it; when every frame is for a subscribed session anyway (one session
    * streaming), the text search would be pure cost, so it stops until a frame is wasted again.
    */
-  private prefilterBudget = PREFILTER_WINDOW;
-  private current: ConnectionState = "closed";
-  private readonly listeners = new Set<(state: ConnectionState) => void>();
-  private connection: EventConnection | undefined;
-  private openedAt: number | undefined;
-  private looping = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private wake: (() => void) | undefined;
-  private closed = false;
-  private failure: OpencodeError | undefined;
+  #prefilterBudget = PREFILTER_WINDOW;
+  #current: ConnectionState = "closed";
+  readonly #listeners = new Set<(state: ConnectionState) => void>();
+  #connection: EventConnection | undefined;
+  #openedAt: number | undefined;
+  #looping = false;
+  #loopDone: Promise<void> = Promise.resolve();
+  #wake: (() => void) | undefined;
+  #closed = false;
+  #failure: OpencodeError | undefined;
 
   constructor(transport: Transport, options: EventHubOptions = {}) {
-    this.transport = transport;
+    this.#transport = transport;
     this.logger = transport.options.logger;
     this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH)).href;
     const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-    this.timeouts = { idleTimeoutMs, openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs) };
-    this.maxQueue = options.maxQueue ?? 10_000;
-    this.readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-    this.reconnectInitialMs = options.reconnectInitialMs ?? 250;
-    this.reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
+    this.#timeouts = { idleTimeoutMs, openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs) };
+    this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+    this.#reconnectInitialMs = options.reconnectInitialMs ?? 250;
+    this.#reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
   }
 
   /** The shared connection's state (see `ConnectionState`). */
   get state(): ConnectionState {
-    return this.current;
+    return this.#current;
   }
 
   /** Why the latest connection attempt failed, while the stream is not open. */
   get lastError(): OpencodeError | undefined {
-    return this.failure;
+    return this.#failure;
   }
 
   /** Called on every state change of the shared connection; returns the unsubscribe function. */
   onState(listener: (state: ConnectionState) => void): () => void {
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
   }
 
   /**
@@ -134,77 +134,77 @@ export class EventHub implements SubscriptionHost, FrameSink {
       gaps: options.gaps === true,
       types: options.types,
       signal: options.signal,
-      maxQueue: options.maxQueue ?? this.maxQueue,
-      readyTimeoutMs: options.readyTimeoutMs ?? this.readyTimeoutMs,
+      maxQueue: options.maxQueue ?? this.#maxQueue,
+      readyTimeoutMs: options.readyTimeoutMs ?? this.#readyTimeoutMs,
     });
-    if (this.closed) subscription.end(new AbortError("the client is closed"), true);
+    if (this.#closed) subscription.end(new AbortError("the client is closed"), true);
     if (subscription.closed) return subscription;
-    this.subscribers.push(subscription);
-    this.updatePrefilter();
-    if (this.current === "closed") {
-      this.setState("connecting");
-      this.run();
+    this.#subscribers.push(subscription);
+    this.#updatePrefilter();
+    if (this.#current === "closed") {
+      this.#setState("connecting");
+      this.#run();
     }
     return subscription;
   }
 
   /** Ends every subscription (their iterators finish) and the connection; resolves once the socket is gone. */
   async close(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      const subscribers = this.subscribers;
-      this.subscribers = [];
-      this.prefilterIDs = undefined;
+    if (!this.#closed) {
+      this.#closed = true;
+      const subscribers = this.#subscribers;
+      this.#subscribers = [];
+      this.#prefilterIDs = undefined;
       const reason = new AbortError("the client was closed");
       for (const subscriber of subscribers) subscriber.end(reason, false);
-      this.connection?.stop({ kind: "released" });
-      this.wake?.();
-      this.setState("closed");
-      this.listeners.clear();
+      this.#connection?.stop({ kind: "released" });
+      this.#wake?.();
+      this.#setState("closed");
+      this.#listeners.clear();
     }
-    await this.loopDone;
+    await this.#loopDone;
   }
 
   /** @internal A subscription leaves; the last one out closes the connection. */
   release(subscriber: Subscriber): void {
-    const index = this.subscribers.indexOf(subscriber);
+    const index = this.#subscribers.indexOf(subscriber);
     if (index === -1) return;
-    this.subscribers.splice(index, 1);
-    this.updatePrefilter();
-    if (this.subscribers.length === 0) {
-      this.connection?.stop({ kind: "released" });
-      this.wake?.();
-      this.setState("closed");
+    this.#subscribers.splice(index, 1);
+    this.#updatePrefilter();
+    if (this.#subscribers.length === 0) {
+      this.#connection?.stop({ kind: "released" });
+      this.#wake?.();
+      this.#setState("closed");
     }
   }
 
   /** @internal One SSE frame's data from the current connection. */
   onFrame(data: string): void {
-    const ids = this.prefilterIDs;
-    if (ids !== undefined && this.prefilterBudget > 0) {
+    const ids = this.#prefilterIDs;
+    if (ids !== undefined && this.#prefilterBudget > 0) {
       if (!mayConcern(data, ids)) {
-        this.prefilterBudget = PREFILTER_WINDOW;
+        this.#prefilterBudget = PREFILTER_WINDOW;
         return;
       }
-      this.prefilterBudget--;
+      this.#prefilterBudget--;
     }
     let value: unknown;
     try {
       value = JSON.parse(data);
     } catch {
-      return this.skip("its data is not JSON", data);
+      return this.#skip("its data is not JSON", data);
     }
     const problem = envelopeProblem(value);
-    if (problem !== undefined) return this.skip(problem, data);
+    if (problem !== undefined) return this.#skip(problem, data);
     const event = value as Event;
     const type: string = event.type;
-    if (type === "server.connected") this.opened();
+    if (type === "server.connected") this.#opened();
 
     const sessionID = sessionOf(type, event.properties as Record<string, unknown>);
     const everyone = type.startsWith("server.");
     let checked = false;
     let delivered = false;
-    const subscribers = this.subscribers;
+    const subscribers = this.#subscribers;
     // Backwards, so an overflowing subscriber can be removed in place.
     for (let i = subscribers.length - 1; i >= 0; i--) {
       const subscriber = subscribers[i]!;
@@ -213,7 +213,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
       if (!checked) {
         // Validated only once someone wants it: most frames of a busy server concern other sessions.
         const invalid = consumedEventProblem(event);
-        if (invalid !== undefined) return this.skip(invalid, data, type);
+        if (invalid !== undefined) return this.#skip(invalid, data, type);
         checked = true;
       }
       delivered = true;
@@ -222,125 +222,125 @@ export class EventHub implements SubscriptionHost, FrameSink {
         this.release(subscriber);
       }
     }
-    if (!delivered) this.prefilterBudget = PREFILTER_WINDOW;
+    if (!delivered) this.#prefilterBudget = PREFILTER_WINDOW;
   }
 
   /** Connection attempts until no one is subscribed, the client closes, or a failure is terminal. */
-  private run(): void {
-    if (this.looping) return;
-    this.looping = true;
-    this.loopDone = this.loop();
+  #run(): void {
+    if (this.#looping) return;
+    this.#looping = true;
+    this.#loopDone = this.#loop();
   }
 
-  private async loop(): Promise<void> {
+  async #loop(): Promise<void> {
     let attempt = 0;
     for (;;) {
-      if (this.closed || this.subscribers.length === 0) {
-        this.looping = false;
+      if (this.#closed || this.#subscribers.length === 0) {
+        this.#looping = false;
         return;
       }
-      const connection = new EventConnection(this.transport, this.streamUrl, this.timeouts, this.logger, this);
-      this.connection = connection;
-      this.openedAt = undefined;
+      const connection = new EventConnection(this.#transport, this.streamUrl, this.#timeouts, this.logger, this);
+      this.#connection = connection;
+      this.#openedAt = undefined;
       const end = await connection.run();
-      this.connection = undefined;
-      if (end.kind === "released" || this.closed || this.subscribers.length === 0) {
+      this.#connection = undefined;
+      if (end.kind === "released" || this.#closed || this.#subscribers.length === 0) {
         attempt = 0;
         continue;
       }
 
       const error = endError(end);
-      this.failure = error;
+      this.#failure = error;
       if (!error.retryable) {
-        this.giveUp(error);
+        this.#giveUp(error);
         continue;
       }
       // A connection that stayed open a while was healthy: start the backoff over.
-      if (this.openedAt !== undefined && Date.now() - this.openedAt >= this.reconnectMaxMs) attempt = 0;
-      const delay = this.backoff(attempt++);
-      this.setState("reconnecting");
+      if (this.#openedAt !== undefined && Date.now() - this.#openedAt >= this.#reconnectMaxMs) attempt = 0;
+      const delay = this.#backoff(attempt++);
+      this.#setState("reconnecting");
       this.logger.info?.(`event stream: ${error.message}; reconnecting in ${delay} ms`, { attempt });
-      await this.pause(delay);
+      await this.#pause(delay);
     }
   }
 
   /** Capped exponential backoff with jitter, so many clients do not reconnect in lockstep. */
-  private backoff(attempt: number): number {
-    const capped = Math.min(this.reconnectInitialMs * 2 ** attempt, this.reconnectMaxMs);
+  #backoff(attempt: number): number {
+    const capped = Math.min(this.#reconnectInitialMs * 2 ** attempt, this.#reconnectMaxMs);
     return Math.round(capped * (0.5 + Math.random() * 0.5));
   }
 
-  private pause(ms: number): Promise<void> {
+  #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.wake = undefined;
+        this.#wake = undefined;
         resolve();
       }, ms);
-      this.wake = () => {
+      this.#wake = () => {
         clearTimeout(timer);
-        this.wake = undefined;
+        this.#wake = undefined;
         resolve();
       };
     });
   }
 
-  private opened(): void {
-    this.connection?.opened();
-    if (this.current === "open") return;
-    this.openedAt = Date.now();
-    this.failure = undefined;
-    this.setState("open");
+  #opened(): void {
+    this.#connection?.opened();
+    if (this.#current === "open") return;
+    this.#openedAt = Date.now();
+    this.#failure = undefined;
+    this.#setState("open");
     // A copy: listeners run inside and may close subscriptions.
-    for (const subscriber of this.subscribers.slice()) subscriber.opened();
+    for (const subscriber of this.#subscribers.slice()) subscriber.opened();
   }
 
-  private giveUp(error: OpencodeError): void {
+  #giveUp(error: OpencodeError): void {
     this.logger.info?.(`event stream: ${error.message}; not reconnecting`);
-    const subscribers = this.subscribers;
-    this.subscribers = [];
-    this.prefilterIDs = undefined;
-    this.setState("closed");
+    const subscribers = this.#subscribers;
+    this.#subscribers = [];
+    this.#prefilterIDs = undefined;
+    this.#setState("closed");
     for (const subscriber of subscribers) subscriber.end(error, true);
   }
 
-  private setState(state: ConnectionState): void {
-    if (this.current === state) return;
-    this.current = state;
-    for (const listener of this.listeners) {
+  #setState(state: ConnectionState): void {
+    if (this.#current === state) return;
+    this.#current = state;
+    for (const listener of this.#listeners) {
       try {
         listener(state);
       } catch (error) {
         this.logger.error?.("an event-state listener threw", { error });
       }
     }
-    for (const subscriber of this.subscribers.slice()) subscriber.stateChanged(state);
+    for (const subscriber of this.#subscribers.slice()) subscriber.stateChanged(state);
   }
 
   /** @internal A subscriber's session set grew. */
   sessionsChanged(): void {
-    this.updatePrefilter();
+    this.#updatePrefilter();
   }
 
-  private updatePrefilter(): void {
+  #updatePrefilter(): void {
     const ids: string[] = [];
-    for (const subscriber of this.subscribers) {
+    for (const subscriber of this.#subscribers) {
       const sessions = subscriber.sessionIDs;
       if (sessions === undefined) {
-        this.prefilterIDs = undefined;
+        this.#prefilterIDs = undefined;
         return;
       }
       for (const id of sessions) {
         if (!PLAIN_ID.test(id)) {
-          this.prefilterIDs = undefined;
+          this.#prefilterIDs = undefined;
           return;
         }
         if (!ids.includes(id)) ids.push(id);
       }
     }
-    this.prefilterIDs = ids.length > 0 ? ids : undefined;
+    this.#prefilterIDs = ids.length > 0 ? ids : undefined;
   }
 
-  private skip(problem: string, data: string, type?: string): void {
+  #skip(problem: string, data: string, type?: string): void {
     this.logger.warn?.(`skipped an event frame: ${problem}`, { type, data: data.slice(0, 200) });
   }
 }

@@ -82,9 +82,9 @@ function noop(): void {}
 export class EventSubscription<E extends Event | StreamGap = Event> implements AsyncIterableIterator<E>, Subscriber {
   readonly sessionID: string | undefined;
   readonly types: ReadonlySet<string> | undefined;
-  private readonly sessions: Set<string> | undefined;
-  private readonly children: boolean;
-  private readonly gaps: boolean;
+  readonly #sessions: Set<string> | undefined;
+  readonly #children: boolean;
+  readonly #gaps: boolean;
   /**
    * Resolves once the shared connection is open (HTTP 200 and the server's `server.connected`
    * frame), at once if it already is: events the server emits after that reach this
@@ -97,66 +97,66 @@ export class EventSubscription<E extends Event | StreamGap = Event> implements A
    */
   readonly ready: Promise<void>;
 
-  private readonly host: SubscriptionHost;
-  private readonly maxQueue: number;
+  readonly #host: SubscriptionHost;
+  readonly #maxQueue: number;
   // Typed as `Event`, not E, so a narrowed subscription stays assignable to EventSubscription<Event>.
-  private readonly queue = new RingQueue<Event | StreamGap>();
-  private readonly signal: AbortSignal | undefined;
-  private waiter: ((result: IteratorResult<Event | StreamGap>) => void) | undefined;
-  private rejectWaiter: ((error: OpencodeError) => void) | undefined;
-  private waiting: Promise<IteratorResult<Event | StreamGap>> | undefined;
+  readonly #queue = new RingQueue<Event | StreamGap>();
+  readonly #signal: AbortSignal | undefined;
+  #waiter: ((result: IteratorResult<Event | StreamGap>) => void) | undefined;
+  #rejectWaiter: ((error: OpencodeError) => void) | undefined;
+  #waiting: Promise<IteratorResult<Event | StreamGap>> | undefined;
   /** Thrown by the next read once the queue is drained; then the iterator is done. */
-  private failure: OpencodeError | undefined;
-  private ended = false;
-  private sawOpen: boolean;
-  private readySettled: boolean;
-  private resolveReady: () => void = noop;
-  private rejectReady: (error: OpencodeError) => void = noop;
-  private readyTimer: ReturnType<typeof setTimeout> | undefined;
-  private stateListeners: Set<(state: ConnectionState) => void> | undefined;
-  private reconnectListeners: Set<(info: ReconnectInfo) => void> | undefined;
-  private readonly onAbort = () =>
-    this.leave(new AbortError("the event subscription was aborted before the stream opened", { cause: this.signal?.reason }));
+  #failure: OpencodeError | undefined;
+  #ended = false;
+  #sawOpen: boolean;
+  #readySettled: boolean;
+  #resolveReady: () => void = noop;
+  #rejectReady: (error: OpencodeError) => void = noop;
+  #readyTimer: ReturnType<typeof setTimeout> | undefined;
+  #stateListeners: Set<(state: ConnectionState) => void> | undefined;
+  #reconnectListeners: Set<(info: ReconnectInfo) => void> | undefined;
+  readonly #onAbort = () =>
+    this.#leave(new AbortError("the event subscription was aborted before the stream opened", { cause: this.#signal?.reason }));
 
   constructor(host: SubscriptionHost, settings: SubscriptionSettings) {
-    this.host = host;
+    this.#host = host;
     this.sessionID = settings.sessionID;
-    this.sessions = settings.sessionID === undefined ? undefined : new Set([settings.sessionID]);
-    this.children = settings.children;
-    this.gaps = settings.gaps;
+    this.#sessions = settings.sessionID === undefined ? undefined : new Set([settings.sessionID]);
+    this.#children = settings.children;
+    this.#gaps = settings.gaps;
     this.types = settings.types === undefined ? undefined : new Set(settings.types);
-    this.maxQueue = settings.maxQueue >= 1 ? settings.maxQueue : 1;
-    this.signal = settings.signal;
-    this.sawOpen = host.state === "open";
-    this.readySettled = this.sawOpen;
-    this.ready = this.sawOpen
+    this.#maxQueue = settings.maxQueue >= 1 ? settings.maxQueue : 1;
+    this.#signal = settings.signal;
+    this.#sawOpen = host.state === "open";
+    this.#readySettled = this.#sawOpen;
+    this.ready = this.#sawOpen
       ? Promise.resolve()
       : new Promise<void>((resolve, reject) => {
-          this.resolveReady = resolve;
-          this.rejectReady = reject;
+          this.#resolveReady = resolve;
+          this.#rejectReady = reject;
         });
     this.ready.catch(noop);
-    if (!this.readySettled && settings.readyTimeoutMs > 0 && Number.isFinite(settings.readyTimeoutMs)) {
-      this.readyTimer = setTimeout(() => this.readyTimedOut(settings.readyTimeoutMs), settings.readyTimeoutMs);
+    if (!this.#readySettled && settings.readyTimeoutMs > 0 && Number.isFinite(settings.readyTimeoutMs)) {
+      this.#readyTimer = setTimeout(() => this.#readyTimedOut(settings.readyTimeoutMs), settings.readyTimeoutMs);
     }
-    if (this.signal?.aborted) this.onAbort();
-    else this.signal?.addEventListener("abort", this.onAbort, { once: true });
+    if (this.#signal?.aborted) this.#onAbort();
+    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
   }
 
   /** The shared connection's state, or `closed` once this subscription has ended. */
   get state(): ConnectionState {
-    return this.ended ? "closed" : this.host.state;
+    return this.#ended ? "closed" : this.#host.state;
   }
 
   /** True once the subscription has ended: no further events are queued (queued ones may still be read). */
   get closed(): boolean {
-    return this.ended;
+    return this.#ended;
   }
 
   /** Called on every state change while this subscription lives, and with `closed` when it ends. */
   onState(listener: (state: ConnectionState) => void): () => void {
-    (this.stateListeners ??= new Set()).add(listener);
-    return () => void this.stateListeners?.delete(listener);
+    (this.#stateListeners ??= new Set()).add(listener);
+    return () => void this.#stateListeners?.delete(listener);
   }
 
   /**
@@ -166,13 +166,13 @@ export class EventSubscription<E extends Event | StreamGap = Event> implements A
    * frame arrives, before any event of the new connection is queued; see `ReconnectInfo.queued`.
    */
   onReconnect(listener: (info: ReconnectInfo) => void): () => void {
-    (this.reconnectListeners ??= new Set()).add(listener);
-    return () => void this.reconnectListeners?.delete(listener);
+    (this.#reconnectListeners ??= new Set()).add(listener);
+    return () => void this.#reconnectListeners?.delete(listener);
   }
 
   /** The sessions delivered: the one subscribed to, and with `children` every sub-session seen so far. */
   get sessionIDs(): ReadonlySet<string> | undefined {
-    return this.sessions;
+    return this.#sessions;
   }
 
   /**
@@ -180,20 +180,20 @@ export class EventSubscription<E extends Event | StreamGap = Event> implements A
    * sub-session found by other means than the stream, e.g. after a gap in it.
    */
   follow(sessionID: string): void {
-    if (this.sessions === undefined || this.sessions.has(sessionID) || this.ended) return;
-    this.sessions.add(sessionID);
-    this.host.sessionsChanged();
+    if (this.#sessions === undefined || this.#sessions.has(sessionID) || this.#ended) return;
+    this.#sessions.add(sessionID);
+    this.#host.sessionsChanged();
   }
 
   /** @internal */
   wants(sessionID: string | undefined, event: Event): boolean {
-    const sessions = this.sessions;
+    const sessions = this.#sessions;
     if (sessions === undefined) return true;
     if (sessionID !== undefined && sessions.has(sessionID)) {
-      if (this.children) this.followTask(event);
+      if (this.#children) this.#followTask(event);
       return true;
     }
-    if (!this.children) return false;
+    if (!this.#children) return false;
     // A sub-agent's session announces itself with its parent's id, before any event of its own.
     if (event.type !== "session.created" && event.type !== "session.updated") return false;
     const info = (event.properties as { info?: { id?: unknown; parentID?: unknown } }).info;
@@ -204,7 +204,7 @@ export class EventSubscription<E extends Event | StreamGap = Event> implements A
   }
 
   /** A `task` tool part names the child session it runs in `state.metadata.sessionId`. */
-  private followTask(event: Event): void {
+  #followTask(event: Event): void {
     if (event.type !== "message.part.updated") return;
     const part = event.properties.part as { type?: unknown; tool?: unknown; state?: { metadata?: { sessionId?: unknown } } };
     const child = part.type === "tool" && part.tool === "task" ? part.state?.metadata?.sessionId : undefined;
@@ -213,24 +213,24 @@ export class EventSubscription<E extends Event | StreamGap = Event> implements A
 
   /** Leaves the shared stream (closing it if this was the last subscriber); the iterator finishes. */
   close(): void {
-    this.leave(new AbortError("the event subscription was closed before the stream opened"));
+    this.#leave(new AbortError("the event subscription was closed before the stream opened"));
   }
 
   next(): Promise<IteratorResult<E>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as E, done: false });
-    const failure = this.failure;
+    if (this.#queue.length > 0) return Promise.resolve({ value: this.#queue.shift() as E, done: false });
+    const failure = this.#failure;
     if (failure !== undefined) {
-      this.failure = undefined;
+      this.#failure = undefined;
       return Promise.reject(failure);
     }
-    if (this.ended) return Promise.resolve(DONE);
+    if (this.#ended) return Promise.resolve(DONE);
     // A second read while one is pending waits its turn, so results stay in order.
-    if (this.waiting !== undefined) return this.waiting.then(() => this.next());
-    this.waiting = new Promise<IteratorResult<Event | StreamGap>>((resolve, reject) => {
-      this.waiter = resolve;
-      this.rejectWaiter = reject;
+    if (this.#waiting !== undefined) return this.#waiting.then(() => this.next());
+    this.#waiting = new Promise<IteratorResult<Event | StreamGap>>((resolve, reject) => {
+      this.#waiter = resolve;
+      this.#rejectWaiter = reject;
     });
-    return this.waiting as Promise<IteratorResult<E>>;
+    return this.#waiting as Promise<IteratorResult<E>>;
   }
 
   return(): Promise<IteratorResult<E>> {
@@ -244,98 +244,98 @@ export class EventSubscription<E extends Event | StreamGap = Event> implements A
 
   /** @internal */
   push(event: Event | StreamGap): boolean {
-    const waiter = this.waiter;
+    const waiter = this.#waiter;
     if (waiter !== undefined) {
-      this.waiter = undefined;
-      this.rejectWaiter = undefined;
-      this.waiting = undefined;
+      this.#waiter = undefined;
+      this.#rejectWaiter = undefined;
+      this.#waiting = undefined;
       waiter({ value: event, done: false });
       return true;
     }
-    if (this.queue.length >= this.maxQueue) {
-      this.queue.clear();
-      this.finish(new SubscriberOverflowError(this.maxQueue), true);
+    if (this.#queue.length >= this.#maxQueue) {
+      this.#queue.clear();
+      this.#finish(new SubscriberOverflowError(this.#maxQueue), true);
       return false;
     }
-    this.queue.push(event);
+    this.#queue.push(event);
     return true;
   }
 
   /** @internal */
   opened(): void {
-    if (this.ended) return;
-    if (!this.readySettled) {
-      this.readySettled = true;
-      clearTimeout(this.readyTimer);
-      this.resolveReady();
+    if (this.#ended) return;
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      clearTimeout(this.#readyTimer);
+      this.#resolveReady();
     }
     // In band: the marker sits exactly between the old connection's events and the new one's.
-    if (this.sawOpen && this.gaps && !this.push(STREAM_GAP)) return;
-    if (this.sawOpen && this.reconnectListeners !== undefined) {
-      const info: ReconnectInfo = { queued: this.queue.length };
-      for (const listener of this.reconnectListeners) this.call(listener, info);
+    if (this.#sawOpen && this.#gaps && !this.push(STREAM_GAP)) return;
+    if (this.#sawOpen && this.#reconnectListeners !== undefined) {
+      const info: ReconnectInfo = { queued: this.#queue.length };
+      for (const listener of this.#reconnectListeners) this.#call(listener, info);
     }
-    this.sawOpen = true;
+    this.#sawOpen = true;
   }
 
   /** @internal */
   stateChanged(state: ConnectionState): void {
-    if (this.stateListeners === undefined || this.ended) return;
-    for (const listener of this.stateListeners) this.call(listener, state);
+    if (this.#stateListeners === undefined || this.#ended) return;
+    for (const listener of this.#stateListeners) this.#call(listener, state);
   }
 
   /** @internal */
   end(error: OpencodeError, throwError: boolean): void {
-    if (!this.ended) this.finish(error, throwError);
+    if (!this.#ended) this.#finish(error, throwError);
   }
 
   /** `reason` only rejects a pending `ready`. */
-  private leave(reason: OpencodeError): void {
-    if (this.ended) return;
-    this.finish(reason, false);
-    this.host.release(this);
+  #leave(reason: OpencodeError): void {
+    if (this.#ended) return;
+    this.#finish(reason, false);
+    this.#host.release(this);
   }
 
-  private finish(error: OpencodeError, throwError: boolean): void {
-    this.ended = true;
-    this.signal?.removeEventListener("abort", this.onAbort);
-    clearTimeout(this.readyTimer);
-    if (!this.readySettled) {
-      this.readySettled = true;
-      this.rejectReady(error);
+  #finish(error: OpencodeError, throwError: boolean): void {
+    this.#ended = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    clearTimeout(this.#readyTimer);
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      this.#rejectReady(error);
     }
-    if (!throwError) this.queue.clear();
-    const waiter = this.waiter;
-    const rejectWaiter = this.rejectWaiter;
-    this.waiter = undefined;
-    this.rejectWaiter = undefined;
-    this.waiting = undefined;
+    if (!throwError) this.#queue.clear();
+    const waiter = this.#waiter;
+    const rejectWaiter = this.#rejectWaiter;
+    this.#waiter = undefined;
+    this.#rejectWaiter = undefined;
+    this.#waiting = undefined;
     // Someone waiting means the queue is empty, so the error (if any) is their answer.
     if (waiter === undefined) {
-      if (throwError) this.failure = error;
+      if (throwError) this.#failure = error;
     } else if (throwError) rejectWaiter?.(error);
     else waiter(DONE);
-    const listeners = this.stateListeners;
-    this.stateListeners = undefined;
-    this.reconnectListeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) this.call(listener, "closed" as ConnectionState);
+    const listeners = this.#stateListeners;
+    this.#stateListeners = undefined;
+    this.#reconnectListeners = undefined;
+    if (listeners !== undefined) for (const listener of listeners) this.#call(listener, "closed" as ConnectionState);
   }
 
-  private readyTimedOut(timeoutMs: number): void {
-    this.readyTimer = undefined;
-    if (this.readySettled) return;
-    this.readySettled = true;
-    const cause = this.host.lastError;
-    const error = new APITimeoutError("GET", this.host.streamUrl, timeoutMs, cause);
+  #readyTimedOut(timeoutMs: number): void {
+    this.#readyTimer = undefined;
+    if (this.#readySettled) return;
+    this.#readySettled = true;
+    const cause = this.#host.lastError;
+    const error = new APITimeoutError("GET", this.#host.streamUrl, timeoutMs, cause);
     error.message = `the event stream did not open within ${timeoutMs} ms${cause ? ` (last failure: ${cause.message})` : ""}`;
-    this.rejectReady(error);
+    this.#rejectReady(error);
   }
 
-  private call<A>(listener: (arg: A) => void, arg: A): void {
+  #call<A>(listener: (arg: A) => void, arg: A): void {
     try {
       listener(arg);
     } catch (error) {
-      this.host.logger.error?.("an event subscription listener threw", { error });
+      this.#host.logger.error?.("an event subscription listener threw", { error });
     }
   }
 }

@@ -38,7 +38,7 @@ const USER_AGENT = "opencode-serve-client";
 export class Transport {
   readonly options: ResolvedOptions;
   readonly engine: HttpEngine;
-  private closed = false;
+  #closed = false;
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveOptions(options);
@@ -67,10 +67,10 @@ export class Transport {
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
 
     for (let attempt = 0; ; attempt++) {
-      this.assertOpen(verb, shown);
+      this.#assertOpen(verb, shown);
       let delay: number;
       try {
-        return await this.attempt(verb, url, shown, body, init);
+        return await this.#attempt(verb, url, shown, body, init);
       } catch (error) {
         const retryable =
           mayRetry &&
@@ -99,7 +99,7 @@ export class Transport {
   async openStream(template: string, init: RawRequest & { signal: AbortSignal }): Promise<StreamResponse> {
     const url = this.url(template, init.path, init.query);
     const shown = displayUrl(url);
-    this.assertOpen("GET", shown);
+    this.#assertOpen("GET", shown);
     const headers = this.headers({ accept: "text/event-stream", ...init.headers });
     let response: EngineResponse;
     // The timeout covers getting the response headers only: the body is meant to stay open.
@@ -115,7 +115,7 @@ export class Transport {
         signal: anySignal([init.signal, timeout.signal]),
       });
     } catch (error) {
-      throw this.failure("GET", shown, error, init.signal, timeout.signal, connectTimeout);
+      throw this.#failure("GET", shown, error, init.signal, timeout.signal, connectTimeout);
     } finally {
       clearTimeout(timer);
     }
@@ -145,16 +145,16 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.#closed) return;
+    this.#closed = true;
     await this.engine.close();
   }
 
-  private assertOpen(method: string, url: URL): void {
-    if (this.closed) throw new AbortError(`${method} ${url.pathname}: the client is closed`);
+  #assertOpen(method: string, url: URL): void {
+    if (this.#closed) throw new AbortError(`${method} ${url.pathname}: the client is closed`);
   }
 
-  private async attempt(method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
+  async #attempt(method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
     const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
     const timeout = timeoutMs > 0 && Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
     const signal = anySignal([init.signal, timeout]);
@@ -170,7 +170,7 @@ export class Transport {
       responseHeaders = response.headers;
       text = await response.text();
     } catch (error) {
-      throw this.failure(method, shown, error, init.signal, timeout, timeoutMs);
+      throw this.#failure(method, shown, error, init.signal, timeout, timeoutMs);
     }
 
     if (status < 200 || status >= 300) {
@@ -188,7 +188,7 @@ export class Transport {
     }
   }
 
-  private failure(
+  #failure(
     method: string,
     shown: URL,
     error: unknown,
@@ -199,7 +199,7 @@ export class Transport {
     if (error instanceof OpencodeError) return error;
     if (userSignal?.aborted) return new AbortError(`${method} ${shown.pathname} was aborted`, { cause: userSignal.reason });
     if (timeout?.aborted) return new APITimeoutError(method, shown.href, timeoutMs, error);
-    if (this.closed) return new AbortError(`${method} ${shown.pathname}: the client was closed`, { cause: error });
+    if (this.#closed) return new AbortError(`${method} ${shown.pathname}: the client was closed`, { cause: error });
     return new APIConnectionError(method, shown.href, error);
   }
 }
