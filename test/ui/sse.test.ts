@@ -147,7 +147,7 @@ describe("streaming turns to UIs", () => {
     const decoder = new TextDecoder();
     const parser = createParser({
       onEvent(message) {
-        if (message.event === "turn") expect(parseFrameId(message.id)).toEqual({ sessionID: session.id, messageID: turn.messageID, seq: 0 });
+        if (message.event === "turn") expect(parseFrameId(message.id)).toEqual({ sessionID: session.id, messageID: turn.messageID, stream: expect.stringMatching(/^[a-z0-9]{6}$/), seq: 0 });
         if (message.event !== "reply") return;
         ids.push(message.id!);
         seen.push(JSON.parse(message.data) as Reply);
