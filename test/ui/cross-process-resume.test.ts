@@ -13,12 +13,14 @@ import {
   resumeSSEResponse,
   toSSEResponse,
   TurnReplays,
+  UIChats,
   type OpencodeClient,
   type Session,
 } from "../../src/index.js";
 import { parseFrameId, readReplies, type WireReply } from "../../src/browser/index.js";
 import { directive, startModelServer, type ModelServer } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
+import { chunksOfResponse, messageOf } from "./ai-sdk-support.js";
 
 let model: ModelServer;
 let server: TestServer;
@@ -169,5 +171,29 @@ describe("resuming on another app process", () => {
     const turn = session.prompt(`x\n${directive({ text: "Short." })}`);
     await turn.done;
     expect((await resumeSSEResponse(`${session.id}:${turn.messageID}:zzz.3`, { replays: second.replays })).status).toBe(404);
+  });
+
+  it("useChat's resume on a process that never saw the turn streams it from its start, attached from the server", async () => {
+    const session = await first.client.session.create({});
+    const chatsA = new UIChats({ abortOnDisconnect: false });
+    const chatsB = new UIChats({ sessions: second.client.session });
+    const turn = session.prompt(script(++turns));
+    const response = chatsA.start(turn);
+    // The page reloads after the first text arrived: its stream is gone.
+    const reader = response.body!.getReader();
+    let seen = "";
+    while (!seen.includes("text-delta")) seen += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+
+    const resumed = await chatsB.resumeFromServer(session.id);
+    expect(resumed.status).toBe(200);
+    const { message, errors } = await messageOf(await chunksOfResponse(resumed));
+    expect(errors).toEqual([]);
+    const texts = message!.parts.flatMap((part) => (part.type === "text" ? [part.text] : []));
+    expect(texts.join("")).toBe(PART_ONE + PART_TWO);
+    expect(message!.parts.some((part) => part.type === "dynamic-tool" && part.toolName === "bash" && part.state === "output-available")).toBe(true);
+    // Once the turn is over, a resume there finds nothing running.
+    await turn.done;
+    expect((await new UIChats({ sessions: second.client.session }).resumeFromServer(session.id)).status).toBe(204);
   });
 });
