@@ -196,4 +196,43 @@ describe("resuming on another app process", () => {
     await turn.done;
     expect((await new UIChats({ sessions: second.client.session }).resumeFromServer(session.id)).status).toBe(204);
   });
+
+  it("two browsers resuming the same turn on one process that never saw it both follow it live", async () => {
+    const session = await first.client.session.create({});
+    const turn = session.prompt(script(++turns));
+    let ended = false;
+    void turn.done.then(
+      () => (ended = true),
+      () => (ended = true),
+    );
+    const start = `${session.id}:${await runningTurn(session.id, turn)}:0`;
+    // Two tabs reloaded onto the second process: each attaches to the running turn there.
+    const reads = [0, 1].map(async () => {
+      const response = await resumeSSEResponse(start, { replays: second.replays });
+      let liveText = "";
+      let all = "";
+      for await (const reply of readReplies(response)) {
+        if (reply.kind !== "delta") continue;
+        all += reply.text;
+        if (!ended) liveText = all;
+      }
+      return { all, liveText };
+    });
+    const [a, b] = await Promise.all(reads);
+    for (const read of [a!, b!]) {
+      expect(read.all).toBe(PART_ONE + PART_TWO);
+      // Followed live: text arrived while the turn still ran, not all of it after the end.
+      expect(read.liveText.length).toBeGreaterThan(0);
+    }
+  });
 });
+
+/** The turn's user message id, once the server runs it (attach finds only a busy session's turn). */
+async function runningTurn(sessionID: string, turn: { messageID: string | undefined }): Promise<string> {
+  for (let i = 0; i < 500; i++) {
+    const statuses = await server.client().request("get", "/session/status", {});
+    if (turn.messageID !== undefined && statuses[sessionID]?.type === "busy") return turn.messageID;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("the turn never ran");
+}
