@@ -200,8 +200,9 @@ function causeCode(cause: unknown): string {
 }
 
 /**
- * The client was set up wrong: a base URL that is not an absolute http(s) URL, a model string
- * that is not "provider/model". Thrown at once, before any request; never retryable.
+ * The client or a call was set up wrong: a base URL that is not an absolute http(s) URL, a model
+ * string that is not "provider/model", a missing path parameter, `fetch` and `dispatcher` together,
+ * a Turn read twice. Thrown at once, before any request; never retryable.
  */
 export class ConfigurationError extends OpencodeError {
   override readonly name = "ConfigurationError" as const;

@@ -5,6 +5,7 @@
 import { defaultEngineFactory, type EngineResponse, type HttpEngine } from "./engine.js";
 import {
   AbortError,
+  ConfigurationError,
   APIConnectionError,
   APIError,
   APITimeoutError,
@@ -207,10 +208,10 @@ export class Transport {
 export function fillPath(template: string, params: Record<string, string | number> = {}): string {
   return template.replace(/\{([^}]+)\}/g, (_, name: string) => {
     const value = params[name];
-    if (value === undefined || value === "") throw new TypeError(`missing path parameter "${name}" for ${template}`);
+    if (value === undefined || value === "") throw new ConfigurationError(`missing path parameter "${name}" for ${template}`);
     const text = String(value);
     // URL parsers resolve "." and ".." (even as %2E) as dot-segments; no encoding keeps them in place.
-    if (text === "." || text === "..") throw new TypeError(`path parameter "${name}" cannot be "${text}"`);
+    if (text === "." || text === "..") throw new ConfigurationError(`path parameter "${name}" cannot be "${text}"`);
     return encodeURIComponent(text);
   });
 }
@@ -249,16 +250,16 @@ function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal |
 function chooseEngine(options: ClientOptions): HttpEngine {
   const dispatcher = (options as { dispatcher?: unknown }).dispatcher;
   if (options.fetch !== undefined) {
-    if (dispatcher !== undefined) throw new TypeError("opencode-serve-client: pass either fetch or dispatcher, not both");
+    if (dispatcher !== undefined) throw new ConfigurationError("opencode-serve-client: pass either fetch or dispatcher, not both");
     return fetchEngine(options.fetch);
   }
   const platform = defaultEngineFactory();
   if (platform !== undefined) return platform(options);
   if (dispatcher !== undefined) {
-    throw new TypeError("opencode-serve-client: dispatcher needs the Node build of the client (undici); pass fetch instead");
+    throw new ConfigurationError("opencode-serve-client: dispatcher needs the Node build of the client (undici); pass fetch instead");
   }
   if (typeof globalThis.fetch !== "function") {
-    throw new TypeError("opencode-serve-client: this runtime has no global fetch; pass one as the fetch option");
+    throw new ConfigurationError("opencode-serve-client: this runtime has no global fetch; pass one as the fetch option");
   }
   // Called through a closure: some runtimes' fetch throws "Illegal invocation" when detached from globalThis.
   return fetchEngine((input, init) => globalThis.fetch(input, init));

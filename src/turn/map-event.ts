@@ -595,7 +595,13 @@ function settleText(part: PartState, partID: string, text: string, replies: Repl
 
 function emit(part: PartState, partID: string, text: string, ref: ReplyRef, replies: Reply[]): void {
   if (!text) return;
-  replies.push({ kind: part.kind === "reasoning" ? "reasoning" : "delta", ...ref, messageID: part.messageID, partID, text });
+  const kind = part.kind === "reasoning" ? "reasoning" : "delta";
+  // Literals, not spreads: this runs for every delta.
+  replies.push(
+    ref.parentSessionID === undefined
+      ? { kind, sessionID: ref.sessionID, messageID: part.messageID, partID, text }
+      : { kind, sessionID: ref.sessionID, parentSessionID: ref.parentSessionID, messageID: part.messageID, partID, text },
+  );
 }
 
 function onToolPart(part: PartState, partID: string, record: Extract<PartRecord, { type: "tool" }>, replies: Reply[] | undefined, ref: ReplyRef): PartState {
@@ -646,8 +652,14 @@ function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies
   if (part.live === undefined) return { ...state, seenDeltas };
   const live = part.live + delta;
   let shown = part.shown;
-  if (live.length > shown.length && live.startsWith(shown)) {
-    if (shows(state, part.sessionID)) emit(part, partID, live.slice(shown.length), sessionRef(state, part.sessionID), replies);
+  // In step (the usual case, the same string): the delta is new text. Comparing the texts on every
+  // delta would make a long part quadratic, so they are compared once, when the live text passes
+  // what a snapshot showed.
+  const inStep = part.shown === part.live;
+  if (inStep || live.length > shown.length) {
+    const fresh = inStep ? delta : live.startsWith(shown) ? live.slice(shown.length) : "";
+    if (fresh && shows(state, part.sessionID)) emit(part, partID, fresh, sessionRef(state, part.sessionID), replies);
+    // Diverged (never seen): the live stream is the server's order, so follow it from here.
     shown = live;
   }
   return { ...state, seenDeltas, parts: new Map(state.parts).set(partID, { ...part, live, shown }) };

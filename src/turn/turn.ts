@@ -4,7 +4,7 @@
 // stop request and its own deadlines. The pure codec turns events into replies; this file owns the
 // rules that need a clock or a request: catching up after gaps, stopping exactly, settling the lock.
 
-import { AbortError, OpencodeError, StreamError } from "../http/errors.js";
+import { AbortError, ConfigurationError, OpencodeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import type { TypedRequest } from "../http/paths.js";
 import type { Event, StreamGap } from "../events/types.js";
@@ -245,7 +245,7 @@ export class Turn implements AsyncIterable<Reply> {
    * subscription left early. To stop reading but let the turn run on, keep `turn.done` instead.
    */
   async *[Symbol.asyncIterator](): AsyncGenerator<Reply, void, undefined> {
-    if (this.iterating) throw new TypeError("a Turn can be iterated only once");
+    if (this.iterating) throw new ConfigurationError("a Turn can be iterated only once (keep `turn.done`, or pass the replies on)");
     this.iterating = true;
     this.observed = true;
     try {

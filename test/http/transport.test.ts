@@ -9,6 +9,7 @@ import {
   APITimeoutError,
   AuthenticationError,
   BadRequestError,
+  ConfigurationError,
   ConflictError,
   createClient,
   InternalServerError,
@@ -138,7 +139,7 @@ describe.each(ENGINES)("over $name", (engine) => {
 
     it("refuses dot-segment path params instead of sending them", async () => {
       server.use(http.get("*", () => HttpResponse.json(session)));
-      await expect(client().request("get", "/session/{sessionID}", { path: { sessionID: ".." } })).rejects.toThrow(TypeError);
+      await expect(client().request("get", "/session/{sessionID}", { path: { sessionID: ".." } })).rejects.toThrow(ConfigurationError);
       expect(server.requests).toHaveLength(0);
     });
 
