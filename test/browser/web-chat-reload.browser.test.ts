@@ -1,8 +1,8 @@
 // Reloading the web chat mid-turn (headless Debian Chromium via playwright-core): the page asks
-// for the running turn again and shows its whole text once, then the rest live. First with one
-// app process (its own replay), then with two app processes behind a round-robin proxy, where a
-// reload often lands on the process that never saw the turn (it rebuilds the turn from the
-// opencode server). Every turn's page text is compared with the text the server stored.
+// for the running turn again and shows its whole text once, then the rest live. Two app processes
+// run behind a round-robin proxy, so a reload lands either on the process streaming the turn (its
+// own replay) or on the one that never saw it (it rebuilds the turn from the opencode server).
+// Every turn's page text is compared with the text the server stored.
 import { existsSync } from "node:fs";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,10 +67,10 @@ const PART_TWO = "Part two comes after the tool call and keeps streaming until t
 /** A prompt whose scripted answer is two text parts (two assistant messages) around a bash call. */
 function prompt(turn: number): string {
   return `turn ${turn} ${directive({
-    chunkDelayMs: 45,
+    chunkDelayMs: 30,
     steps: [
-      { text: PART_ONE, chunks: 30, toolCalls: [{ name: "bash", input: { command: `echo turn-${turn}`, description: "Check" } }] },
-      { text: PART_TWO, chunks: 30 },
+      { text: PART_ONE, chunks: 45, toolCalls: [{ name: "bash", input: { command: `echo turn-${turn}`, description: "Check" } }] },
+      { text: PART_TWO, chunks: 45 },
     ],
   })}`;
 }
@@ -98,25 +98,26 @@ interface Measure {
 }
 
 /**
- * Sends `turns` prompts one after another on one page; during each, reloads the page `perTurn`
- * times at random moments while the turn is still streaming, then checks that the page's text is
- * the server's stored text, character for character.
+ * Sends prompts one after another on one page until `measure` has `reloads` reloads; during each
+ * turn, reloads the page at random moments while the turn is still streaming, then checks that the
+ * page's text is the server's stored text, character for character.
  */
-async function reloadDuringTurns(base: string, turns: number, perTurn: number, measure: Measure): Promise<void> {
+async function reloadDuringTurns(base: string, reloads: number, measure: Measure): Promise<void> {
   const page = await browser!.newPage({ viewport: { width: 900, height: 720 } });
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   await page.goto(base);
   const full = PART_ONE + PART_TWO;
-  for (let turn = 1; turn <= turns; turn++) {
+  for (let turn = 1; measure.reloads < reloads; turn++) {
+    if (turn > 12) throw new Error(`only ${measure.reloads} reloads in ${turn - 1} turns`);
     await page.locator("#text").fill(prompt(turn));
     await page.getByRole("button", { name: "Send" }).click();
     await expect.poll(() => assistantText(page), { timeout: 20_000 }).not.toBe("");
     // The page keeps the running turn's ids from its first frame on (a fresh session per page load).
     const sessionID = await page.evaluate(() => (JSON.parse(sessionStorage.getItem("web-chat-turn")!) as { sessionID: string }).sessionID);
-    for (let reload = 0; reload < perTurn; reload++) {
+    while (measure.reloads < reloads) {
       // A random moment, but only while the turn still has well over a second to run.
-      await page.waitForTimeout(150 + Math.random() * 900);
+      await page.waitForTimeout(100 + Math.random() * 500);
       const shown = (await assistantText(page)).length;
       if (shown > full.length * 0.7 || (await state(page)) !== "streaming") break;
       const servedBefore = proxy?.served.length ?? 0;
@@ -152,29 +153,21 @@ async function reloadDuringTurns(base: string, turns: number, perTurn: number, m
 }
 
 describe("web-chat reloaded mid-turn", () => {
-  it("one app process: the reloaded page shows the whole text once and goes on live", async (context) => {
-    context.skip(skipReason !== undefined, skipReason);
-    const base = /web chat on (http:\/\/127\.0\.0\.1:\d+) /.exec(apps[0]!.output())![1]!;
-    const measure: Measure = { reloads: 0, shownAfter: [], onOtherProcess: 0, continuedLive: 0 };
-    const started = Date.now();
-    await reloadDuringTurns(base, 2, 3, measure);
-    console.log(`[reload, one process] ${measure.reloads} reloads (${measure.continuedLive} went on live), text back after ${summary(measure.shownAfter)}, ${Date.now() - started} ms`);
-    expect(measure.reloads).toBeGreaterThanOrEqual(4);
-    // Its own replay: the text so far comes back at once, and the rest follows live.
-    expect(measure.continuedLive).toBe(measure.reloads);
-  }, 120_000);
-
-  it("two app processes behind a round-robin proxy: at least 20 reloads, no character repeated or missing", async (context) => {
+  it("two app processes behind a round-robin proxy: 20 reloads at random moments, the whole text once, then live", async (context) => {
     context.skip(skipReason !== undefined, skipReason);
     const measure: Measure = { reloads: 0, shownAfter: [], onOtherProcess: 0, continuedLive: 0 };
     const started = Date.now();
-    for (let round = 0; measure.reloads < 20 && round < 4; round++) await reloadDuringTurns(proxy!.url, 4, 3, measure);
+    await reloadDuringTurns(proxy!.url, 20, measure);
     console.log(
-      `[reload, two processes] ${measure.reloads} reloads (${measure.onOtherProcess} resumed on the process that never saw the turn, ${measure.continuedLive} went on live), text back after ${summary(measure.shownAfter)}, ${Date.now() - started} ms`,
+      `[reload] ${measure.reloads} reloads (${measure.onOtherProcess} resumed on the process that never saw the turn, ${measure.continuedLive} went on live), text back after ${summary(measure.shownAfter)}, ${Date.now() - started} ms`,
     );
     expect(measure.reloads).toBeGreaterThanOrEqual(20);
-    expect(measure.onOtherProcess).toBeGreaterThanOrEqual(5);
-  }, 170_000);
+    // Both ways of resuming were taken: the process's own replay, and the turn rebuilt from the server.
+    expect(measure.onOtherProcess).toBeGreaterThanOrEqual(4);
+    expect(measure.reloads - measure.onOtherProcess).toBeGreaterThanOrEqual(4);
+    // Reloaded mid-turn, the page showed part of the text and then more of it as it streamed.
+    expect(measure.continuedLive).toBe(measure.reloads);
+  }, 150_000);
 });
 
 function summary(ms: number[]): string {
