@@ -11,7 +11,16 @@ import { createServer, type IncomingMessage } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { attachFromServer, pipeResumeToNodeResponse, pipeTurnToNodeResponse, TurnReplays, type SSEOptions, type WireReply } from "../../src/node.js";
+import {
+  attachFromServer,
+  NotFoundError,
+  pipeResumeToNodeResponse,
+  pipeTurnToNodeResponse,
+  TurnReplays,
+  type Session,
+  type SSEOptions,
+  type WireReply,
+} from "../../src/node.js";
 import { directive } from "../../test/support/model-server.js";
 import { connect, explainFailure } from "../shared/connect.js";
 
@@ -68,6 +77,17 @@ function scripted(text: string, turn: number): string {
   })}`;
 }
 
+/** The session, if the opencode server has it (another app process may have created it). */
+async function knownSession(id: string): Promise<Session | undefined> {
+  try {
+    await client.request("get", "/session/{sessionID}", { path: { sessionID: id } });
+    return client.session.get(id);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
 async function json(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -88,7 +108,8 @@ const server = createServer(async (req, res) => {
     } else if (req.method === "POST" && url.pathname === "/api/prompt") {
       const body = await json(req);
       // Any process of the app may serve any session: the opencode server holds them.
-      const session = client.session.get(String(body["sessionID"]));
+      const session = await knownSession(String(body["sessionID"]));
+      if (!session) return void res.writeHead(404).end("unknown session");
       const text = String(body["text"] ?? "");
       const turn = session.prompt(connection.scripted ? scripted(text, ++turns) : text, {
         subagents: "all",
