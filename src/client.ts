@@ -7,6 +7,7 @@ import { EventStreamRouteError } from "./http/errors.js";
 import { isEventStreamPath, type HttpMethod, type RequestInitArgs, type RequestPath, type ResponseData, type TypedRequest } from "./http/paths.js";
 import { Transport, type RawRequest } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
+import { checkedRequest, ServerInfo } from "./http/server-version.js";
 import { Agents, Config, Files, Find, Providers } from "./resources.js";
 import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
@@ -33,13 +34,17 @@ export class OpencodeClient {
   readonly file: Files;
   /** `client.find.text(pattern)`, `.files(query)`, `.symbols(query)`: search the project. */
   readonly find: Find;
+  /** `client.server.version()`, `.health()`, `.check()`: which opencode this is (OpenCode 2 is `UnsupportedServerError`). */
+  readonly server: ServerInfo;
 
   constructor(options: OpencodeClientOptions = {}) {
     this.transport = new Transport(options);
     this.events = new EventHub(this.transport, options.events);
     const request = this.request.bind(this) as TypedRequest;
+    this.server = new ServerInfo(this.transport);
     this.session = new Sessions({
-      request,
+      // Session requests and turns check the server's version once, before the first of them.
+      request: checkedRequest(request, this.server),
       events: this.events,
       mutex: new SessionMutex(),
       logger: this.transport.options.logger,

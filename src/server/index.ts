@@ -2,7 +2,7 @@
 // loopback port with a password and config, waits until it is healthy, and stops it again.
 // Lives behind the `opencode-serve-client/server` subpath so browser bundles never see child_process.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -41,6 +41,11 @@ export interface StartServerOptions {
   env?: Record<string, string | undefined>;
   /** Extra CLI arguments after `serve`. */
   args?: string[];
+  /**
+   * Run without external plugins (`serve --pure`). Servers before 1.14 have no such flag and
+   * refuse to start when given it, so it is passed only when `serve --help` lists it.
+   */
+  pure?: boolean;
   /** How long to wait for `/global/health`. Default 30 000 ms. */
   startupTimeoutMs?: number;
   /** Receives each line the server prints (stdout and stderr). */
@@ -90,7 +95,9 @@ async function launch(bin: string, options: StartServerOptions, port: number): P
   if (options.config) env["OPENCODE_CONFIG_CONTENT"] = JSON.stringify(options.config);
   if (dataDir) Object.assign(env, isolatedEnv(dataDir));
 
-  const child = spawn(bin, ["serve", "--hostname", hostname, "--port", String(port), ...(options.args ?? [])], {
+  const args = ["serve", "--hostname", hostname, "--port", String(port), ...(options.args ?? [])];
+  if (options.pure && (await serveFlags(bin, env)).has("--pure")) args.push("--pure");
+  const child = spawn(bin, args, {
     cwd: options.cwd ?? process.cwd(),
     env,
     // Own process group, so close() can stop the server's children too.
@@ -147,6 +154,26 @@ async function launch(bin: string, options: StartServerOptions, port: number): P
     await close();
     throw error;
   }
+}
+
+const knownFlags = new Map<string, Promise<Set<string>>>();
+
+/**
+ * The options `bin serve` accepts, read once per binary from `serve --help` (about half a second),
+ * so flags newer servers added are passed only to servers that know them. A binary whose help
+ * cannot be read counts as knowing none.
+ */
+function serveFlags(bin: string, env: Record<string, string | undefined> = process.env): Promise<Set<string>> {
+  let flags = knownFlags.get(bin);
+  if (!flags) {
+    flags = new Promise((resolve) => {
+      execFile(bin, ["serve", "--help"], { env, timeout: 15_000, maxBuffer: 1 << 20 }, (_error, stdout, stderr) =>
+        resolve(new Set(`${stdout}\n${stderr}`.match(/(?<=\s)--[a-z][a-z-]*/g) ?? [])),
+      );
+    });
+    knownFlags.set(bin, flags);
+  }
+  return flags;
 }
 
 function freePort(hostname: string): Promise<number> {

@@ -2,7 +2,7 @@
 import { Agent, type Dispatcher } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { APIError, AuthenticationError, NotFoundError } from "../../src/index.js";
-import { startTestServer, type TestServer } from "../support/opencode.js";
+import { opencodeBinVersion, startTestServer, type TestServer } from "../support/opencode.js";
 
 let server: TestServer;
 
@@ -22,9 +22,12 @@ function countingDispatcher(): { dispatcher: Dispatcher; count: () => number } {
 }
 
 describe("real opencode serve with a password", () => {
-  it("reports health and version", async () => {
+  it("reports health and the version of the binary it runs", async () => {
     const health = await server.client().request("get", "/global/health");
-    expect(health).toEqual({ healthy: true, version: "1.18.33" });
+    expect(health).toEqual({ healthy: true, version: opencodeBinVersion() });
+    expect(server.version).toBe(health.version);
+    expect(await server.client().server.version()).toBe(opencodeBinVersion());
+    await expect(server.client().server.check()).resolves.toEqual(health);
   });
 
   it("creates, gets, lists and deletes a session", async () => {

@@ -38,7 +38,7 @@ it("a server restart mid-turn ends the turn with a typed error and the next prom
     bin: opencodeBin,
     isolated: dataDir,
     cwd: project,
-    args: ["--pure"],
+    pure: true,
     password: "restart-pw",
     config: model.providerConfig(),
   };

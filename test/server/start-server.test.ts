@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BinaryNotFoundError, ServerStartError, findBinary, startServer } from "../../src/server/index.js";
-import { opencodeBin } from "../support/opencode.js";
+import { opencodeBin, opencodeBinVersion } from "../support/opencode.js";
 
 function script(body: string): string {
   const dir = mkdtempSync(join(tmpdir(), "fake-opencode-"));
@@ -48,6 +48,17 @@ describe("startServer", () => {
     expect((error as ServerStartError).message).not.toContain("hunter2");
   });
 
+  it.each([
+    ["lists it (1.14 and later)", "      --pure         run without external plugins", true],
+    ["does not (1.2, 1.3)", "      --port         port to listen on", false],
+  ])("pure passes --pure only when `serve --help` %s", async (_, help, passed) => {
+    const bin = script(`if [ "$2" = "--help" ]; then echo "${help}"; exit 0; fi; echo "started with: $*"; exit 3`);
+    const error = await startServer({ bin, pure: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServerStartError);
+    expect((error as ServerStartError).stderrTail).toMatch(/started with: serve --hostname 127\.0\.0\.1 --port \d+/);
+    expect((error as ServerStartError).stderrTail.includes("--pure")).toBe(passed);
+  });
+
   it("a server that never becomes ready times out with a typed error and is killed", async () => {
     const bin = script("echo starting; sleep 30");
     const started = Date.now();
@@ -58,11 +69,11 @@ describe("startServer", () => {
   });
 
   it("starts the real server with a generated password and close() is idempotent and complete", async () => {
-    const server = await startServer({ bin: opencodeBin, isolated: true, args: ["--pure"], config: { autoupdate: false } });
+    const server = await startServer({ bin: opencodeBin, isolated: true, pure: true, config: { autoupdate: false } });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(new URL(server.url).port).not.toBe("4096"); // opencode's default port stays free for the user's own server
     expect(server.password).toMatch(/^[0-9a-f]{48}$/);
-    expect(server.version).toBe("1.18.33");
+    expect(server.version).toBe(opencodeBinVersion());
     expect(alive(server.pid)).toBe(true);
     await Promise.all([server.close(), server.close()]);
     await server.close();

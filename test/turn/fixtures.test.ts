@@ -1,5 +1,7 @@
-// The codec over recorded opencode streams (test/fixtures, `npm run record-fixtures`): every fixture's
-// events go through mapEvent, and the replies must agree with what the server stored for the turn.
+// The codec over recorded opencode streams (`npm run record-fixtures`): test/fixtures holds the pinned
+// server's recordings, test/fixtures/v<version>/ older servers'. Every fixture's events go through
+// mapEvent, and the replies must agree with what the server stored for the turn. OPENCODE_FIXTURES=<version>
+// limits the run to that server's recordings (the version matrix runs one version at a time).
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
@@ -8,6 +10,7 @@ import type { components } from "../../generated/opencode.js";
 import { AbortedError, ProviderAuthError, RateLimitError, UnknownProviderError, type ProviderError } from "../../src/turn/errors.js";
 import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import type { FinalReply, Reply, ToolResultReply } from "../../src/turn/replies.js";
+import { versionAtLeast } from "../support/opencode.js";
 
 type Message = components["schemas"]["Message"];
 type Part = components["schemas"]["Part"];
@@ -59,16 +62,42 @@ const FAILURES: Record<string, abstract new (...args: never[]) => ProviderError>
   "responses-429": RateLimitError,
 };
 
-const names = readdirSync(DIR)
-  .filter((file) => file.endsWith(".sse"))
-  .map((file) => file.slice(0, -".sse".length))
-  .sort();
+interface Fixture {
+  /** The recording's path without the extension. */
+  path: string;
+  name: string;
+  /** The opencode version that sent it. */
+  version: string;
+  /** Recorded with the pinned server (test/fixtures/ itself), not an older one (test/fixtures/v…/). */
+  pinned: boolean;
+}
 
-function load(name: string): { meta: Metadata; events: RawEvent[] } {
-  const meta = JSON.parse(readFileSync(`${DIR}${name}.json`, "utf8")) as Metadata;
+const only = process.env["OPENCODE_FIXTURES"] || undefined;
+const dirs = [
+  DIR,
+  ...readdirSync(DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && /^v\d/.test(entry.name))
+    .map((entry) => `${DIR}${entry.name}/`),
+];
+const fixtures: Fixture[] = dirs
+  .flatMap((dir) =>
+    readdirSync(dir)
+      .filter((file) => file.endsWith(".sse"))
+      .map((file) => {
+        const path = `${dir}${file.slice(0, -".sse".length)}`;
+        const { opencodeVersion } = JSON.parse(readFileSync(`${path}.json`, "utf8")) as Metadata;
+        return { path, name: file.slice(0, -".sse".length), version: opencodeVersion, pinned: dir === DIR };
+      }),
+  )
+  .filter((fixture) => only === undefined || fixture.version === only)
+  .sort((a, b) => a.path.localeCompare(b.path));
+const versions = only ? [only] : [...new Set(fixtures.map((f) => f.version))];
+
+function load(fixture: Fixture): { meta: Metadata; events: RawEvent[] } {
+  const meta = JSON.parse(readFileSync(`${fixture.path}.json`, "utf8")) as Metadata;
   const events: RawEvent[] = [];
   const parser = createParser({ onEvent: (message) => events.push(JSON.parse(message.data) as RawEvent) });
-  parser.feed(readFileSync(`${DIR}${name}.sse`, "utf8"));
+  parser.feed(readFileSync(`${fixture.path}.sse`, "utf8"));
   return { meta, events };
 }
 
@@ -134,13 +163,17 @@ function keptText(replies: Reply[]): string {
   return replies.map((r) => (r.kind === "delta" && !discarded.has(r.partID) ? r.text : "")).join("");
 }
 
-describe("codec over recorded fixtures", () => {
+describe.each(versions)("codec over fixtures recorded with opencode %s", (version) => {
+  const recorded = fixtures.filter((fixture) => fixture.version === version);
+
   it("has every recorded scenario", () => {
-    expect(names).toEqual(expect.arrayContaining(EXPECTED));
+    // The provider-shape turns are recorded with the pinned server only.
+    const expected = recorded.some((fixture) => fixture.pinned) ? EXPECTED : EXPECTED.filter((name) => !/^(anthropic|responses)-/.test(name));
+    expect(recorded.map((fixture) => fixture.name)).toEqual(expect.arrayContaining(expected));
   });
 
-  describe.each(names)("%s", (name) => {
-    const { meta, events } = load(name);
+  describe.each(recorded.map((fixture) => [fixture.name, fixture] as const))("%s", (name, fixture) => {
+    const { meta, events } = load(fixture);
     const turn = storedTurn(meta);
     const replies = replay(meta, events);
     const terminal = replies.at(-1);
@@ -312,8 +345,53 @@ describe("codec over recorded fixtures", () => {
       expect(replay(meta, frozen)).toEqual(replies);
     });
 
-    it("gives the same replies when every event is delivered twice", () => {
-      expect(replay(meta, events.flatMap((e) => [e, e]))).toEqual(replies);
+    // A repeated delta is told from a new one by its event id; before 1.14 events have none, so there
+    // a duplicated delta cannot be recognised and only the other events are delivered twice.
+    it("gives the same replies when every event is delivered twice (deltas only when they carry an id)", () => {
+      const repeatable = (e: RawEvent) => e.type !== "message.part.delta" || typeof (e as { id?: unknown }).id === "string";
+      expect(replay(meta, events.flatMap((e) => (repeatable(e) ? [e, e] : [e])))).toEqual(replies);
     });
+  });
+});
+
+/** The differences between server versions the recordings must cover, so the codec is tried on each. */
+describe.each(versions)("the recordings of opencode %s show its wire shape", (version) => {
+  const recorded = fixtures.filter((fixture) => fixture.version === version).map((fixture) => ({ fixture, ...load(fixture) }));
+  const events = recorded.flatMap((r) => r.events);
+  const modern = versionAtLeast(version, "1.14.0");
+
+  it(modern ? "every event has a top-level id (1.14+)" : "events have no top-level id (before 1.14)", () => {
+    expect(events.length).toBeGreaterThan(0);
+    for (const event of events) expect(typeof (event as { id?: unknown }).id === "string").toBe(modern);
+  });
+
+  it(`message.updated / message.part.updated ${modern ? "carry" : "lack"} a top-level sessionID`, () => {
+    const updates = events.filter((e) => e.type === "message.updated" || e.type === "message.part.updated");
+    expect(updates.length).toBeGreaterThan(0);
+    for (const event of updates) expect(typeof event.properties?.["sessionID"] === "string").toBe(modern);
+  });
+
+  it(`the reasoning part closes ${modern ? "before" : "after"} the text part starts`, () => {
+    const reasoning = recorded.find((r) => r.fixture.name === "reasoning");
+    const parts = (reasoning?.events ?? []).flatMap((e) =>
+      e.type === "message.part.updated" ? [e.properties?.["part"] as { type: string; time?: { end?: number } }] : [],
+    );
+    const reasoningEnd = parts.findIndex((p) => p.type === "reasoning" && p.time?.end !== undefined);
+    const textStart = parts.findIndex((p) => p.type === "text" && p.time !== undefined);
+    expect(reasoningEnd).toBeGreaterThanOrEqual(0);
+    expect(textStart).toBeGreaterThanOrEqual(0);
+    expect(reasoningEnd < textStart).toBe(modern);
+  });
+
+  it(`session.next.* switch events ${version.startsWith("1.15.") ? "arrive on /event (1.15 only)" : "do not arrive"}`, () => {
+    const switches = events.filter((e) => e.type?.startsWith("session.next."));
+    if (version.startsWith("1.15.")) expect(switches.length).toBeGreaterThan(0);
+    else expect(switches).toEqual([]);
+  });
+
+  it(`plugin / catalog / reference / integration events ${versionAtLeast(version, "1.17.0") ? "arrive (1.17+)" : "do not arrive"}`, () => {
+    const catalog = events.filter((e) => /^(plugin|catalog|reference|integration)\./.test(e.type ?? ""));
+    if (versionAtLeast(version, "1.17.0")) expect(catalog.length).toBeGreaterThanOrEqual(20);
+    else expect(catalog).toEqual([]);
   });
 });
