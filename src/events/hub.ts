@@ -200,7 +200,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
     const type: string = event.type;
     if (type === "server.connected") this.opened();
 
-    const sessionID = sessionOf(event.properties as Record<string, unknown>);
+    const sessionID = sessionOf(type, event.properties as Record<string, unknown>);
     const everyone = type.startsWith("server.");
     let checked = false;
     let delivered = false;
@@ -359,20 +359,30 @@ function mayConcern(data: string, ids: readonly string[]): boolean {
 }
 
 /**
- * Reads the type in place when the frame starts the way opencode writes it, `{"id":"…","type":"…`.
+ * Reads the type in place when the frame starts the way opencode writes it, `{"id":"…","type":"…`
+ * (or `{"type":"…` before 1.14).
  * In valid JSON a quote followed by `,"type":"` cannot sit inside the id string (its quotes are
  * escaped), so that `type` is the event's own; invalid JSON is dropped either way. Cheaper than
  * searching the frame for `"type":"`.
  */
 function typeIsNotServer(data: string): boolean {
+  // Servers before 1.14 send no id: the frame starts with its type.
+  if (data.startsWith('{"type":"')) return !data.startsWith("server.", 9);
   if (!data.startsWith('{"id":"')) return false;
   const idEnd = data.indexOf('"', 7);
   return idEnd !== -1 && data.startsWith(',"type":"', idEnd + 1) && !data.startsWith("server.", idEnd + 10);
 }
 
-function sessionOf(properties: Record<string, unknown>): string | undefined {
+function sessionOf(type: string, properties: Record<string, unknown>): string | undefined {
   const direct = properties["sessionID"];
-  return typeof direct === "string" ? direct : (nestedSession(properties["info"]) ?? nestedSession(properties["part"]));
+  if (typeof direct === "string") return direct;
+  const info = properties["info"];
+  // Before 1.14 `session.*` events name their session only as `info.id`.
+  if (type.startsWith("session.") && typeof info === "object" && info !== null) {
+    const id = (info as Record<string, unknown>)["id"];
+    if (typeof id === "string") return id;
+  }
+  return nestedSession(info) ?? nestedSession(properties["part"]);
 }
 
 function nestedSession(value: unknown): string | undefined {

@@ -285,7 +285,7 @@ export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResu
   }
   for (const message of snapshot.messages) {
     if (message.info.sessionID !== state.sessionID) continue;
-    next = onMessage(next, message.info, replies);
+    next = onMessage(next, message.info, replies, "snapshot");
     for (const part of message.parts) next = onPart(next, part, replies, idle ? "final" : "snapshot");
   }
   for (const permission of snapshot.permissions ?? []) next = onPermissionAsked(next, permission, replies);
@@ -406,7 +406,7 @@ function linkSession(state: TurnState, sessionID: string, parentID: string, titl
   return next;
 }
 
-function onMessage(state: TurnState, info: MessageRecord, replies: Reply[]): TurnState {
+function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], source: "live" | "snapshot" = "live"): TurnState {
   const { id, role, sessionID } = info;
   if (role !== "user" && role !== "assistant") return state;
   const root = sessionID === state.sessionID;
@@ -457,6 +457,11 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[]): Tur
   if (inTurn && error && !next.done) {
     if (root && !summary) next = fail(next, error, messageText(next, id), replies);
     else if (!root) next = onSubagentError(next, sessionID, error, replies);
+  }
+  // The run already went idle with this answer unfinished; its completion on the stream settles the
+  // turn (a snapshot's messages settle it only as a whole, after their parts).
+  if (source === "live" && rootAssistant && message.completed && next.idleLive && next.needsSnapshot && !next.done && id === next.assistantIDs.at(-1)) {
+    next = settle(next, replies);
   }
   return next;
 }
@@ -706,9 +711,10 @@ function onRetry(
 }
 
 /**
- * A live idle comes after everything the server sent for the turn, so one answer is enough to end
- * it; a snapshot's idle may be the instant between storing the prompt and going busy, or a server
- * that stopped mid-turn, so there the last answer must be finished too.
+ * An idle ends a started turn whose last answer is finished. Otherwise only the server's storage
+ * can say more — a server that skipped the prompt, one that stopped mid-turn, a snapshot's instant
+ * between storing the prompt and going busy — unless the stream says it first: servers before 1.14
+ * send an abort's idle before its `MessageAbortedError`, and a late completion settles as well.
  */
 function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "live" | "snapshot"): TurnState {
   if (sessionID !== state.sessionID) {
@@ -724,8 +730,12 @@ function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "
   if (source === "live" && !state.idleLive) state = { ...state, idleLive: true };
   // Missing text after a gap, or no answer (a server that skipped the prompt, or one that stopped
   // mid-turn): only the stored messages can tell.
-  const answered = source === "live" ? state.assistantIDs.length > 0 : !unanswered(state);
-  if (state.gapOpen || missingText(state) || !answered) return { ...state, needsSnapshot: true };
+  return settle(state, replies);
+}
+
+/** Ends the turn with its final if the stream alone can: no gap to fill, no text missing, answered. */
+function settle(state: TurnState, replies: Reply[]): TurnState {
+  if (state.gapOpen || missingText(state) || unanswered(state)) return { ...state, needsSnapshot: true };
   replies.push(finalReply(state));
   return { ...state, done: true, settled: true, needsSnapshot: false };
 }

@@ -29,7 +29,9 @@ afterAll(async () => {
 it("a turn completes when its event connection stalls while opening: the hub retries the opening itself", async () => {
   // The watchdog (idleTimeoutMs) is far away: only the opening bound can rescue this turn in time.
   const client = server.client({ baseUrl: proxy.url, events: { openTimeoutMs: 1_000, idleTimeoutMs: 60_000, readyTimeoutMs: 10_000 } });
-  const session = await client.session.create({});
+  // Created over another client, so the stream is this client's first request and so its own
+  // connection (the proxy names a connection after its first request).
+  const session = client.session.get((await server.client().session.create({})).id);
   const known = proxy.connections.length;
   const isNewEventStream = (c: { id: number; path: string | undefined }) => c.id > known && (c.path ?? "").startsWith("/event");
   // Stalled as soon as its request line passes, before the server's answer can come back.

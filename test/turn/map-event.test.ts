@@ -11,7 +11,7 @@ import {
 } from "../../src/turn/map-event.js";
 import { AbortedError, OutputLengthError, RateLimitError } from "../../src/turn/errors.js";
 import type { Reply } from "../../src/turn/replies.js";
-import { ev, type EventShape } from "../support/events.js";
+import { ev, finished, type EventShape } from "../support/events.js";
 
 const S = "ses_a";
 const U = "msg_user1";
@@ -82,7 +82,7 @@ describe("mapEvent", () => {
       ev.part(S, A, "prt_t", "text", ""),
       ev.delta(S, A, "prt_t", "Answer"),
       ev.part(S, A, "prt_t", "text", "Answer", true),
-      ev.idle(S),
+      ev.assistantMessage(S, A, U, finished()), ev.idle(S),
     ]);
     expect(texts(replies, "reasoning")).toBe("thinking...");
     expect(texts(replies, "delta")).toBe("Answer");
@@ -118,7 +118,7 @@ describe("mapEvent", () => {
       ev.part(S, A, "prt_t", "text", ""),
       ev.delta(S, A, "prt_t", "Hello"),
       ev.part(S, A, "prt_t", "text", "Hello world", true),
-      ev.idle(S),
+      ev.assistantMessage(S, A, U, finished()), ev.idle(S),
     ]);
     expect(replies.filter((r) => r.kind === "delta").map((r) => (r as { text: string }).text)).toEqual(["Hello", " world"]);
     expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Hello world" });
@@ -140,10 +140,36 @@ describe("mapEvent", () => {
       ev.idle("ses_other"),
       ev.assistantMessage(S, A, U),
       ev.part(S, A, "prt_t", "text", "mine", true),
-      ev.idle(S),
+      ev.assistantMessage(S, A, U, finished()), ev.idle(S),
     ]);
     expect(replies.map((r) => r.kind)).toEqual(["delta", "final"]);
     expect(texts(replies, "delta")).toBe("mine");
+  });
+
+  it("an idle while the answer is unfinished waits; the abort error right after it ends the turn (servers before 1.14)", () => {
+    const { replies, state } = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", ""),
+      ev.delta(S, A, "prt_t", "one two"),
+      ev.status(S, { type: "idle" }),
+      ev.idle(S),
+      ev.error(S, { name: "MessageAbortedError", data: { message: "The operation was aborted." } }),
+    ]);
+    expect(replies.map((r) => r.kind)).toEqual(["delta", "error"]);
+    expect((replies.at(-1) as { error: unknown }).error).toBeInstanceOf(AbortedError);
+    expect(state.done).toBe(true);
+  });
+
+  it("an idle while the answer is unfinished is settled by the answer's completion that follows", () => {
+    const { replies } = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", "Late.", true),
+      ev.idle(S),
+      ev.assistantMessage(S, A, U, finished()),
+    ]);
+    expect(replies.map((r) => r.kind)).toEqual(["delta", "final"]);
   });
 
   it("an idle before this turn's prompt was taken up does not end the turn", () => {
@@ -174,7 +200,7 @@ describe("mapEvent", () => {
       }),
       ev.tool(S, A, "prt_tool", "call_1", "bash", { status: "completed", input: {}, output: "again", title: "", metadata: {}, time: { start: 1, end: 2 } }),
       ev.tool(S, A, "prt_t2", "call_2", undefined, { status: "error", input: {}, error: "boom", time: { start: 1, end: 2 } }),
-      ev.idle(S),
+      ev.assistantMessage(S, A, U, finished()), ev.idle(S),
     ]);
     expect(replies.map((r) => r.kind)).toEqual(["tool_call", "tool_call", "tool_result", "tool_result", "final"]);
     expect(replies[1]).toMatchObject({ kind: "tool_call", status: "running", callID: "call_1", tool: "bash", input: { command: "ls" } });
@@ -282,7 +308,7 @@ describe("recovery after a gap", () => {
       status: "busy",
       messages: [{ info: info(ev.assistantMessage(S, A, U)), parts: [part(ev.part(S, A, "prt_t", "text", ""))] }],
     });
-    const after = run([ev.delta(S, A, "prt_t", "ld"), ev.part(S, A, "prt_t", "text", "Hello world", true), ev.idle(S)], snap.state);
+    const after = run([ev.delta(S, A, "prt_t", "ld"), ev.part(S, A, "prt_t", "text", "Hello world", true), ev.assistantMessage(S, A, U, finished()), ev.idle(S)], snap.state);
     const all = [...replies, ...snap.replies, ...after.replies];
     expect(texts(all, "delta")).toBe("Hello world");
     expect(all.at(-1)).toMatchObject({ kind: "final", text: "Hello world" });
@@ -314,7 +340,7 @@ describe("recovery after a gap", () => {
       status: "busy",
       messages: [{ info: info(ev.assistantMessage(S, A, U)), parts: [part(ev.part(S, A, "prt_t", "text", stored))] }],
     });
-    const rest = run([ev.delta(S, A, "prt_t", "rld"), ev.part(S, A, "prt_t", "text", "Hello world", true), ev.idle(S)], snap.state);
+    const rest = run([ev.delta(S, A, "prt_t", "rld"), ev.part(S, A, "prt_t", "text", "Hello world", true), ev.assistantMessage(S, A, U, finished()), ev.idle(S)], snap.state);
     const all = [...replies, ...snap.replies, ...rest.replies];
     expect(texts(all, "delta")).toBe("Hello world");
     expect(all.filter((r) => r.kind === "final")).toHaveLength(1);
@@ -428,5 +454,62 @@ describe("snapshots with parts that carry no text", () => {
       ],
     });
     expect(result.replies.at(-1)).toMatchObject({ kind: "final", text: "All done." });
+  });
+});
+
+describe("compaction", () => {
+  const C = "msg_compaction";
+  const K = "msg_continue";
+  const compacted = (auto: boolean, rest: EventShape[]) =>
+    run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", "Before.", true),
+      ev.assistantMessage(S, A, U, finished({ finish: "tool-calls", cost: 1 })),
+      ev.userMessage(S, C),
+      ev.compactionPart(S, C, auto),
+      ev.assistantMessage(S, "msg_summary", C, { summary: true }),
+      ev.part(S, "msg_summary", "prt_sum", "text", "Summary of it all.", true),
+      ev.assistantMessage(S, "msg_summary", C, finished({ summary: true, cost: 2 })),
+      ...rest,
+    ]);
+
+  it("an automatic compaction: the turn follows the synthetic continuation; the summary is not its text", () => {
+    const { replies } = compacted(true, [
+      ev.userMessage(S, K),
+      ev.syntheticText(S, K, "Continue if you have next steps."),
+      ev.assistantMessage(S, "msg_after", K),
+      ev.part(S, "msg_after", "prt_after", "text", "After.", true),
+      ev.assistantMessage(S, "msg_after", K, finished({ cost: 4 })),
+      ev.idle(S),
+    ]);
+    expect(replies.map((r) => r.kind)).toEqual(["delta", "compaction", "delta", "final"]);
+    expect(replies[1]).toEqual({ kind: "compaction", sessionID: S, auto: true, messageID: C });
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "After.", messageID: "msg_after", usage: { cost: 7 } });
+    expect(JSON.stringify(replies)).not.toContain("Summary of it all.");
+  });
+
+  it("a compaction the app asked for (summarize) mid-turn is reported, and the turn ends with its own last answer", () => {
+    const { replies } = compacted(false, [ev.idle(S)]);
+    expect(replies.map((r) => r.kind)).toEqual(["delta", "compaction", "final"]);
+    expect(replies[1]).toMatchObject({ kind: "compaction", auto: false });
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Before.", usage: { cost: 3 } });
+  });
+
+  it("another client's prompt queued during the turn is never taken for a continuation", () => {
+    const { replies } = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", "Mine.", true),
+      ev.assistantMessage(S, A, U, finished()),
+      ev.userMessage(S, "msg_theirs"),
+      ev.part(S, "msg_theirs", "prt_theirs", "text", "their prompt", true),
+      ev.assistantMessage(S, "msg_their_answer", "msg_theirs"),
+      ev.part(S, "msg_their_answer", "prt_ta", "text", "Theirs.", true),
+      ev.assistantMessage(S, "msg_their_answer", "msg_theirs", finished()),
+      ev.idle(S),
+    ]);
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Mine." });
+    expect(JSON.stringify(replies)).not.toContain("Theirs.");
   });
 });

@@ -1,5 +1,5 @@
 // Our consumer: `createClient(...).events.subscribe()` — the SDK's one shared `/event` connection
-// (eventsource-parser, zod checks on the events the SDK consumes) — optionally filtered to one
+// (eventsource-parser, compiled checks on the events the SDK consumes) — optionally filtered to one
 // session, as a turn subscribes. It loads the Node build, as Node users get it (undici
 // `dispatcher.request`); with `fetch` in the run it injects Node's global fetch instead, the
 // WHATWG path browsers, Deno, Bun and workers take.
