@@ -145,10 +145,9 @@ describe("resuming on another app process", () => {
       let deltas = 0;
       const write = res.write.bind(res);
       res.write = ((chunk: string) => {
-        const written = write(chunk);
-        // Later than the write, so the frames written so far reach the reader first.
-        if (typeof chunk === "string" && chunk.includes('"kind":"delta"') && ++deltas === 3) setTimeout(() => res.socket?.destroy(), 20);
-        return written;
+        // Cut once the frames so far left for the reader (so it has an id to resume from).
+        if (typeof chunk === "string" && chunk.includes('"kind":"delta"') && ++deltas === 3) return write(chunk, () => res.socket?.destroy());
+        return write(chunk);
       }) as typeof res.write;
     });
     try {

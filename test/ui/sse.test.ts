@@ -189,8 +189,9 @@ describe("streaming turns to UIs", () => {
       res.write = ((chunk: string) => {
         if (typeof chunk === "string" && chunk.includes("event: reply") && ++frames === 4) {
           drops++;
-          write(chunk);
-          res.socket?.destroy();
+          // Cut once the frames so far left for the reader: a destroy with them still buffered
+          // (a busy machine) would drop them too, and the reader would have no id to resume from.
+          write(chunk, () => res.socket?.destroy());
           return true;
         }
         return write(chunk);
