@@ -106,6 +106,8 @@ export {
   pipeResumeToNodeResponse,
   SSE_HEADERS,
   RESUME_HEADER,
+  attachFromServer,
+  type AttachableSessions,
   type SSEOptions,
   type NodeResponseLike,
   type NodeRequestLike,
@@ -132,5 +134,17 @@ export {
   type ChatMessageLike,
 } from "./ui/ai-sdk.js";
 export { TurnReplay, TurnReplays, ReplayGapError, type ReplayOptions, type ReplayFrame } from "./ui/replay.js";
-export { toWireReply, toWireError, browserSafeMessage, frameId, parseFrameId, type WireReply, type WireError, type FramePosition } from "./browser/wire.js";
+export {
+  toWireReply,
+  toWireError,
+  browserSafeMessage,
+  frameId,
+  parseFrameId,
+  skipDelivered,
+  CursorTracker,
+  type WireReply,
+  type WireError,
+  type FramePosition,
+  type TextCursor,
+} from "./browser/wire.js";
 export type { paths, components, operations } from "../generated/opencode.js";

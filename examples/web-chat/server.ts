@@ -2,13 +2,25 @@
 // SSE. `npx tsx examples/web-chat/server.ts` then open the printed URL. PORT picks the port.
 // With the local scripted server, bash asks for permission (approve/deny), a prompt with "ask"
 // makes the agent ask a question with options, one with "delegate" starts a sub-agent. A dropped
-// stream reconnects to /api/replies and resumes where it stopped.
+// stream reconnects to /api/replies and resumes where it stopped; a reloaded page shows the
+// running turn again. Several of these processes can share one opencode server behind a load
+// balancer (set BEHIND_LOAD_BALANCER=1): a reconnect that lands on a process that never saw the
+// turn rebuilds it from the opencode server.
 
 import { createServer, type IncomingMessage } from "node:http";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { pipeResumeToNodeResponse, pipeTurnToNodeResponse, type Session } from "../../src/node.js";
+import {
+  attachFromServer,
+  NotFoundError,
+  pipeResumeToNodeResponse,
+  pipeTurnToNodeResponse,
+  TurnReplays,
+  type Session,
+  type SSEOptions,
+  type WireReply,
+} from "../../src/node.js";
 import { directive } from "../../test/support/model-server.js";
 import { connect, explainFailure } from "../shared/connect.js";
 
@@ -17,7 +29,15 @@ const connection = await connect({ config: { permission: { bash: "ask" } }, env:
   process.exit(1);
 });
 const { client } = connection;
-const sessions = new Map<string, Session>();
+// Turns this process streams, kept for reconnects; a turn it never saw comes from the server.
+const replays = new TurnReplays<WireReply>({ attach: attachFromServer(client.session) });
+const sse: SSEOptions = {
+  replays,
+  connection: client.events,
+  resumeUrl: "/api/replies",
+  // Behind a load balancer the browser may come back to another process: leaving must not stop the turn.
+  abortOnDisconnect: process.env["BEHIND_LOAD_BALANCER"] !== "1",
+};
 
 // The page imports the SDK's browser reader; bundle it once at startup (no build step to run).
 const bundle = await build({
@@ -57,6 +77,17 @@ function scripted(text: string, turn: number): string {
   })}`;
 }
 
+/** The session, if the opencode server has it (another app process may have created it). */
+async function knownSession(id: string): Promise<Session | undefined> {
+  try {
+    await client.request("get", "/session/{sessionID}", { path: { sessionID: id } });
+    return client.session.get(id);
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
 async function json(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -73,11 +104,11 @@ const server = createServer(async (req, res) => {
       res.writeHead(200, { "content-type": "text/javascript; charset=utf-8" }).end(clientJs);
     } else if (req.method === "POST" && url.pathname === "/api/session") {
       const session = await client.session.create({ title: "web chat" });
-      sessions.set(session.id, session);
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: session.id }));
     } else if (req.method === "POST" && url.pathname === "/api/prompt") {
       const body = await json(req);
-      const session = sessions.get(String(body["sessionID"]));
+      // Any process of the app may serve any session: the opencode server holds them.
+      const session = await knownSession(String(body["sessionID"]));
       if (!session) return void res.writeHead(404).end("unknown session");
       const text = String(body["text"] ?? "");
       const turn = session.prompt(connection.scripted ? scripted(text, ++turns) : text, {
@@ -85,20 +116,20 @@ const server = createServer(async (req, res) => {
         ...(connection.model ? { model: connection.model } : {}),
       });
       // The browser leaving for good aborts the turn; state frames say "reconnecting…"; a dropped
-      // stream comes back to /api/replies with Last-Event-ID.
-      await pipeTurnToNodeResponse(turn, res, { connection: client.events, resumeUrl: "/api/replies" });
+      // stream or a reloaded page comes back to /api/replies with Last-Event-ID.
+      await pipeTurnToNodeResponse(turn, res, sse);
     } else if (req.method === "GET" && url.pathname === "/api/replies") {
-      await pipeResumeToNodeResponse(req, res, { connection: client.events });
+      await pipeResumeToNodeResponse(req, res, sse);
     } else if (req.method === "POST" && url.pathname === "/api/permission") {
       const body = await json(req);
-      const session = sessions.get(String(body["sessionID"]));
-      if (!session) return void res.writeHead(404).end("unknown session");
+      // Any process of the app may serve any session: the opencode server holds them.
+      const session = client.session.get(String(body["sessionID"]));
       await session.respond(String(body["id"]), body["response"] === "reject" ? "reject" : "once");
       res.writeHead(204).end();
     } else if (req.method === "POST" && url.pathname === "/api/question") {
       const body = await json(req);
-      const session = sessions.get(String(body["sessionID"]));
-      if (!session) return void res.writeHead(404).end("unknown session");
+      // Any process of the app may serve any session: the opencode server holds them.
+      const session = client.session.get(String(body["sessionID"]));
       if (Array.isArray(body["answers"])) await session.answer(String(body["id"]), body["answers"] as string[][]);
       else await session.rejectQuestion(String(body["id"]));
       res.writeHead(204).end();

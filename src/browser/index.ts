@@ -9,6 +9,7 @@ import type { WireReply, WireState } from "./wire.js";
 
 export type { WireReply, WireError, WireState, FramePosition } from "./wire.js";
 export { parseFrameId, frameId } from "./wire.js";
+export type { TextCursor } from "./wire.js";
 export type { ConnectionState } from "../events/types.js";
 export { OpencodeError, StreamError } from "../http/errors.js";
 
@@ -25,6 +26,13 @@ export interface ReadRepliesOptions {
    * (`SSEOptions.resumeUrl`); without either, a dropped stream is an error.
    */
   resume?: string | URL | ((lastEventId: string, signal: AbortSignal | undefined) => Promise<Response>);
+  /**
+   * Called with the turn's ids when its stream names it (first of all frames). A page that keeps
+   * them (e.g. in `sessionStorage`) can show the whole turn again after a reload: a GET to the
+   * resume URL with `Last-Event-ID: frameId({ sessionID, messageID, seq: 0 })` answers every reply
+   * from the start, then live — from any app process.
+   */
+  onTurn?: (turn: { sessionID: string; messageID: string }) => void;
   /** Reconnect attempts in a row before giving up. Default 8. */
   maxReconnects?: number;
   /** First wait before reconnecting; doubles per failed attempt, capped at 5 s. Default 250 ms. */
@@ -74,6 +82,7 @@ export async function* readReplies(
           pending.push({ id: message.id, reply: JSON.parse(message.data) as WireReply });
         } else if (message.event === "turn") {
           lastEventId = message.id ?? lastEventId;
+          options.onTurn?.(JSON.parse(message.data) as { sessionID: string; messageID: string });
         } else if (message.event === "gone") {
           gone = (JSON.parse(message.data) as { message?: string }).message ?? "the turn can no longer be resumed";
         }

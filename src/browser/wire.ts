@@ -30,23 +30,113 @@ export interface WireState {
   state: ConnectionState;
 }
 
-/** Where a reply frame sits: the turn (its session and user message) and the reply's index in it. */
+/**
+ * How far a browser's text has got in one session of the turn: the text or reasoning part its
+ * last delta belonged to, and that part's length so far (UTF-16 units of the part's stored text).
+ */
+export interface TextCursor {
+  sessionID: string;
+  partID: string;
+  offset: number;
+}
+
+/**
+ * Where a frame sits, so a reconnect can continue right after it — on this process or another.
+ *
+ * The resume rule. `seq` numbers the frames of one stream (`stream`, a random token per process
+ * and turn), so only the process holding that stream can replay from `seq` exactly. Any other
+ * process (or this one after a restart) rebuilds the turn from the opencode server
+ * (`session.attach()`) and uses `cursor`, which is server state, not a per-process number: for
+ * each session of the turn that streamed text, the part of its last delta and that part's length.
+ * Within one session opencode streams text and reasoning parts one after another, and part ids
+ * ascend in creation order, so the browser holds every earlier part of that session whole and the
+ * cursor part up to `offset`: an attaching process drops exactly that text and sends the rest.
+ * Tool, permission, question, sub-agent and compaction replies are states keyed by their ids
+ * (`callID`, `id`, `sessionID`); an attaching process sends the current state of each again.
+ */
 export interface FramePosition {
   sessionID: string;
   messageID: string;
   seq: number;
+  /** The stream `seq` counts in; absent in ids from before streams were named (then any stream). */
+  stream?: string;
+  /** The browser's text position per session; empty before the first delta. */
+  cursor?: TextCursor[];
 }
 
-/** `ses_…:msg_…:7`. opencode ids never contain ':'. */
+const ID = "[A-Za-z0-9_-]+";
+const FRAME_ID = new RegExp(`^(${ID}):(${ID}):(?:(${ID})\\.)?(\\d{1,15})(?::((?:${ID}/${ID}/\\d{1,12})(?:,${ID}/${ID}/\\d{1,12})*))?$`);
+
+/** `ses_…:msg_…:STREAM.7:ses_…/prt_…/120` (stream and cursor optional). opencode ids never contain ':', '/', '.' or ','. */
 export function frameId(position: FramePosition): string {
-  return `${position.sessionID}:${position.messageID}:${position.seq}`;
+  const head = `${position.sessionID}:${position.messageID}:${position.stream === undefined ? "" : `${position.stream}.`}${position.seq}`;
+  const cursor = position.cursor?.map((c) => `${c.sessionID}/${c.partID}/${c.offset}`).join(",");
+  return cursor ? `${head}:${cursor}` : head;
 }
 
 /** The position a `Last-Event-ID` names, or undefined when it is not one of ours. */
 export function parseFrameId(id: string | null | undefined): FramePosition | undefined {
-  const match = /^([^:\s]+):([^:\s]+):(\d{1,15})$/.exec(id?.trim() ?? "");
+  const match = FRAME_ID.exec(id?.trim() ?? "");
   if (!match) return undefined;
-  return { sessionID: match[1]!, messageID: match[2]!, seq: Number(match[3]) };
+  const position: FramePosition = { sessionID: match[1]!, messageID: match[2]!, seq: Number(match[4]) };
+  if (match[3] !== undefined) position.stream = match[3];
+  if (match[5] !== undefined) {
+    position.cursor = match[5].split(",").map((entry) => {
+      const [sessionID, partID, offset] = entry.split("/") as [string, string, string];
+      return { sessionID, partID, offset: Number(offset) };
+    });
+  }
+  return position;
+}
+
+/** Follows the text a stream of replies has delivered, per session (see `FramePosition`). */
+export class CursorTracker {
+  private readonly bySession = new Map<string, TextCursor>();
+
+  constructor(start: readonly TextCursor[] = []) {
+    for (const cursor of start) this.bySession.set(cursor.sessionID, { ...cursor });
+  }
+
+  see(reply: WireReply): void {
+    if (reply.kind !== "delta" && reply.kind !== "reasoning") return;
+    const current = this.bySession.get(reply.sessionID);
+    if (current?.partID === reply.partID) current.offset += reply.text.length;
+    else this.bySession.set(reply.sessionID, { sessionID: reply.sessionID, partID: reply.partID, offset: reply.text.length });
+  }
+
+  get cursor(): TextCursor[] {
+    return [...this.bySession.values()].map((c) => ({ ...c }));
+  }
+}
+
+/**
+ * The replies of a turn rebuilt from the server, minus the text a browser at `cursor` already
+ * shows: per session, parts before the cursor part are dropped, the cursor part loses its first
+ * `offset` units, later parts pass whole. Everything that is not text passes (see `FramePosition`).
+ */
+export async function* skipDelivered(replies: AsyncIterable<WireReply>, cursor: readonly TextCursor[] = []): AsyncGenerator<WireReply> {
+  const bySession = new Map(cursor.map((c) => [c.sessionID, c]));
+  /** Units of each cursor part still to drop. */
+  const left = new Map(cursor.map((c) => [c.partID, c.offset]));
+  for await (const reply of replies) {
+    if (reply.kind !== "delta" && reply.kind !== "reasoning") {
+      yield reply;
+      continue;
+    }
+    const at = bySession.get(reply.sessionID);
+    if (at === undefined || reply.partID > at.partID) {
+      yield reply;
+      continue;
+    }
+    if (reply.partID < at.partID) continue;
+    const drop = left.get(reply.partID) ?? 0;
+    if (drop >= reply.text.length) {
+      left.set(reply.partID, drop - reply.text.length);
+      continue;
+    }
+    left.set(reply.partID, 0);
+    yield { ...reply, text: reply.text.slice(drop) };
+  }
 }
 
 const MAX_MESSAGE = 300;

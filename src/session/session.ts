@@ -7,6 +7,7 @@ import type { CallOptions, ResponseData } from "../http/paths.js";
 import { parseModel } from "../turn/prompt-body.js";
 import type { FinalReply } from "../turn/replies.js";
 import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
+import { SessionMutex } from "./mutex.js";
 
 export type SessionInfo = components["schemas"]["Session"];
 type CreateBody = NonNullable<operations["session.create"]["requestBody"]>["content"]["application/json"];
@@ -63,7 +64,10 @@ export class Session {
       (m) => m.info.role === "user" && !m.parts.some((p) => p.type === "compaction" || (p.type === "text" && p.synthetic === true)),
     );
     if (!prompt) return undefined;
-    return new Turn(this.deps, this.id, { kind: "attach", userMessageID: prompt.info.id, options });
+    // Following sends nothing, so it takes no turn in the session's queue: with the shared lock a
+    // second follower (another tab), or one of this client's own running turn, would see nothing
+    // until the turn ended. A lock of its own is free at once.
+    return new Turn({ ...this.deps, mutex: new SessionMutex() }, this.id, { kind: "attach", userMessageID: prompt.info.id, options });
   }
 
   /** Sends a prompt and resolves with its final reply (rejects with the turn's typed error). */

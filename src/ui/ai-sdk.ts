@@ -419,6 +419,11 @@ export interface UIChatOptions extends ReplayOptions {
   reconnectGraceMs?: number;
   /** An SSE comment this often keeps proxies from closing a quiet stream. Default 15 000 ms. */
   heartbeatMs?: number;
+  /**
+   * `client.session`: lets `resumeFromServer` pick up a turn this process never streamed (another
+   * app process started it, or this one restarted) with `session.attach()`.
+   */
+  sessions?: { get(id: string): { attach(options: { signal?: AbortSignal }): Promise<Turn | undefined> } };
 }
 
 /** The body `useChat`'s default transport POSTs (only what we read of it). */
@@ -526,6 +531,22 @@ export class UIChats {
     const position = parseFrameId(lastEventId);
     const after = position && position.messageID === state.turn.messageID && state.replay.keeps(position.seq) ? position.seq : 0;
     return this.respondFrom(state, after, init);
+  }
+
+  /**
+   * `resume` for an app with several processes: when this one has no turn for the session, the
+   * turn the opencode server runs is attached (`options.sessions`) and streamed from its start,
+   * as useChat's resume expects (it rebuilds the assistant message from the stream). The stored
+   * text of closed parts comes at once; a part still streaming comes whole when it closes.
+   * Frame numbers count per process, so a `lastEventId` from another process is not used.
+   */
+  async resumeFromServer(sessionID: string, lastEventId?: string | null, init: ResponseInit = {}): Promise<Response> {
+    const state = this.bySession.get(sessionID);
+    if ((state && !state.delivered) || !this.options.sessions) return this.resume(sessionID, lastEventId, init);
+    const turn = await this.options.sessions.get(sessionID).attach({});
+    if (!turn) return new Response(null, { status: 204 });
+    // A turn followed here, not started here: leaving stops only this process's following.
+    return this.start(turn, init);
   }
 
   /** Watches the chunks on their way into the replay: which approvals are pending, where blocks start. */

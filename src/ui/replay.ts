@@ -14,9 +14,10 @@ export interface ReplayOptions {
   /**
    * For a Last-Event-ID naming a turn this process does not have (it started on another app
    * process, or this one restarted): the frames after that position, or undefined if the turn is
-   * unknown. `session.attach()` plugs in here; without it such a resume is answered "not found".
+   * unknown. `signal` aborts when the browser leaves. `attachFromServer(client.session)` plugs
+   * `session.attach()` in here; without a hook such a resume is answered "not found".
    */
-  attach?: (position: FramePosition) => Promise<AsyncIterable<unknown> | undefined>;
+  attach?: (position: FramePosition, signal: AbortSignal) => Promise<AsyncIterable<unknown> | undefined>;
 }
 
 /** A reconnect asked for frames this process no longer has (`maxFrames` passed them). */
@@ -43,6 +44,8 @@ export interface TurnPosition {
 /** One turn's frames, numbered from 1, read once from `source` and kept (bounded) for every reader. */
 export class TurnReplay<T> {
   readonly sessionID: string;
+  /** Names this replay's frame numbering in frame ids: another process's numbers mean nothing here. */
+  readonly stream = streamToken();
   private readonly turn: TurnPosition;
   private readonly frames: T[] = [];
   /** seq of frames[0]. */
@@ -157,6 +160,12 @@ export class TurnReplay<T> {
   private wakeAll(): void {
     for (const wake of [...this.waiters]) wake();
   }
+}
+
+/** A short random name for one numbering of a turn's frames. */
+export function streamToken(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return [...bytes].map((b) => (b % 36).toString(36)).join("");
 }
 
 /** The turns this process re-broadcasts, by session and user message id, for reconnects to find. */

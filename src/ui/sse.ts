@@ -5,9 +5,9 @@
 
 import type { ConnectionState } from "../events/types.js";
 import type { Turn } from "../turn/turn.js";
-import { frameId, parseFrameId, sseFrame, toWireReply, type FramePosition, type WireReply } from "../browser/wire.js";
+import { CursorTracker, frameId, parseFrameId, skipDelivered, sseFrame, toWireReply, type FramePosition, type TextCursor, type WireReply } from "../browser/wire.js";
 import { StreamError } from "../http/errors.js";
-import { ReplayGapError, TurnReplays, type TurnReplay } from "./replay.js";
+import { ReplayGapError, streamToken, TurnReplays, type TurnReplay } from "./replay.js";
 
 /**
  * What the Node functions use of an `http.ServerResponse`, written out so this module's types need
@@ -67,8 +67,17 @@ async function* wireReplies(turn: Turn): AsyncGenerator<WireReply> {
     yield toWireReply({ kind: "error", sessionID: turn.sessionID, error });
     return;
   }
-  for await (const reply of turn) yield toWireReply(reply);
+  const tracker = new CursorTracker();
+  for await (const reply of turn) {
+    const wire = toWireReply(reply);
+    tracker.see(wire);
+    cursors.set(wire, tracker.cursor);
+    yield wire;
+  }
 }
+
+/** The browser's text position after each replayed reply (the replay keeps the same objects). */
+const cursors = new WeakMap<WireReply, TextCursor[]>();
 
 /** How to stop each replay's turn, for readers (first or resumed) that leave for good. */
 const aborts = new WeakMap<TurnReplay<WireReply>, () => void>();
@@ -84,11 +93,13 @@ function replayOf(turn: Turn, options: SSEOptions): TurnReplay<WireReply> {
   return replay;
 }
 
-type Source = { replay: TurnReplay<WireReply>; after: number } | { frames: AsyncIterable<WireReply>; position: FramePosition };
+type Source =
+  | { replay: TurnReplay<WireReply>; after: number }
+  | { frames: AsyncIterable<WireReply>; position: FramePosition; stop: AbortController };
 
 /** The frame id of `seq` in the replay's turn (its user message id exists once it has frames). */
-function replayFrameId(replay: TurnReplay<WireReply>, seq: number): string {
-  return frameId({ sessionID: replay.sessionID, messageID: replay.messageID ?? "", seq });
+function replayFrameId(replay: TurnReplay<WireReply>, seq: number, cursor?: TextCursor[]): string {
+  return frameId({ sessionID: replay.sessionID, messageID: replay.messageID ?? "", stream: replay.stream, seq, ...(cursor?.length ? { cursor } : {}) });
 }
 
 /**
@@ -112,12 +123,21 @@ function frames(source: Source, options: SSEOptions, write: (chunk: string) => v
         for await (const { seq, item } of replay.read(source.after, stopReading.signal)) {
           // The turn frame first: it names the turn, so a reader that drops right after still finds it.
           if (seq === 1) write(sseFrame("turn", { sessionID: replay.sessionID, messageID: replay.messageID }, replayFrameId(replay, 0)));
-          write(sseFrame("reply", item, replayFrameId(replay, seq)));
+          write(sseFrame("reply", item, replayFrameId(replay, seq, cursors.get(item))));
         }
       } else {
-        const position = source.position;
-        let seq = source.position.seq;
-        for await (const reply of source.frames) write(sseFrame("reply", reply, frameId({ ...position, seq: ++seq })));
+        // Rebuilt from the server: a stream of its own, numbered from 1, positioned by the cursor.
+        const { sessionID, messageID } = source.position;
+        const stream = streamToken();
+        const tracker = new CursorTracker(source.position.cursor);
+        const id = (seq: number) => frameId({ sessionID, messageID, stream, seq, cursor: tracker.cursor });
+        // Its turn frame keeps the browser's cursor, so a drop before the first reply loses nothing.
+        write(sseFrame("turn", { sessionID, messageID }, id(0)));
+        let seq = 0;
+        for await (const reply of source.frames) {
+          tracker.see(reply);
+          write(sseFrame("reply", reply, id(++seq)));
+        }
       }
       finished = !stopReading.signal.aborted;
     } catch (error) {
@@ -133,6 +153,8 @@ function frames(source: Source, options: SSEOptions, write: (chunk: string) => v
   return () => {
     stop();
     stopReading.abort();
+    // A turn rebuilt from the server only stops being followed here; it runs on for its owner.
+    if (!("replay" in source)) source.stop.abort();
     if (finished || !("replay" in source)) return;
     const abort = aborts.get(source.replay);
     if (abort && options.abortOnDisconnect !== false) source.replay.abandon(options.reconnectGraceMs ?? 5_000, abort);
@@ -152,9 +174,38 @@ async function resumeSource(lastEventId: string | null | undefined, options: SSE
   if (!position) return undefined;
   const replays = options.replays ?? defaultReplays;
   const replay = replays.get(position.sessionID, position.messageID);
-  if (replay) return { replay, after: position.seq };
-  const attached = await replays.attach?.(position);
-  return attached ? { frames: attached as AsyncIterable<WireReply>, position } : undefined;
+  // Our own stream (or an id that names none): its frame numbers are exact.
+  if (replay && (position.stream === undefined || position.stream === replay.stream)) return { replay, after: position.seq };
+  const stop = new AbortController();
+  const attached = await replays.attach?.(position, stop.signal);
+  return attached ? { frames: attached as AsyncIterable<WireReply>, position, stop } : undefined;
+}
+
+/** What `attachFromServer` needs of `client.session`. */
+export interface AttachableSessions {
+  get(id: string): { attach(options: { signal?: AbortSignal }): Promise<Turn | undefined> };
+}
+
+/**
+ * The `ReplayOptions.attach` hook that resumes a turn this process never streamed (it started on
+ * another app process, or before a restart): `session.attach()` rebuilds it from the opencode
+ * server, and the reconnect's cursor drops the text the browser already shows (the rule is at
+ * `FramePosition`). Undefined (a 404) when that turn is no longer running.
+ *
+ *     const replays = new TurnReplays<WireReply>({ attach: attachFromServer(client.session) });
+ *     pipeResumeToNodeResponse(req, res, { replays });
+ */
+export function attachFromServer(sessions: AttachableSessions): (position: FramePosition, signal: AbortSignal) => Promise<AsyncIterable<WireReply> | undefined> {
+  return async (position, signal) => {
+    const turn = await sessions.get(position.sessionID).attach({ signal });
+    if (!turn) return undefined;
+    if (turn.messageID !== position.messageID) {
+      // The session runs a later turn: the one asked for has ended. Stop following (only here).
+      void turn.abort();
+      return undefined;
+    }
+    return skipDelivered(wireReplies(turn), position.cursor);
+  };
 }
 
 function sseHeaders(options: SSEOptions, init: HeadersInit | undefined): Headers {

@@ -63,7 +63,7 @@ describe("examples/web-chat server", { timeout: 60_000 }, () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const html = await page.text();
-    expect(html).toContain('import { readReplies } from "/client.js"');
+    expect(html).toContain('import { frameId, readReplies } from "/client.js"');
     expect(html).toContain('id="banner"');
 
     const script = await fetch(`${base}/client.js`);
@@ -74,6 +74,7 @@ describe("examples/web-chat server", { timeout: 60_000 }, () => {
     expect(source).not.toMatch(/^import /m);
     const bundled = (await import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`)) as Record<string, unknown>;
     expect(typeof bundled["readReplies"]).toBe("function");
+    expect(typeof bundled["frameId"]).toBe("function");
 
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await prompt("ses_unknown", "hi")).status).toBe(404);

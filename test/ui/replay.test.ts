@@ -68,7 +68,7 @@ describe("TurnReplay", () => {
     expect(resumed.status).toBe(200);
     source.end();
     const body = await resumed.text();
-    expect(body.match(/^id: .*$/gm)).toEqual(["id: ses_a:msg_a:99", "id: ses_a:msg_a:100"]);
+    expect(body.match(/^id: .*$/gm)).toEqual([`id: ses_a:msg_a:${replay.stream}.99`, `id: ses_a:msg_a:${replay.stream}.100`]);
   });
 
   it("a reader that leaves before the end triggers the abandon callback only if nobody reads within the grace time", async () => {

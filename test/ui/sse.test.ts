@@ -147,7 +147,7 @@ describe("streaming turns to UIs", () => {
     const decoder = new TextDecoder();
     const parser = createParser({
       onEvent(message) {
-        if (message.event === "turn") expect(parseFrameId(message.id)).toEqual({ sessionID: session.id, messageID: turn.messageID, seq: 0 });
+        if (message.event === "turn") expect(parseFrameId(message.id)).toEqual({ sessionID: session.id, messageID: turn.messageID, stream: expect.stringMatching(/^[a-z0-9]{6}$/), seq: 0 });
         if (message.event !== "reply") return;
         ids.push(message.id!);
         seen.push(JSON.parse(message.data) as Reply);
@@ -189,8 +189,9 @@ describe("streaming turns to UIs", () => {
       res.write = ((chunk: string) => {
         if (typeof chunk === "string" && chunk.includes("event: reply") && ++frames === 4) {
           drops++;
-          write(chunk);
-          res.socket?.destroy();
+          // Cut once the frames so far left for the reader: a destroy with them still buffered
+          // (a busy machine) would drop them too, and the reader would have no id to resume from.
+          write(chunk, () => res.socket?.destroy());
           return true;
         }
         return write(chunk);
