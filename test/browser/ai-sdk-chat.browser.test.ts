@@ -2,18 +2,14 @@
 // `useChat` (@ai-sdk/react) reads our UI message stream from a real opencode with the scripted
 // model. The text grows in visible steps, the bash call renders as a tool awaiting approval,
 // Approve (addToolApprovalResponse) lets the same turn finish. Screenshots in test/output/browser/.
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumMissing as skipReason, launchChromium } from "../support/chromium.js";
 import { startExample, type ExampleProcess } from "../examples/example-process.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-// Without the networking flags Chromium reaches for Google's hosts, which this network refuses.
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
 const outputDir = fileURLToPath(new URL("../output/browser/", import.meta.url));
-const skipReason =
-  !existsSync(CHROMIUM) && !process.env["CI"] ? `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run this test` : undefined;
 
 let app: ExampleProcess | undefined;
 let serverPids: number[] = [];
@@ -27,7 +23,7 @@ beforeAll(async () => {
   app = startExample("examples/ai-sdk-chat/server.ts", { PORT: "0" });
   await app.waitFor(/ai-sdk chat on http:\/\/127\.0\.0\.1:\d+ /, { timeoutMs: 45_000 });
   serverPids = app.children();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -3,27 +3,14 @@
 // run behind a round-robin proxy, so a reload lands either on the process streaming the turn (its
 // own replay) or on the one that never saw it (it rebuilds the turn from the opencode server).
 // Every turn's page text is compared with the text the server stored.
-import { existsSync } from "node:fs";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumMissing as skipReason, launchChromium } from "../support/chromium.js";
 import { startExample, type ExampleProcess } from "../examples/example-process.js";
 import { directive, MODEL_ID, PROVIDER_ID, startModelServer, type ModelServer } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
-const skipReason =
-  !existsSync(CHROMIUM) && !process.env["CI"] ? `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run this test` : undefined;
 
 let model: ModelServer | undefined;
 let server: TestServer | undefined;
@@ -50,7 +37,7 @@ beforeAll(async () => {
   apps.push(startExample("examples/web-chat/server.ts", env), startExample("examples/web-chat/server.ts", env));
   const urls = await Promise.all(apps.map(async (app) => (await app.waitFor(/web chat on (http:\/\/127\.0\.0\.1:\d+) /, { timeoutMs: 45_000 })).match[1]!));
   proxy = await startRoundRobinProxy(urls);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 }, 90_000);
 
 afterAll(async () => {

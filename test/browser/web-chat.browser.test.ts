@@ -1,28 +1,15 @@
 // The web-chat example in a real browser (headless Debian Chromium via playwright-core): a typed
 // prompt streams in visibly, the bash call shows its status, Approve in the permission box lets
 // the tool complete and the turn finish. Leaves a screenshot in test/output/browser/.
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumMissing as skipReason, launchChromium } from "../support/chromium.js";
 import { startExample, type ExampleProcess } from "../examples/example-process.js";
 
-const CHROMIUM = "/usr/bin/chromium";
-// Without the networking flags Chromium reaches for Google's hosts, which this network refuses.
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 const outputDir = fileURLToPath(new URL("../output/browser/", import.meta.url));
 // Locally a machine without Chromium skips; in CI a missing browser must fail, not pass silently.
-const skipReason =
-  !existsSync(CHROMIUM) && !process.env["CI"] ? `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) to run this test` : undefined;
 
 let web: ExampleProcess | undefined;
 let serverPids: number[] = [];
@@ -38,7 +25,7 @@ beforeAll(async () => {
   await web.waitFor(/web chat on http:\/\/127\.0\.0\.1:\d+ /, { timeoutMs: 45_000 });
   serverPids = web.children();
   // Playwright gives every launch a fresh temporary profile (--user-data-dir) of its own.
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

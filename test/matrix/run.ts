@@ -19,11 +19,13 @@ const VERSIONS = ["1.2.27", "1.3.2", "1.14.41", "1.15.13", "1.17.19", "1.18.33"]
 /**
  * The files that start real servers and exercise what differs between versions: requests and auth,
  * the event stream, turns (text, reasoning, tools, queued prompts, abort, provider errors, cut
- * streams), network faults, a restart, startServer itself, and secrets kept out of its errors.
+ * streams; sub-agents, questions, compaction, a stop from a second client, lost permissions),
+ * network faults, a restart, startServer itself, and secrets kept out of its errors.
  */
 const E2E_FILES = [
   "test/e2e/foundation.test.ts",
   "test/e2e/turn.test.ts",
+  "test/e2e/agent.test.ts",
   "test/e2e/faults.test.ts",
   "test/e2e/restart.test.ts",
   "test/events/e2e.test.ts",

@@ -5,32 +5,19 @@
 // streams a turn whose bash call asks a permission, answers it, and sees the turn complete.
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumMissing as noChromium, launchChromium } from "../support/chromium.js";
 import { listenOnLoopback, type Loopback } from "../support/loopback.js";
 import { directive, startModelServer, type ModelServer } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
 import type { ScenarioInput, ScenarioResult } from "./scenario.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 // Locally a machine without Chromium skips that one test; in CI a missing browser must fail.
-const noChromium =
-  !existsSync(CHROMIUM) && !process.env["CI"] ? `${CHROMIUM} not found: install Debian's chromium to run the browser check` : undefined;
 
 let model: ModelServer;
 let server: TestServer;
@@ -118,7 +105,7 @@ function runCli(command: string, args: string[], name: string): Promise<Scenario
 describe("the client outside Node, against a real opencode serve", () => {
   it("headless Chromium: the browser bundle streams a turn, answers the permission, completes", async (context) => {
     context.skip(noChromium !== undefined, noChromium);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const tab = await browser.newPage();
     const problems: string[] = [];
     tab.on("pageerror", (error) => problems.push(error.message));
