@@ -52,6 +52,7 @@ export {
   markGap,
   applySnapshot,
   isCatchingUp,
+  unplacedSessions,
   unfinishedWhileIdle,
   messageText,
   lastAssistantText,

@@ -875,11 +875,6 @@ export function unplacedSessions(state: TurnState): string[] {
   return [...ids];
 }
 
-/** Whether this session is the turn's root or a sub-agent under it. */
-export function inTree(state: TurnState, sessionID: string): boolean {
-  return state.sessions.has(sessionID);
-}
-
 interface ReplyRef {
   sessionID: string;
   parentSessionID?: string;
