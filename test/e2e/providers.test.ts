@@ -19,6 +19,7 @@ import {
 } from "../../src/index.js";
 import { directive, SHAPES, startModelServer, type ModelServer, type Script, type WireShape } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
+import { keptText } from "../support/replies.js";
 
 let model: ModelServer;
 let server: TestServer;
@@ -96,22 +97,6 @@ function expectUsage(actual: Usage, expected: Usage): void {
   const { cost: expectedCost, ...expectedTokens } = expected;
   expect(tokens).toEqual(expectedTokens);
   expect(cost).toBeCloseTo(expectedCost, 12);
-}
-
-/** Delta text minus what `retry` replies retracted: each retracted part's deltas, whole. */
-function keptText(replies: Reply[]): string {
-  const streamed = new Map<string, string>();
-  for (const r of replies) if (r.kind === "delta") streamed.set(r.partID, (streamed.get(r.partID) ?? "") + r.text);
-  const discarded = new Set<string>();
-  for (const r of replies) {
-    if (r.kind !== "retry") continue;
-    for (const d of r.discarded) {
-      if (d.kind !== "text") continue;
-      expect(d.text).toBe(streamed.get(d.partID));
-      discarded.add(d.partID);
-    }
-  }
-  return replies.flatMap((r) => (r.kind === "delta" && !discarded.has(r.partID) ? [r.text] : [])).join("");
 }
 
 const joined = (replies: Reply[], kind: "delta" | "reasoning") => replies.flatMap((r) => (r.kind === kind ? [r.text] : [])).join("");

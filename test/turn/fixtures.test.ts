@@ -11,6 +11,7 @@ import { AbortedError, ProviderAuthError, RateLimitError, UnknownProviderError, 
 import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import type { FinalReply, Reply, ToolResultReply } from "../../src/turn/replies.js";
 import { versionAtLeast } from "../support/opencode.js";
+import { keptText } from "../support/replies.js";
 
 type Message = components["schemas"]["Message"];
 type Part = components["schemas"]["Part"];
@@ -143,25 +144,6 @@ function deepFreeze<T>(value: T): T {
 
 const textOfKind = (replies: Reply[], kind: "delta" | "reasoning") =>
   replies.map((r) => (r.kind === kind ? r.text : "")).join("");
-
-/**
- * Delta text minus what `retry` replies retracted (a failed provider attempt's parts, which the
- * server leaves empty in storage). A retracted part's text must be exactly what streamed for it.
- */
-function keptText(replies: Reply[]): string {
-  const streamed = new Map<string, string>();
-  for (const r of replies) if (r.kind === "delta") streamed.set(r.partID, (streamed.get(r.partID) ?? "") + r.text);
-  const discarded = new Set<string>();
-  for (const r of replies) {
-    if (r.kind !== "retry") continue;
-    for (const d of r.discarded) {
-      if (d.kind !== "text") continue;
-      expect(d.text).toBe(streamed.get(d.partID));
-      discarded.add(d.partID);
-    }
-  }
-  return replies.map((r) => (r.kind === "delta" && !discarded.has(r.partID) ? r.text : "")).join("");
-}
 
 describe.each(versions)("codec over fixtures recorded with opencode %s", (version) => {
   const recorded = fixtures.filter((fixture) => fixture.version === version);
