@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AbortedError, type OpencodeClient, type Reply, type Session } from "../../src/index.js";
+import { AbortedError, type OpencodeClient, type Reply, type Session, type Turn } from "../../src/index.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { directive, startModelServer, SUMMARY_TEXT, type ModelServer } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
@@ -35,6 +35,16 @@ async function storedTurn(session: Session, userMessageID: string) {
   return messages.filter((m) => m.info.role === "assistant" && "parentID" in m.info && m.info.parentID !== undefined && m.info.id > userMessageID);
 }
 
+/** Reads a turn to its end, allowing every permission it asks for once. */
+async function readAllowing(session: Session, turn: Turn): Promise<Reply[]> {
+  const replies: Reply[] = [];
+  for await (const reply of turn) {
+    replies.push(reply);
+    if (reply.kind === "permission") await session.respond(reply.id, "once");
+  }
+  return replies;
+}
+
 const joined = (replies: Reply[], kind: "delta" | "reasoning") =>
   replies.flatMap((r) => (r.kind === kind && r.parentSessionID === undefined ? [r.text] : [])).join("");
 
@@ -47,11 +57,7 @@ describe("agent turns on a real server", () => {
         steps: [{ toolCalls: [{ name: "task", input: { description: "Read the note", prompt: `read the note\n${child}`, subagent_type: "general" } }] }, { text: "Parent done." }],
       })}`,
     );
-    const replies: Reply[] = [];
-    for await (const reply of turn) {
-      replies.push(reply);
-      if (reply.kind === "permission") await session.respond(reply.id, "once");
-    }
+    const replies = await readAllowing(session, turn);
     const final = await turn.done;
     const permission = replies.find((r) => r.kind === "permission");
     const started = replies.find((r) => r.kind === "subagent" && r.status === "started");
@@ -115,11 +121,7 @@ describe("agent turns on a real server", () => {
         steps: [{ toolCalls: [{ name: "bash", input: { command: "echo hi", description: "hi" } }], usage: { prompt: 5_000, completion: 10 } }],
       })}`,
     );
-    const replies: Reply[] = [];
-    for await (const reply of turn) {
-      replies.push(reply);
-      if (reply.kind === "permission") await session.respond(reply.id, "once");
-    }
+    const replies = await readAllowing(session, turn);
     const final = await turn.done;
     expect(replies.find((r) => r.kind === "compaction")).toMatchObject({ sessionID: session.id, auto: true });
     // The continuation is answered without a directive: the model server's default text.

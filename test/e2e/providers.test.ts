@@ -19,7 +19,7 @@ import {
 } from "../../src/index.js";
 import { directive, SHAPES, startModelServer, type ModelServer, type Script, type WireShape } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
-import { keptText } from "../support/replies.js";
+import { keptText, storedUsage } from "../support/replies.js";
 
 let model: ModelServer;
 let server: TestServer;
@@ -77,20 +77,6 @@ const storedParts = (stored: Stored, type: "text" | "reasoning") =>
   stored.flatMap((m) => m.parts.flatMap((p) => (p.type === type ? [p] : [])));
 
 const storedText = (stored: Stored) => storedParts(stored, "text").map((p) => p.text).join("");
-
-function storedUsage(stored: Stored): Usage {
-  const sum: Usage = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
-  for (const { info } of stored) {
-    if (info.role !== "assistant") continue;
-    sum.input += info.tokens.input;
-    sum.output += info.tokens.output;
-    sum.reasoning += info.tokens.reasoning;
-    sum.cacheRead += info.tokens.cache.read;
-    sum.cacheWrite += info.tokens.cache.write;
-    sum.cost += info.cost;
-  }
-  return sum;
-}
 
 function expectUsage(actual: Usage, expected: Usage): void {
   const { cost, ...tokens } = actual;

@@ -1,7 +1,8 @@
-// Assertions-with-results over a turn's replies, shared by the codec fixture tests and the
-// provider-shape e2e tests.
+// What a turn's replies and the server's stored messages add up to, shared by the codec fixture
+// tests and the provider-shape e2e tests.
 import { expect } from "vitest";
-import type { Reply } from "../../src/turn/replies.js";
+import type { components } from "../../generated/opencode.js";
+import type { Reply, Usage } from "../../src/turn/replies.js";
 
 /**
  * Delta text minus what `retry` replies retracted (a failed provider attempt's parts, which the
@@ -20,4 +21,19 @@ export function keptText(replies: Reply[]): string {
     }
   }
   return replies.flatMap((r) => (r.kind === "delta" && !discarded.has(r.partID) ? [r.text] : [])).join("");
+}
+
+/** Usage summed over the assistant messages among `messages`, as a `final` reports it. */
+export function storedUsage(messages: readonly { info: components["schemas"]["Message"] }[]): Usage {
+  const sum: Usage = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+  for (const { info } of messages) {
+    if (info.role !== "assistant") continue;
+    sum.input += info.tokens.input;
+    sum.output += info.tokens.output;
+    sum.reasoning += info.tokens.reasoning;
+    sum.cacheRead += info.tokens.cache.read;
+    sum.cacheWrite += info.tokens.cache.write;
+    sum.cost += info.cost;
+  }
+  return sum;
 }

@@ -11,7 +11,7 @@ import { AbortedError, ProviderAuthError, RateLimitError, UnknownProviderError, 
 import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import type { FinalReply, Reply, ToolResultReply } from "../../src/turn/replies.js";
 import { versionAtLeast } from "../support/opencode.js";
-import { keptText } from "../support/replies.js";
+import { keptText, storedUsage } from "../support/replies.js";
 
 type Message = components["schemas"]["Message"];
 type Part = components["schemas"]["Part"];
@@ -257,16 +257,7 @@ describe.each(versions)("codec over fixtures recorded with opencode %s", (versio
 
     it("sums the stored usage of the turn's assistant messages", () => {
       if (terminal?.kind !== "final") return;
-      const sum = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
-      for (const { info } of turn.assistants) {
-        if (info.role !== "assistant") continue;
-        sum.input += info.tokens.input;
-        sum.output += info.tokens.output;
-        sum.reasoning += info.tokens.reasoning;
-        sum.cacheRead += info.tokens.cache.read;
-        sum.cacheWrite += info.tokens.cache.write;
-        sum.cost += info.cost;
-      }
+      const sum = storedUsage(turn.assistants);
       const { cost, ...tokens } = (terminal as FinalReply).usage;
       const { cost: storedCost, ...storedTokens } = sum;
       expect(tokens).toEqual(storedTokens);
