@@ -1,26 +1,30 @@
-// Every ```ts block of the README is a complete program a user can paste: each is typechecked as
-// its own module against src/ (imports of "opencode-serve-client" map to the source), strict.
-import { readFileSync } from "node:fs";
+// Every ```ts block of the README and of docs/*.md is a complete program a user can paste: each is
+// typechecked as its own module against src/ (imports of "opencode-serve-client" map to the
+// source), strict.
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { typecheckSnippets } from "./support/typecheck.js";
 
-const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const root = new URL("..", import.meta.url);
+const pages = ["README.md", ...readdirSync(new URL("docs/", root)).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
 
-/** The ```ts blocks, named after the line they start on. */
-function tsBlocks(markdown: string): Record<string, string> {
+/** The ```ts blocks of one page (also ```ts run), named after the page and the line they start on. */
+function tsBlocks(page: string): Record<string, string> {
+  const markdown = readFileSync(new URL(page, root), "utf8");
   const blocks: Record<string, string> = {};
-  for (const match of markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
+  for (const match of markdown.matchAll(/^```ts(?: run)?\n([\s\S]*?)^```$/gm)) {
     const line = markdown.slice(0, match.index).split("\n").length;
-    blocks[`README-line-${line}`] = match[1]!;
+    blocks[`${page.replace(/\W+/g, "-")}-line-${line}`] = match[1]!;
   }
   return blocks;
 }
 
-describe("README", () => {
-  const blocks = tsBlocks(readme);
+describe("README and docs snippets", () => {
+  const blocks = Object.assign({}, ...pages.map(tsBlocks)) as Record<string, string>;
 
   it("has the ts snippets this test is meant to check", () => {
-    expect(Object.keys(blocks).length).toBeGreaterThanOrEqual(10);
+    expect(Object.keys(tsBlocks("README.md")).length).toBeGreaterThanOrEqual(3);
+    expect(Object.keys(blocks).length).toBeGreaterThanOrEqual(15);
   });
 
   it("every ts snippet is complete: imports what it uses, no placeholders, no top-level return", () => {
