@@ -221,7 +221,8 @@ export function findBinary(explicit?: string): string {
   throw new BinaryNotFoundError(explicit ? [explicit] : ["OPENCODE_BIN", "PATH", "node_modules/opencode-ai"]);
 }
 
-function packagedBinary(): string | undefined {
+/** The binary of the `opencode-ai` package installed near cwd (a project's pinned version), if any. */
+export function packagedBinary(): string | undefined {
   try {
     const require = createRequire(join(process.cwd(), "noop.js"));
     return join(dirname(require.resolve("opencode-ai/package.json")), "bin", "opencode.exe");

@@ -1,14 +1,15 @@
-// Starts a real `opencode serve` for e2e tests — the binary in OPENCODE_BIN (the version matrix sets
-// it), else the pinned opencode-ai devDependency — with isolated HOME/XDG dirs, a password, a free
-// loopback port, a throwaway project dir, and optionally the scripted model server as its only provider.
+// Starts a real `opencode serve` for e2e tests through the testing kit (src/testing/opencode.ts) —
+// the binary in OPENCODE_BIN (the version matrix sets it), else the pinned opencode-ai
+// devDependency — plus the helpers tests use to compare versions.
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createClient, type OpencodeClient, type OpencodeClientOptions } from "../../src/index.js";
-import { isolatedEnv, startServer, type LocalServer, type StartServerOptions } from "../../src/server/index.js";
+import type { OpencodeClient, OpencodeClientOptions } from "../../src/index.js";
+import { isolatedEnv } from "../../src/server/index.js";
+import { startOpencode, type OpencodeTestServer, type OpencodeTestServerOptions } from "../../src/testing/opencode.js";
 
 /** The opencode binary under test: OPENCODE_BIN, else the pinned devDependency's. */
 export const opencodeBin =
@@ -46,55 +47,15 @@ export function versionAtLeast(version: string, minimum: string): boolean {
   return true;
 }
 
-export interface TestServer extends LocalServer {
-  /** The project directory the server runs in. */
-  project: string;
+export interface TestServer extends OpencodeTestServer {
   /** A client for this server; closed with the server. */
   client(options?: OpencodeClientOptions): OpencodeClient;
 }
 
-export interface TestServerOptions extends Omit<StartServerOptions, "bin" | "isolated" | "cwd"> {
-  /** opencode config merged over the defaults (no autoupdate, no sharing). */
-  config?: Record<string, unknown>;
-}
+export type TestServerOptions = Omit<OpencodeTestServerOptions, "bin">;
 
+/** The testing kit's server (src/testing/opencode.ts) on the binary under test, without a model. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const project = mkdtempSync(join(tmpdir(), "opencode-project-"));
-  let server: LocalServer;
-  try {
-    server = await startServer({
-      ...options,
-      bin: opencodeBin,
-      cwd: project,
-      isolated: true,
-      config: { autoupdate: false, share: "disabled", ...options.config },
-      // Keep the server from reaching for the network or the user's setup.
-      env: { OPENCODE_DISABLE_AUTOUPDATE: "1", OPENCODE_DISABLE_LSP_DOWNLOAD: "1", ...options.env },
-      pure: true,
-    });
-  } catch (error) {
-    rmSync(project, { recursive: true, force: true });
-    throw error;
-  }
-  const clients: OpencodeClient[] = [];
-  return {
-    ...server,
-    project,
-    client(clientOptions) {
-      const client = createClient({
-        baseUrl: server.url,
-        username: server.username,
-        password: server.password,
-        logger: {},
-        ...clientOptions,
-      });
-      clients.push(client);
-      return client;
-    },
-    async close() {
-      await Promise.all(clients.map((c) => c.close()));
-      await server.close();
-      rmSync(project, { recursive: true, force: true });
-    },
-  };
+  const server = await startOpencode({ ...options, bin: opencodeBin });
+  return { ...server, client: server.connect };
 }
