@@ -9,13 +9,28 @@ const color = process.stdout.isTTY
   : { dim: (s: string) => s, bold: (s: string) => s, cyan: (s: string) => s, red: (s: string) => s };
 
 let connection: Connection;
+const startedAt = Date.now();
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+// opencode takes several seconds to come up: say what is happening, and on a terminal keep a
+// clock running on the line below until it is up.
+const clearLine = () => process.stdout.isTTY && process.stdout.write("\r\x1b[K");
+const ticker = process.stdout.isTTY ? setInterval(() => process.stdout.write(`\r${color.dim(`  … ${elapsed()}`)}\x1b[K`), 200) : undefined;
+const onProgress = (message: string) => {
+  clearLine();
+  console.log(color.dim(`${message} (${elapsed()})`));
+};
+if (!process.env["OPENCODE_BASE_URL"]) onProgress("starting a local opencode with a scripted model, no API key needed");
 try {
-  connection = await connect();
+  connection = await connect({ onProgress });
 } catch (error) {
+  clearInterval(ticker);
+  clearLine();
   // One line that says what to fix, not a stack trace.
   console.error(color.red(`error: ${explainFailure(error)}`));
   process.exit(1);
 }
+clearInterval(ticker);
+clearLine();
 let exitCode = 0;
 try {
   console.log(color.dim(`connected to ${connection.describe}`));

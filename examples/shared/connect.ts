@@ -1,6 +1,6 @@
 // How every example gets a server: `OPENCODE_BASE_URL` (+ `OPENCODE_SERVER_PASSWORD`,
-// `OPENCODE_MODEL`) for a real one, otherwise a local `opencode serve` with the test suite's
-// scripted model, so the examples run offline with nothing configured.
+// `OPENCODE_MODEL`) for a real one, otherwise the testing kit's local `opencode serve` with the
+// scripted model (`opencode-serve-client/testing`), so the examples run offline with nothing configured.
 
 import {
   APIConnectionError,
@@ -11,8 +11,7 @@ import {
   OpencodeError,
   type OpencodeClient,
 } from "../../src/node.js";
-import { startServer } from "../../src/server/index.js";
-import { directive, startModelServer } from "../../test/support/model-server.js";
+import { directive, startTestServer } from "../../src/testing/index.js";
 
 export interface Connection {
   client: OpencodeClient;
@@ -29,6 +28,8 @@ export interface ConnectOptions {
   config?: Record<string, unknown>;
   /** Extra environment for the local server, e.g. `{ OPENCODE_ENABLE_QUESTION_TOOL: "1" }`. */
   env?: Record<string, string>;
+  /** Told what the local server's start is doing (it takes a few seconds). */
+  onProgress?: (message: string) => void;
 }
 
 export async function connect(options: ConnectOptions = {}): Promise<Connection> {
@@ -50,26 +51,19 @@ export async function connect(options: ConnectOptions = {}): Promise<Connection>
       close: () => client.close(),
     };
   }
-  const model = await startModelServer({ model: { cost: { input: 3, output: 15 } } });
-  const bin = new URL("../../node_modules/opencode-ai/bin/opencode.exe", import.meta.url).pathname;
-  let server;
-  try {
-    server = await startServer({ bin, isolated: true, args: ["--pure"], config: model.providerConfig(options.config), ...(options.env ? { env: options.env } : {}) });
-  } catch (error) {
-    await model.close();
-    throw error;
-  }
-  const client = createClient({ baseUrl: server.url, username: server.username, password: server.password });
+  const server = await startTestServer({
+    model: { model: { cost: { input: 3, output: 15 } } },
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    client: { logger: undefined },
+  });
   return {
-    client,
+    client: server.client,
     model: undefined,
     scripted: true,
     describe: `a local opencode ${server.version} (scripted model, ${server.url})`,
-    async close() {
-      await client.close();
-      await server.close();
-      await model.close();
-    },
+    close: server.close,
   };
 }
 

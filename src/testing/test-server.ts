@@ -2,9 +2,10 @@
 // a client for it — what an app built on this SDK needs to test itself end to end with no API key
 // and no network. The demo and this project's own e2e suite run on it too.
 
+import { isAbsolute, relative } from "node:path";
 import type { OpencodeClient, OpencodeClientOptions } from "../node.js";
 import { startModelServer, type ModelServer, type ModelServerOptions, type WireShape } from "./model-server.js";
-import { startOpencode, type OpencodeTestServerOptions } from "./opencode.js";
+import { startOpencode, testBinary, type OpencodeTestServerOptions } from "./opencode.js";
 
 export interface TestServerOptions extends Omit<OpencodeTestServerOptions, "config"> {
   /** The scripted model's options: its default reply, the session title, cost per token, context limit. */
@@ -19,6 +20,8 @@ export interface TestServerOptions extends Omit<OpencodeTestServerOptions, "conf
   config?: Record<string, unknown>;
   /** Options for the `client` (its base URL and credentials are the server's). */
   client?: OpencodeClientOptions;
+  /** Told what is being started, for a progress line (opencode takes a few seconds to come up). */
+  onProgress?: (message: string) => void;
 }
 
 export interface TestServer {
@@ -40,16 +43,26 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** A path as short as it can be said: relative to cwd when it lies under it. */
+function shownPath(path: string): string {
+  const near = relative(process.cwd(), path);
+  return near && !near.startsWith("..") && !isAbsolute(near) ? near : path;
+}
+
 /**
  * Starts the scripted model and an isolated `opencode serve` using it. The binary is `bin`, else
  * `OPENCODE_BIN`, else the project's installed `opencode-ai` package, else `opencode` on PATH.
  */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const { model: modelOptions, shapes, config, client: clientOptions, ...serverOptions } = options;
+  const { model: modelOptions, shapes, config, client: clientOptions, onProgress, ...serverOptions } = options;
   const model = await startModelServer(modelOptions);
+  onProgress?.(`scripted model listening on ${model.url}`);
   let server;
   try {
+    const bin = testBinary(serverOptions.bin);
+    onProgress?.(`starting ${shownPath(bin)} serve`);
     server = await startOpencode({
+      bin,
       ...serverOptions,
       config: model.providerConfig(config, shapes),
       // The bundled anthropic/openai providers would otherwise fetch models.dev.
@@ -60,6 +73,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     throw error;
   }
   const running = server;
+  onProgress?.(`opencode ${running.version} is up`);
   let closed: Promise<void> | undefined;
   return {
     client: running.connect(clientOptions),
