@@ -33,7 +33,7 @@ export {
   ConfigurationError,
   EventStreamRouteError,
 } from "./http/errors.js";
-export { ServerInfo, UnsupportedServerError, type ServerHealth } from "./http/server-version.js";
+export { NotOpencodeError, ServerInfo, UnsupportedServerError, type ServerHealth } from "./http/server-version.js";
 export { EventHub, EventSubscription, SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
 export type {
   ConnectionState,

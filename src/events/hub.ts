@@ -3,7 +3,7 @@
 // (an opening that hangs included) and clean ends, and given up (every subscriber told why) on
 // 401/403/404.
 
-import { AbortError, StreamError, type OpencodeError } from "../http/errors.js";
+import { AbortError, APIConnectionError, APITimeoutError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import type { Transport } from "../http/transport.js";
 import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionTimeouts, type FrameSink } from "./connection.js";
@@ -91,6 +91,8 @@ export class EventHub implements SubscriptionHost, FrameSink {
   #wake: (() => void) | undefined;
   #closed = false;
   #failure: OpencodeError | undefined;
+  /** Whether the stream was ever open: a server seen once may be restarting, so it is waited for. */
+  #everOpened = false;
 
   constructor(transport: Transport, options: EventHubOptions = {}) {
     this.#transport = transport;
@@ -251,7 +253,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
 
       const error = endError(end);
       this.#failure = error;
-      if (!error.retryable) {
+      if (!error.retryable || (!this.#everOpened && neverReachable(error))) {
         this.#giveUp(error);
         continue;
       }
@@ -288,6 +290,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
     this.#connection?.opened();
     if (this.#current === "open") return;
     this.#openedAt = Date.now();
+    this.#everOpened = true;
     this.#failure = undefined;
     this.#setState("open");
     // A copy: listeners run inside and may close subscriptions.
@@ -388,4 +391,12 @@ function sessionOf(type: string, properties: Record<string, unknown>): string | 
 function nestedSession(value: unknown): string | undefined {
   const id = typeof value === "object" && value !== null ? (value as Record<string, unknown>)["sessionID"] : undefined;
   return typeof id === "string" ? id : undefined;
+}
+
+/**
+ * Nothing listens at the address, or its host does not exist: for a server this client never
+ * reached, that is the answer (a wrong URL or port, a server not started), not a reason to wait.
+ */
+function neverReachable(error: OpencodeError): boolean {
+  return error instanceof APIConnectionError && !(error instanceof APITimeoutError) && (error.code === "ECONNREFUSED" || error.code === "ENOTFOUND");
 }

@@ -27,6 +27,8 @@ interface APIErrorInit {
   method: string;
   url: string;
   cause?: unknown;
+  /** Who the request said it was, so a 401/403 can say what to fix (never the password itself). */
+  auth?: { username: string; passwordSent: boolean };
 }
 
 /** A response with a non-2xx status. `APIError.generate` picks the subclass. */
@@ -69,8 +71,19 @@ export class APIError extends OpencodeError {
 
   private static describe(init: APIErrorInit): string {
     const detail = serverMessage(init.body);
-    return `${init.method} ${pathOf(init.url)} failed with ${init.status}${detail ? `: ${detail}` : ""}`;
+    const failed = `${init.method} ${pathOf(init.url)} failed with ${init.status}${detail ? `: ${detail}` : ""}`;
+    return init.auth && (init.status === 401 || init.status === 403) ? `${failed}. ${credentialsAdvice(init.url, init.auth)}` : failed;
   }
+}
+
+/** What to do about a refused login: set the password, or check the one that was sent. */
+function credentialsAdvice(url: string, auth: { username: string; passwordSent: boolean }): string {
+  const server = `the opencode server at ${originOf(url)}`;
+  return auth.passwordSent
+    ? `${server} rejected the username "${auth.username}" and the password sent: check the password option / OPENCODE_SERVER_PASSWORD ` +
+        "(and the username option / OPENCODE_SERVER_USERNAME) against the server's"
+    : `${server} wants a username and password: set the password option or OPENCODE_SERVER_PASSWORD to the server's ` +
+        `(and the username option / OPENCODE_SERVER_USERNAME if it is not "${auth.username}")`;
 }
 
 export class BadRequestError extends APIError { override readonly name = "BadRequestError" as const; }
@@ -107,8 +120,11 @@ export class InvalidResponseError extends OpencodeError {
 export class APIConnectionError extends OpencodeError {
   override readonly name: string = "APIConnectionError";
   readonly retryable: boolean = true;
+  /** The system error code (`ECONNREFUSED`, `ENOTFOUND`…) when there is one. */
+  readonly code: string | undefined;
   constructor(readonly method: string, readonly url: string, cause?: unknown) {
-    super(`${method} ${pathOf(url)}: could not reach the opencode server at ${originOf(url)} (${causeCode(cause)})`, { cause });
+    super(`${method} ${pathOf(url)}: could not reach the opencode server at ${originOf(url)} (${unreachable(url, cause)})`, { cause });
+    this.code = systemCode(cause);
   }
 }
 
@@ -187,16 +203,38 @@ function originOf(url: string): string {
   }
 }
 
-/** The first system error code down the cause chain (fetch wraps ECONNREFUSED in "fetch failed"), else the message. */
-function causeCode(cause: unknown): string {
-  let message: string | undefined;
+/** Why a URL could not be reached, with what to check for the common causes. */
+function unreachable(url: string, cause: unknown): string {
+  const code = systemCode(cause);
+  let port = "";
+  try {
+    const parsed = new URL(url);
+    port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
+  } catch {
+    // the code alone then
+  }
+  if (code === "ECONNREFUSED") return `ECONNREFUSED: nothing listens on port ${port}; is \`opencode serve\` running, and is the base URL's port right?`;
+  if (code === "ENOTFOUND") return "ENOTFOUND: no such host; check the base URL's host name";
+  return code ?? causeMessage(cause) ?? "unknown error";
+}
+
+/** The first system error code down the cause chain (fetch wraps ECONNREFUSED in "fetch failed"). */
+function systemCode(cause: unknown): string | undefined {
   for (let link = cause, depth = 0; link && typeof link === "object" && depth < 5; depth++) {
-    const { code, message: text, cause: next } = link as { code?: unknown; message?: unknown; cause?: unknown };
+    const { code, cause: next } = link as { code?: unknown; cause?: unknown };
     if (typeof code === "string") return code;
-    if (message === undefined && typeof text === "string") message = text;
     link = next;
   }
-  return message ?? "unknown error";
+  return undefined;
+}
+
+function causeMessage(cause: unknown): string | undefined {
+  for (let link = cause, depth = 0; link && typeof link === "object" && depth < 5; depth++) {
+    const { message, cause: next } = link as { message?: unknown; cause?: unknown };
+    if (typeof message === "string") return message;
+    link = next;
+  }
+  return undefined;
 }
 
 /**

@@ -48,11 +48,17 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()): ResolvedOptions {
   const raw = options.baseUrl ?? env["OPENCODE_BASE_URL"] ?? DEFAULT_BASE_URL;
+  // "localhost:4096" parses as scheme "localhost:", "127.0.0.1:4096" not at all: both lack "http://".
+  // Never echo the raw value: it may hold a password in its userinfo.
+  if (typeof raw === "string" && (/^[^:/?#]+:\d+(?:[/?#]|$)/.test(raw) || !/^[a-z][a-z0-9+.-]*:/i.test(raw))) {
+    throw new ConfigurationError(
+      `opencode-serve-client: baseUrl has no scheme; write it with http:// or https:// in front (e.g. ${DEFAULT_BASE_URL})`,
+    );
+  }
   let baseUrl: URL;
   try {
     baseUrl = new URL(raw);
   } catch {
-    // Never echo the raw value: it may hold a password in its userinfo.
     throw new ConfigurationError("opencode-serve-client: baseUrl is not a valid absolute URL");
   }
   if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") {

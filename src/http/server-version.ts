@@ -22,6 +22,19 @@ export class UnsupportedServerError extends OpencodeError {
   }
 }
 
+/** The base URL answers, but not as an opencode server does: an HTML page, another API. */
+export class NotOpencodeError extends OpencodeError {
+  override readonly name = "NotOpencodeError" as const;
+  readonly retryable = false;
+  constructor(readonly baseUrl: string, answer: string, cause?: unknown) {
+    super(
+      `${baseUrl} is not an opencode server: GET /global/health ${answer}. ` +
+        "Is the base URL the address `opencode serve` printed (with its path prefix, behind a proxy)?",
+      { cause },
+    );
+  }
+}
+
 /** The first major version whose API this client does not speak. */
 const FIRST_UNSUPPORTED_MAJOR = 2;
 
@@ -29,6 +42,7 @@ export class ServerInfo {
   private checked: Promise<ServerHealth> | undefined;
 
   constructor(private readonly transport: Transport) {}
+
 
   /** `GET /global/health`; rejects with `UnsupportedServerError` on an OpenCode 2 server. */
   async health(init: { signal?: AbortSignal } = {}): Promise<ServerHealth> {
@@ -40,13 +54,31 @@ export class ServerInfo {
       if (!(error instanceof NotFoundError || error instanceof InvalidResponseError)) throw error;
       const info = await this.transport.request("get", "/api/info", init).catch(() => undefined);
       const version = (info as { version?: unknown } | undefined)?.version;
-      if (typeof version !== "string") throw error;
+      if (typeof version !== "string") throw this.#notOpencode(error);
       health = { healthy: true, version };
+    }
+    // Another JSON API (or a catch-all route) answers 200 too, without opencode's health.
+    if (typeof (health as { version?: unknown } | undefined)?.version !== "string") {
+      throw new NotOpencodeError(this.#baseUrl(), "answered JSON without a version");
     }
     if (typeof health?.version === "string" && majorOf(health.version) >= FIRST_UNSUPPORTED_MAJOR) {
       throw new UnsupportedServerError(health.version);
     }
     return health;
+  }
+
+  #notOpencode(error: NotFoundError | InvalidResponseError): NotOpencodeError {
+    const answer =
+      error instanceof NotFoundError
+        ? "answered 404"
+        : /html/i.test(error.contentType)
+          ? "answered an HTML page"
+          : `answered ${error.contentType || "a body without a content-type"}, not JSON`;
+    return new NotOpencodeError(this.#baseUrl(), answer, error);
+  }
+
+  #baseUrl(): string {
+    return this.transport.displayUrl(this.transport.options.baseUrl).href;
   }
 
   /** The server's version, e.g. "1.18.33". */

@@ -127,9 +127,15 @@ export class Transport {
         body: parseMaybeJson(text),
         method: "GET",
         url: shown.href,
+        auth: this.#auth(),
       });
     }
     return response;
+  }
+
+  /** Who requests say they are, for a 401/403's advice: the username, and whether a password went along. */
+  #auth(): { username: string; passwordSent: boolean } {
+    return { username: this.options.username, passwordSent: this.options.authorization !== undefined };
   }
 
   /** Request headers with auth; never logged or stored on errors. */
@@ -174,7 +180,7 @@ export class Transport {
     }
 
     if (status < 200 || status >= 300) {
-      throw APIError.generate({ status, headers: responseHeaders, body: parseMaybeJson(text), method, url: shown.href });
+      throw APIError.generate({ status, headers: responseHeaders, body: parseMaybeJson(text), method, url: shown.href, auth: this.#auth() });
     }
     if (status === 204 || text.length === 0) return undefined;
     const contentType = responseHeaders["content-type"] ?? "";
