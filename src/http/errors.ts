@@ -123,7 +123,7 @@ export class APIConnectionError extends OpencodeError {
   /** The system error code (`ECONNREFUSED`, `ENOTFOUND`…) when there is one. */
   readonly code: string | undefined;
   constructor(readonly method: string, readonly url: string, cause?: unknown) {
-    super(`${method} ${pathOf(url)}: could not reach the opencode server at ${originOf(url)} (${unreachable(url, cause)})`, { cause });
+    super(`${method} ${pathOf(url)}: could not reach the opencode server at ${originOf(url)} (${unreachable(cause)})`, { cause });
     this.code = systemCode(cause);
   }
 }
@@ -204,16 +204,9 @@ function originOf(url: string): string {
 }
 
 /** Why a URL could not be reached, with what to check for the common causes. */
-function unreachable(url: string, cause: unknown): string {
+function unreachable(cause: unknown): string {
   const code = systemCode(cause);
-  let port = "";
-  try {
-    const parsed = new URL(url);
-    port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
-  } catch {
-    // the code alone then
-  }
-  if (code === "ECONNREFUSED") return `ECONNREFUSED: nothing listens on port ${port}; is \`opencode serve\` running, and is the base URL's port right?`;
+  if (code === "ECONNREFUSED") return "ECONNREFUSED: nothing listens there; is `opencode serve` running, and is the port in the base URL right?";
   if (code === "ENOTFOUND") return "ENOTFOUND: no such host; check the base URL's host name";
   return code ?? causeMessage(cause) ?? "unknown error";
 }

@@ -68,6 +68,6 @@ describe("examples/demo against a remote server", () => {
   it("a base URL that is not a URL: one line naming OPENCODE_BASE_URL, exit 1", { timeout: 40_000 }, async () => {
     const { code, output } = await runDemo({ OPENCODE_BASE_URL: "127.0.0.1:4096" });
     expect(code).toBe(1);
-    expect(expectOneLineNoStack(output)).toBe("error: OPENCODE_BASE_URL is not usable: baseUrl is not a valid absolute URL.");
+    expect(expectOneLineNoStack(output)).toBe("error: OPENCODE_BASE_URL is not usable: baseUrl has no scheme; write it with http:// or https:// in front (e.g. http://127.0.0.1:4096).");
   });
 });

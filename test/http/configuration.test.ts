@@ -15,7 +15,7 @@ function thrown(fn: () => unknown): unknown {
 
 describe("configuration errors", () => {
   it("a base URL that is not an absolute URL is a ConfigurationError", () => {
-    const error = thrown(() => createClient({ baseUrl: "127.0.0.1:4096" }));
+    const error = thrown(() => createClient({ baseUrl: "http://[::1" }));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error).toBeInstanceOf(OpencodeError);
     expect(error).toMatchObject({ name: "ConfigurationError", retryable: false, message: "opencode-serve-client: baseUrl is not a valid absolute URL" });

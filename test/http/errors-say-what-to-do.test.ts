@@ -73,7 +73,7 @@ describe("nothing listening at the base URL", () => {
     const { error, ms } = await settle(client({ baseUrl: refusedUrl }).session.get("ses_x").prompt("hi").done);
     expect(error).toBeInstanceOf(APIConnectionError);
     expect((error as Error).message).toContain(refusedUrl);
-    expect((error as Error).message).toContain(`nothing listens on port ${port}`);
+    expect((error as Error).message).toContain(`http://127.0.0.1:${port} (ECONNREFUSED: nothing listens there; is \`opencode serve\` running, and is the port in the base URL right?)`);
     expect(ms).toBeLessThan(3_000);
   });
 

@@ -3,7 +3,7 @@
 // before any session request or prompt reaches it.
 import { http, HttpResponse } from "msw";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { AuthenticationError, createClient, NotFoundError, UnsupportedServerError } from "../../src/index.js";
+import { AuthenticationError, createClient, NotFoundError, NotOpencodeError, UnsupportedServerError } from "../../src/index.js";
 import { startMswServer, type MswServer } from "../support/msw-server.js";
 
 let server: MswServer;
@@ -62,9 +62,11 @@ describe("client.server", () => {
     await expect(client().server.check()).rejects.toMatchObject({ name: "UnsupportedServerError", version: "2.1.0" });
   });
 
-  it("a server with neither endpoint keeps the original 404", async () => {
+  it("a server with neither endpoint is NotOpencodeError, keeping the original 404 as its cause", async () => {
     server.use(http.get("*/global/health", () => new HttpResponse("no", { status: 404 })));
-    await expect(client().server.version()).rejects.toBeInstanceOf(NotFoundError);
+    const error = await client().server.version().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotOpencodeError);
+    expect((error as Error).cause).toBeInstanceOf(NotFoundError);
   });
 });
 

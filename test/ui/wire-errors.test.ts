@@ -55,7 +55,7 @@ describe("error frames a browser receives", () => {
     expect(rateLimit.message).toBe("APIError (429): Rate limited, see [url]");
     expect(toWireError(errors.find((e) => e instanceof ProviderAuthError)!).message).toContain("Incorrect API key");
     expect(toWireError(errors.find((e) => e.name === "APIConnectionError")!).message).toBe(
-      "POST [path]: could not reach the opencode server at [url] (ECONNREFUSED)",
+      "POST [path]: could not reach the opencode server at [url] (ECONNREFUSED: nothing listens there; is `opencode serve` running, and is the port in the base URL right?)",
     );
     expect(toWireError(errors.find((e) => e instanceof ServerStartError)!).message).toBe("opencode exited with code 1");
   });
