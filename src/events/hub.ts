@@ -5,6 +5,7 @@
 
 import { AbortError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
+import { backoffMs, type Backoff } from "../http/retry.js";
 import type { Transport } from "../http/transport.js";
 import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionTimeouts, type FrameSink } from "./connection.js";
 import { consumedEventProblem, envelopeProblem } from "./schemas.js";
@@ -70,8 +71,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
   readonly #timeouts: ConnectionTimeouts;
   readonly #maxQueue: number;
   readonly #readyTimeoutMs: number;
-  readonly #reconnectInitialMs: number;
-  readonly #reconnectMaxMs: number;
+  readonly #backoff: Backoff;
 
   #subscribers: Subscriber[] = [];
   /** Set when every subscriber filters by a plain session id: frames mentioning none of them (and not `server.*`) are not parsed. */
@@ -100,8 +100,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
     this.#timeouts = { idleTimeoutMs, openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs) };
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-    this.#reconnectInitialMs = options.reconnectInitialMs ?? 250;
-    this.#reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
+    this.#backoff = { initialMs: options.reconnectInitialMs ?? 250, maxMs: options.reconnectMaxMs ?? 5_000 };
   }
 
   /** The shared connection's state (see `ConnectionState`). */
@@ -256,18 +255,12 @@ export class EventHub implements SubscriptionHost, FrameSink {
         continue;
       }
       // A connection that stayed open a while was healthy: start the backoff over.
-      if (this.#openedAt !== undefined && Date.now() - this.#openedAt >= this.#reconnectMaxMs) attempt = 0;
-      const delay = this.#backoff(attempt++);
+      if (this.#openedAt !== undefined && Date.now() - this.#openedAt >= this.#backoff.maxMs) attempt = 0;
+      const delay = backoffMs(attempt++, this.#backoff);
       this.#setState("reconnecting");
       this.logger.info?.(`event stream: ${error.message}; reconnecting in ${delay} ms`, { attempt });
       await this.#pause(delay);
     }
-  }
-
-  /** Capped exponential backoff with jitter, so many clients do not reconnect in lockstep. */
-  #backoff(attempt: number): number {
-    const capped = Math.min(this.#reconnectInitialMs * 2 ** attempt, this.#reconnectMaxMs);
-    return Math.round(capped * (0.5 + Math.random() * 0.5));
   }
 
   #pause(ms: number): Promise<void> {
