@@ -26,6 +26,8 @@ export {
   TooManyRequestsError,
   InternalServerError,
   InvalidResponseError,
+  RedirectError,
+  ResponseTooLargeError,
   APIConnectionError,
   APITimeoutError,
   AbortError,

@@ -7,7 +7,7 @@ import { AbortError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import { backoffMs, type Backoff } from "../http/retry.js";
 import type { Transport } from "../http/transport.js";
-import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionTimeouts, type FrameSink } from "./connection.js";
+import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionLimits, type FrameSink } from "./connection.js";
 import { consumedEventProblem, envelopeProblem } from "./schemas.js";
 import { EventSubscription, type Subscriber, type SubscriptionHost } from "./subscription.js";
 import type { ConnectionState, Event, EventOf, EventType, StreamGap } from "./types.js";
@@ -30,7 +30,15 @@ export interface EventHubOptions {
   reconnectInitialMs?: number;
   /** Cap of the reconnect delay. Default 5 000. */
   reconnectMaxMs?: number;
+  /**
+   * Longest event frame, in characters. A longer one is not buffered: the connection is closed
+   * (`ResponseTooLargeError`, as `lastError`) and reopened. Default 16 Mi (a tool's whole output
+   * arrives in one frame).
+   */
+  maxFrameChars?: number;
 }
+
+const DEFAULT_MAX_FRAME_CHARS = 16 * 1024 * 1024;
 
 export interface SubscribeOptions<T extends EventType = EventType> {
   /**
@@ -68,7 +76,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
   readonly logger: Logger;
   readonly streamUrl: string;
   readonly #transport: Transport;
-  readonly #timeouts: ConnectionTimeouts;
+  readonly #limits: ConnectionLimits;
   readonly #maxQueue: number;
   readonly #readyTimeoutMs: number;
   readonly #backoff: Backoff;
@@ -97,7 +105,11 @@ export class EventHub implements SubscriptionHost, FrameSink {
     this.logger = transport.options.logger;
     this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH)).href;
     const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-    this.#timeouts = { idleTimeoutMs, openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs) };
+    this.#limits = {
+      idleTimeoutMs,
+      openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs),
+      maxFrameChars: options.maxFrameChars ?? DEFAULT_MAX_FRAME_CHARS,
+    };
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
     this.#backoff = { initialMs: options.reconnectInitialMs ?? 250, maxMs: options.reconnectMaxMs ?? 5_000 };
@@ -238,7 +250,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
         this.#looping = false;
         return;
       }
-      const connection = new EventConnection(this.#transport, this.streamUrl, this.#timeouts, this.logger, this);
+      const connection = new EventConnection(this.#transport, this.streamUrl, this.#limits, this.logger, this);
       this.#connection = connection;
       this.#openedAt = undefined;
       const end = await connection.run();

@@ -67,13 +67,13 @@ export function redactHeaders(headers: Record<string, string>, redact: Redactor)
   return out;
 }
 
+const BUILT_IN_ERRORS = [SyntaxError, TypeError, RangeError];
+
 /**
  * A cause fit to keep on an error: a foreign error (a JSON SyntaxError quoting the body, a socket
  * error) becomes a plain Error with its name, code and scrubbed message, so `err.cause` and
  * `inspect(err)` cannot carry what the message may not.
  */
-const BUILT_IN_ERRORS = [SyntaxError, TypeError, RangeError];
-
 export function redactCause(cause: unknown, redact: Redactor, depth = 0): unknown {
   if (!(cause instanceof Error) || depth > 4) return cause;
   const { code } = cause as { code?: unknown };
