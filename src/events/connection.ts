@@ -119,14 +119,15 @@ export class EventConnection {
     });
     // A chunk ending in CR may end a line on its own (legal SSE) or be the first half of a CRLF;
     // the parser waits for the next byte to tell, which holds a CR-terminated frame (the opening
-    // `server.connected` included) until more bytes come. The CR is fed as LF at once, and an LF
-    // that then starts the next chunk is the rest of that CRLF, so it is dropped.
+    // `server.connected` included) until more bytes come. Such a chunk is fed with its lone CRs
+    // as LFs (the same line ends), the last one included, and an LF that then starts the next
+    // chunk is the rest of that CRLF, so it is dropped. opencode sends LF: this path is rare.
     let pendingCR = false;
     const feed = (text: string) => {
       if (text === "") return;
       if (pendingCR && text.startsWith("\n")) text = text.slice(1);
       pendingCR = text.endsWith("\r");
-      parser.feed(pendingCR ? `${text.slice(0, -1)}\n` : text);
+      parser.feed(pendingCR ? text.replace(/\r(?!\n)/g, "\n") : text);
     };
     try {
       await response.stream((chunk) => {
