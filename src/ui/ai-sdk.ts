@@ -7,7 +7,7 @@ import type { PermissionResponse, Session } from "../session/session.js";
 import type { Turn } from "../turn/turn.js";
 import type { QuestionItem, Reply, SubagentReply, Usage } from "../turn/replies.js";
 import { AbortedError } from "../turn/errors.js";
-import { browserSafeMessage, frameId, parseFrameId, toWireError, type WireError } from "../browser/wire.js";
+import { browserSafeMessage, filterToolReply, frameId, parseFrameId, toWireError, type WireError, type WireOptions } from "../browser/wire.js";
 import { TurnReplays, type ReplayOptions, type TurnReplay } from "./replay.js";
 
 /** Marks the parts a sub-agent (child session) produced: `part.providerMetadata.opencode.sessionID`. */
@@ -144,10 +144,15 @@ export class UIMessageChunks {
   private readonly questions = new Map<string, Data<"question">>();
   private stepMessageID: string | undefined;
 
-  constructor(private readonly rootSessionID: string) {}
+  constructor(
+    private readonly rootSessionID: string,
+    private readonly options: WireOptions = {},
+  ) {}
 
-  map(reply: Reply): OpencodeUIChunk[] {
+  map(original: Reply): OpencodeUIChunk[] {
     const out: OpencodeUIChunk[] = [];
+    // Tool input and output leave the process only as the app's filter lets them.
+    const reply = (original.kind === "tool_call" || original.kind === "tool_result") && this.options.filterTool ? filterToolReply(original, this.options.filterTool) : original;
     switch (reply.kind) {
       case "delta":
       case "reasoning": {
@@ -360,12 +365,12 @@ export interface TurnLike extends AsyncIterable<Reply> {
   abort?(): Promise<void>;
 }
 
-async function* chunksOf(turn: TurnLike): AsyncGenerator<OpencodeUIChunk> {
-  const mapper = new UIMessageChunks(turn.sessionID);
+async function* chunksOf(turn: TurnLike, options: WireOptions): AsyncGenerator<OpencodeUIChunk> {
+  const mapper = new UIMessageChunks(turn.sessionID, options);
   for await (const reply of turn) yield* mapper.map(reply);
 }
 
-export interface UIMessageStreamOptions {
+export interface UIMessageStreamOptions extends WireOptions {
   /** The UI message id (`start.messageId`). Default: derived from the turn's user message id. */
   messageId?: string;
 }
@@ -377,7 +382,7 @@ export interface UIMessageStreamOptions {
  * answer them with `session.respond` (`toUIMessageStreamResponse` maps `addToolApprovalResponse`).
  */
 export function toUIMessageStream(turn: TurnLike, options: UIMessageStreamOptions = {}): ReadableStream<OpencodeUIChunk> {
-  const chunks = chunksOf(turn);
+  const chunks = chunksOf(turn, options);
   let started = false;
   return new ReadableStream<OpencodeUIChunk>({
     async pull(controller) {
@@ -412,7 +417,7 @@ interface ChatTurn {
   starts: Map<string, OpencodeUIChunk>;
 }
 
-export interface UIChatOptions extends ReplayOptions {
+export interface UIChatOptions extends ReplayOptions, WireOptions {
   /** Abort the turn when the browser goes away mid-stream and does not come back within `reconnectGraceMs`. Default true. */
   abortOnDisconnect?: boolean;
   /** Default 5 000 ms. */
@@ -467,7 +472,7 @@ export class UIChats {
       delivered: false,
       starts: new Map(),
     };
-    state.replay = this.replays.add(turn, this.observe(state, chunksOf(turn)));
+    state.replay = this.replays.add(turn, this.observe(state, chunksOf(turn, this.options)));
     this.bySession.set(turn.sessionID, state);
     // An ended turn stays for resumes as long as its replay does, then goes.
     void state.replay.ended.then(() => {

@@ -5,7 +5,18 @@
 
 import type { ConnectionState } from "../events/types.js";
 import type { Turn } from "../turn/turn.js";
-import { CursorTracker, frameId, parseFrameId, skipDelivered, sseFrame, toWireReply, type FramePosition, type TextCursor, type WireReply } from "../browser/wire.js";
+import {
+  CursorTracker,
+  frameId,
+  parseFrameId,
+  skipDelivered,
+  sseFrame,
+  toWireReply,
+  type FramePosition,
+  type TextCursor,
+  type WireOptions,
+  type WireReply,
+} from "../browser/wire.js";
 import { StreamError } from "../http/errors.js";
 import { ReplayGapError, streamToken, TurnReplays, type TurnReplay } from "./replay.js";
 
@@ -26,7 +37,7 @@ export interface NodeRequestLike {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export interface SSEOptions {
+export interface SSEOptions extends WireOptions {
   /** A comment line this often keeps proxies from closing a quiet stream. Default 15 000 ms. */
   heartbeatMs?: number;
   /**
@@ -61,7 +72,7 @@ const defaultReplays = new TurnReplays<WireReply>();
  * The turn's replies for the wire. A Turn has one reader: one already read elsewhere gets an error
  * frame instead of an exception nobody could catch.
  */
-async function* wireReplies(turn: Turn): AsyncGenerator<WireReply> {
+async function* wireReplies(turn: Turn, options: WireOptions): AsyncGenerator<WireReply> {
   if (turn.consumed) {
     const error = new StreamError("this turn's replies are already being read elsewhere (a Turn has one reader)");
     yield toWireReply({ kind: "error", sessionID: turn.sessionID, error });
@@ -69,7 +80,7 @@ async function* wireReplies(turn: Turn): AsyncGenerator<WireReply> {
   }
   const tracker = new CursorTracker();
   for await (const reply of turn) {
-    const wire = toWireReply(reply);
+    const wire = toWireReply(reply, options);
     tracker.see(wire);
     cursors.set(wire, tracker.cursor);
     yield wire;
@@ -87,7 +98,7 @@ function replayOf(turn: Turn, options: SSEOptions): TurnReplay<WireReply> {
   const replays = options.replays ?? defaultReplays;
   let replay = replays.of(turn);
   if (!replay) {
-    replay = replays.add(turn, wireReplies(turn));
+    replay = replays.add(turn, wireReplies(turn, options));
     aborts.set(replay, () => void turn.abort());
   }
   return replay;
@@ -195,7 +206,10 @@ export interface AttachableSessions {
  *     const replays = new TurnReplays<WireReply>({ attach: attachFromServer(client.session) });
  *     pipeResumeToNodeResponse(req, res, { replays });
  */
-export function attachFromServer(sessions: AttachableSessions): (position: FramePosition, signal: AbortSignal) => Promise<AsyncIterable<WireReply> | undefined> {
+export function attachFromServer(
+  sessions: AttachableSessions,
+  options: WireOptions = {},
+): (position: FramePosition, signal: AbortSignal) => Promise<AsyncIterable<WireReply> | undefined> {
   return async (position, signal) => {
     const turn = await sessions.get(position.sessionID).attach({ signal });
     if (!turn) return undefined;
@@ -204,7 +218,7 @@ export function attachFromServer(sessions: AttachableSessions): (position: Frame
       void turn.abort();
       return undefined;
     }
-    return skipDelivered(wireReplies(turn), position.cursor);
+    return skipDelivered(wireReplies(turn, options), position.cursor);
   };
 }
 
