@@ -9,6 +9,7 @@ import { backoffMs, type Backoff } from "../http/retry.js";
 import type { Transport } from "../http/transport.js";
 import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionLimits, type FrameSink } from "./connection.js";
 import { consumedEventProblem, envelopeProblem } from "./schemas.js";
+import { sessionOfEvent } from "./session-of.js";
 import { EventSubscription, type Subscriber, type SubscriptionHost } from "./subscription.js";
 import type { ConnectionState, Event, EventOf, EventType, StreamGap } from "./types.js";
 
@@ -211,7 +212,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
     const type: string = event.type;
     if (type === "server.connected") this.#opened();
 
-    const sessionID = sessionOf(type, event.properties as Record<string, unknown>);
+    const sessionID = sessionOfEvent(event);
     const everyone = type.startsWith("server.");
     let checked = false;
     let delivered = false;
@@ -376,21 +377,4 @@ function typeIsNotServer(data: string): boolean {
   if (!data.startsWith('{"id":"')) return false;
   const idEnd = data.indexOf('"', 7);
   return idEnd !== -1 && data.startsWith(',"type":"', idEnd + 1) && !data.startsWith("server.", idEnd + 10);
-}
-
-function sessionOf(type: string, properties: Record<string, unknown>): string | undefined {
-  const direct = properties["sessionID"];
-  if (typeof direct === "string") return direct;
-  const info = properties["info"];
-  // Before 1.14 `session.*` events name their session only as `info.id`.
-  if (type.startsWith("session.") && typeof info === "object" && info !== null) {
-    const id = (info as Record<string, unknown>)["id"];
-    if (typeof id === "string") return id;
-  }
-  return nestedSession(info) ?? nestedSession(properties["part"]);
-}
-
-function nestedSession(value: unknown): string | undefined {
-  const id = typeof value === "object" && value !== null ? (value as Record<string, unknown>)["sessionID"] : undefined;
-  return typeof id === "string" ? id : undefined;
 }
