@@ -2,7 +2,8 @@
 // input skipped with a log line while the stream goes on.
 import { readFileSync } from "node:fs";
 import { describe, expect, it, vi } from "vitest";
-import { EventHub, type Event, type Logger } from "../../src/index.js";
+import type { Event, Logger } from "../../src/index.js";
+import { EventHub } from "../../src/events/hub.js";
 import { chunked, ScriptedTransport } from "./scripted-transport.js";
 
 // Every wait here is on loopback or in memory: a hang is a failure, not slowness.
