@@ -22,7 +22,9 @@ describe("the public surface", () => {
     ]) {
       expect(api, name).toHaveProperty(name);
     }
-    const errors = Object.entries(api).filter(([, value]) => typeof value === "function" && value.prototype instanceof Error);
+    const errors = Object.entries(api as Record<string, unknown>).filter(
+      (entry): entry is [string, abstract new (...args: never[]) => unknown] => typeof entry[1] === "function" && entry[1].prototype instanceof Error,
+    );
     expect(errors.length).toBeGreaterThan(20);
     for (const [name, value] of errors) if (value !== api.OpencodeError) expect(value.prototype, name).toBeInstanceOf(api.OpencodeError);
   });
