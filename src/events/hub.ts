@@ -347,7 +347,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
   }
 
   #skip(problem: string, data: string, type?: string): void {
-    this.logger.warn?.(`skipped an event frame: ${problem}`, { type, data: data.slice(0, 200) });
+    this.logger.warn?.(`skipped an event frame: ${problem}`, { type, data: this.#transport.redact(data.slice(0, 200)) });
   }
 }
 

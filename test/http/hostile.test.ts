@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import { http, HttpResponse } from "msw";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
+  APIConnectionError,
   createClient,
   InvalidResponseError,
   OpencodeError,
@@ -162,6 +163,29 @@ describe.each(ENGINES)("over $name", (engine) => {
       server.use(http.get("*/session", () => new HttpResponse("x".repeat(50_000), { status: 500 })));
       const error = await failure(client().request("get", "/session", { maxResponseBytes: 1_000 }));
       expect(error).toBeInstanceOf(ResponseTooLargeError);
+    });
+  });
+
+  describe("connections that break", () => {
+    it("a body cut off midway is an APIConnectionError, retried for a GET", async () => {
+      let requests = 0;
+      const app = createServer((_, res) => {
+        requests++;
+        res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+        res.write('[{"id":"ses_1"');
+        setTimeout(() => res.socket?.destroy(), 20);
+      });
+      const cut = await listenOnLoopback(app);
+      try {
+        const c = createClient({ baseUrl: cut.origin, logger: {}, maxRetries: 1, ...engine.options });
+        clients.push(c);
+        const error = await failure(c.request("get", "/session"));
+        expect(error).toBeInstanceOf(APIConnectionError);
+        expect(error.retryable).toBe(true);
+        expect(requests).toBe(2);
+      } finally {
+        await cut.close();
+      }
     });
   });
 

@@ -45,7 +45,12 @@ beforeAll(async () => {
     http.get("*/html", ({ request }) => HttpResponse.html(`<html>${echo(request)}</html>`)),
     http.get("*/bad-json", ({ request }) => new HttpResponse(`{"echo": "${echo(request)}"`, { headers: { "content-type": "application/json" } })),
     http.get("*/redirect", ({ request }) => new HttpResponse(null, { status: 302, headers: { location: `https://${USER}:${PASSWORD}@elsewhere.example/?token=${PROVIDER_KEY}` } })),
-    http.get("*/event", ({ request }) => new HttpResponse(echo(request), { status: 403 })),
+    http.get("*/event", ({ request }) => {
+      if (request.headers.get("x-mode") !== "frames") return new HttpResponse(echo(request), { status: 403 });
+      // Frames the client skips (and logs): not JSON, and not an event, both quoting credentials.
+      const frames = [`data: {"type":"server.connected","properties":{}}\n\n`, `data: not json ${echo(request)}\n\n`, `data: {"echo":"${echo(request)}"}\n\n`];
+      return new HttpResponse(frames.join(""), { headers: { "content-type": "text/event-stream" } });
+    }),
   );
 });
 afterEach(() => void (logged.length = 0));
@@ -75,12 +80,12 @@ function expectNoSecret(texts: readonly string[]): void {
 describe.each(ENGINES)("a server echoing credentials, over $name", (engine) => {
   const clients: OpencodeClient[] = [];
   afterEach(async () => void (await Promise.all(clients.splice(0).map((c) => c.close()))));
-  const client = () => {
+  const client = (headers: Record<string, string> = {}) => {
     const c = createClient({
       baseUrl: msw.url,
       username: USER,
       password: PASSWORD,
-      headers: { "proxy-authorization": `Bearer ${BEARER}` },
+      headers: { "proxy-authorization": `Bearer ${BEARER}`, ...headers },
       logger,
       maxRetries: 1,
       ...engine.options,
@@ -110,6 +115,14 @@ describe.each(ENGINES)("a server echoing credentials, over $name", (engine) => {
     expect(error.message).toContain("GET /json-error failed with 400: Authorization: Basic [REDACTED]");
     expect(error.message).toContain("you sent [REDACTED] as alice");
     expect(JSON.stringify(error.body)).toContain("key=[REDACTED]&token=[REDACTED]");
+  });
+
+  it("frames the event stream skips are logged scrubbed", async () => {
+    const subscription = client({ "x-mode": "frames" }).events.subscribe();
+    await subscription.ready;
+    await expect.poll(() => logged.filter((line) => line.includes("skipped an event frame")).length).toBe(2);
+    subscription.close();
+    expectNoSecret(logged);
   });
 
   it("the event stream's failure", async () => {
