@@ -1,4 +1,6 @@
-// Public entry point of opencode-serve-client (browser-safe: no child_process here).
+// Public entry point of opencode-serve-client (browser-safe: no child_process here). What is
+// exported is what the docs document: classes whose instances the client hands out (sessions,
+// turns, the event hub) are exported as types only; codec internals stay in their modules.
 
 export { createClient, OpencodeClient, type OpencodeClientOptions } from "./client.js";
 export type { ClientOptions } from "./http/options.js";
@@ -13,7 +15,7 @@ export type {
   RequestPath,
   ResponseData,
 } from "./http/paths.js";
-export { Agents, Config, Files, Find, Providers, type ModelEntry } from "./resources.js";
+export type { Agents, Config, Files, Find, Providers, ModelEntry } from "./resources.js";
 export {
   OpencodeError,
   APIError,
@@ -26,6 +28,8 @@ export {
   TooManyRequestsError,
   InternalServerError,
   InvalidResponseError,
+  RedirectError,
+  ResponseTooLargeError,
   APIConnectionError,
   APITimeoutError,
   AbortError,
@@ -33,9 +37,11 @@ export {
   ConfigurationError,
   EventStreamRouteError,
 } from "./http/errors.js";
-export { NotOpencodeError, ServerInfo, UnsupportedServerError, type ServerHealth } from "./http/server-version.js";
-export { EventHub, EventSubscription, SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
+export { NotOpencodeError, UnsupportedServerError, type ServerInfo, type ServerHealth } from "./http/server-version.js";
+export { SubscriberOverflowError, STREAM_GAP } from "./events/index.js";
 export type {
+  EventHub,
+  EventSubscription,
   ConnectionState,
   Event,
   EventHubOptions,
@@ -46,18 +52,8 @@ export type {
   StreamGap,
   SubscribeOptions,
 } from "./events/index.js";
-export {
-  mapEvent,
-  initialTurnState,
-  markGap,
-  applySnapshot,
-  isCatchingUp,
-  unplacedSessions,
-  unfinishedWhileIdle,
-  messageText,
-  lastAssistantText,
-} from "./turn/map-event.js";
-export type { TurnState, TurnSnapshot, MapResult } from "./turn/map-event.js";
+export { mapEvent, initialTurnState } from "./turn/map-event.js";
+export type { TurnState, MapResult } from "./turn/map-event.js";
 export type {
   Reply,
   TerminalReply,
@@ -93,13 +89,11 @@ export {
   InterruptedError,
   UnansweredError,
   StopTimeoutError,
-  classifyProviderError,
 } from "./turn/errors.js";
 export type { RawProviderError } from "./turn/errors.js";
-export { Turn, type PromptOptions, type PartInput, type TurnTiming } from "./turn/turn.js";
+export type { Turn, PromptOptions, PartInput, TurnTiming } from "./turn/turn.js";
 export type { SubagentDetail } from "./turn/map-event.js";
-export { Session, Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
-export { SessionMutex } from "./session/mutex.js";
+export { LONG_CALL_TIMEOUT_MS, type Session, type Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export {
   toSSEResponse,
   pipeTurnToNodeResponse,
@@ -117,9 +111,7 @@ export {
   toUIMessageStream,
   toUIMessageStreamResponse,
   UIChats,
-  UIMessageChunks,
   UI_MESSAGE_STREAM_HEADERS,
-  assistantMessageId,
   type OpencodeUIChunk,
   type OpencodeUIMetadata,
   type OpencodeUIDataTypes,
@@ -134,15 +126,15 @@ export {
   type ChatRequestBody,
   type ChatMessageLike,
 } from "./ui/ai-sdk.js";
-export { TurnReplay, TurnReplays, ReplayGapError, type ReplayOptions, type ReplayFrame } from "./ui/replay.js";
+export { TurnReplays, ReplayGapError, type TurnReplay, type ReplayOptions, type ReplayFrame } from "./ui/replay.js";
 export {
   toWireReply,
   toWireError,
   browserSafeMessage,
   frameId,
   parseFrameId,
-  skipDelivered,
-  CursorTracker,
+  type WireOptions,
+  type ToolReply,
   type WireReply,
   type WireError,
   type FramePosition,

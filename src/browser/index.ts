@@ -5,6 +5,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { ConnectionState } from "../events/types.js";
 import { StreamError } from "../http/errors.js";
+import { backoffMs } from "../http/retry.js";
 import type { WireReply, WireState } from "./wire.js";
 
 export type { WireReply, WireError, WireState, FramePosition } from "./wire.js";
@@ -35,7 +36,7 @@ export interface ReadRepliesOptions {
   onTurn?: (turn: { sessionID: string; messageID: string }) => void;
   /** Reconnect attempts in a row before giving up. Default 8. */
   maxReconnects?: number;
-  /** First wait before reconnecting; doubles per failed attempt, capped at 5 s. Default 250 ms. */
+  /** First wait before reconnecting; doubles per failed attempt (with jitter), capped at 5 s. Default 250 ms. */
   reconnectDelayMs?: number;
 }
 
@@ -145,7 +146,7 @@ async function reconnect(
   for (;;) {
     const attempt = fail();
     if (attempt >= (options.maxReconnects ?? 8)) throw new ResumeError(`could not resume the reply stream after ${attempt} attempts`);
-    const wait = Math.min(5_000, (options.reconnectDelayMs ?? 250) * 2 ** attempt);
+    const wait = backoffMs(attempt, { initialMs: options.reconnectDelayMs ?? 250, maxMs: 5_000 });
     await new Promise((resolve) => setTimeout(resolve, wait));
     if (signal?.aborted) return new ReadableStream();
     try {

@@ -1,10 +1,29 @@
 // The wire format a Turn is re-broadcast in to a browser: SSE frames `event: reply` (one Reply as
-// JSON, errors reduced to a safe allowlist) with resumable `id:`s, `event: turn` first (its id names
-// the turn), `event: state` (the server connection's state), and `event: gone` when a reconnect
-// came too late to resume. No Node imports: the browser reader shares this file.
+// JSON: an allowlist of fields per reply kind, errors reduced to a safe allowlist, tool input and
+// output through the app's filter) with resumable `id:`s, `event: turn` first (its id names the
+// turn), `event: state` (the server connection's state), and `event: gone` when a reconnect came
+// too late to resume. No Node imports: the browser reader shares this file.
 
-import type { ErrorReply, Reply, SubagentReply } from "../turn/replies.js";
+import type {
+  CompactionReply,
+  DeltaReply,
+  DiscardedText,
+  ErrorReply,
+  FinalReply,
+  PermissionRepliedReply,
+  PermissionReply,
+  QuestionRepliedReply,
+  QuestionReply,
+  ReasoningReply,
+  Reply,
+  RetryReply,
+  SubagentReply,
+  ToolCallReply,
+  ToolResultReply,
+  Usage,
+} from "../turn/replies.js";
 import type { ConnectionState } from "../events/types.js";
+import { redactPatterns } from "../http/redact.js";
 
 /**
  * A typed error as it reaches a browser: only these fields, ever. Provider response headers and
@@ -148,8 +167,9 @@ const MAX_MESSAGE = 300;
  * first line is kept: later lines are output tails (`ServerStartError`) or provider bodies.
  */
 export function browserSafeMessage(message: string): string {
-  // A quoted snippet at the end is a response body (`InvalidResponseError`): drop it.
-  const first = (message.split(/\r?\n/, 1)[0] ?? "").replace(/: ".*"$/, "");
+  // A quoted snippet at the end is a response body (`InvalidResponseError`): drop it. Credentials
+  // (`user:pass@`, `key=`/`token=` values, Basic/Bearer tokens) go first, wherever they stand.
+  const first = redactPatterns(message.split(/\r?\n/, 1)[0] ?? "").replace(/: ".*"$/, "");
   const masked = first
     .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>)]*/gi, "[url]")
     .replace(/\b[a-z]:\\[^\s"'<>)]*/gi, "[path]")
@@ -187,13 +207,110 @@ function statusOf(record: Record<string, unknown>): number | undefined {
   return typeof code === "number" ? code : undefined;
 }
 
-export function toWireReply(reply: Reply): WireReply {
-  if (reply.kind === "error") return { ...reply, error: toWireError(reply.error) };
-  if (reply.kind === "subagent") {
-    const { error, ...rest } = reply;
-    return error ? { ...rest, error: toWireError(error) } : rest;
+/** A tool reply as the app's `filterTool` gets it and returns it. */
+export type ToolReply = ToolCallReply | ToolResultReply;
+
+export interface WireOptions {
+  /**
+   * Sees every `tool_call` / `tool_result` before it leaves the server process and returns what
+   * may (e.g. `input` without a file's content, `output` cut, `metadata` emptied). Only the
+   * reply's own fields pass on from what it returns. Default: tool replies pass as they are.
+   */
+  filterTool?: (reply: ToolReply) => ToolReply;
+}
+
+/**
+ * The fields each reply kind may carry to a browser: `true` passes, anything else never leaves.
+ * A field added to a Reply type is a compile error here until it is decided on.
+ */
+const FIELDS = {
+  delta: { kind: true, sessionID: true, parentSessionID: true, messageID: true, partID: true, text: true } satisfies Record<keyof DeltaReply, true>,
+  reasoning: { kind: true, sessionID: true, parentSessionID: true, messageID: true, partID: true, text: true } satisfies Record<keyof ReasoningReply, true>,
+  tool_call: {
+    kind: true, sessionID: true, parentSessionID: true, messageID: true, partID: true, callID: true, tool: true, input: true, status: true, title: true,
+  } satisfies Record<keyof ToolCallReply, true>,
+  tool_result: {
+    kind: true, sessionID: true, parentSessionID: true, messageID: true, partID: true, callID: true, tool: true, input: true, status: true,
+    output: true, error: true, title: true, metadata: true,
+  } satisfies Record<keyof ToolResultReply, true>,
+  permission: {
+    kind: true, sessionID: true, parentSessionID: true, id: true, permission: true, patterns: true, always: true, metadata: true, tool: true,
+  } satisfies Record<keyof PermissionReply, true>,
+  permission_replied: { kind: true, sessionID: true, parentSessionID: true, id: true, reply: true } satisfies Record<keyof PermissionRepliedReply, true>,
+  question: { kind: true, sessionID: true, parentSessionID: true, id: true, questions: true, tool: true } satisfies Record<keyof QuestionReply, true>,
+  question_replied: { kind: true, sessionID: true, parentSessionID: true, id: true, answers: true, rejected: true } satisfies Record<keyof QuestionRepliedReply, true>,
+  subagent: { kind: true, sessionID: true, parentSessionID: true, agent: true, description: true, status: true, error: true, callID: true } satisfies Record<
+    keyof SubagentReply,
+    true
+  >,
+  compaction: { kind: true, sessionID: true, parentSessionID: true, auto: true, messageID: true } satisfies Record<keyof CompactionReply, true>,
+  retry: { kind: true, sessionID: true, parentSessionID: true, attempt: true, message: true, next: true, discarded: true } satisfies Record<keyof RetryReply, true>,
+  final: {
+    kind: true, sessionID: true, messageID: true, text: true, finish: true, usage: true, subagentUsage: true, structured: true,
+  } satisfies Record<keyof FinalReply, true>,
+  error: { kind: true, sessionID: true, error: true } satisfies Record<keyof ErrorReply, true>,
+} as const;
+
+const USAGE_FIELDS = { input: true, output: true, reasoning: true, cacheRead: true, cacheWrite: true, cost: true } satisfies Record<keyof Usage, true>;
+const DISCARDED_FIELDS = { messageID: true, partID: true, kind: true, text: true } satisfies Record<keyof DiscardedText, true>;
+
+/** A tool reply through the app's filter; the filter may not turn it into another kind or another call. */
+export function filterToolReply(reply: ToolReply, filter: NonNullable<WireOptions["filterTool"]>): ToolReply {
+  const filtered = filter(reply);
+  return filtered.kind === reply.kind && filtered.callID === reply.callID && filtered.sessionID === reply.sessionID ? filtered : reply;
+}
+
+/** The listed fields of `value` that are present. */
+function pick<T extends object>(value: T, fields: Partial<Record<keyof T, true>>): T {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(fields)) {
+    const field = (value as Record<string, unknown>)[key];
+    if (field !== undefined) out[key] = field;
   }
-  return reply;
+  return out as T;
+}
+
+/** The reply as a browser may see it: the kind's allowlist, the app's tool filter, errors and retry messages made safe. */
+export function toWireReply(reply: Reply, options: WireOptions = {}): WireReply {
+  switch (reply.kind) {
+    case "tool_call":
+    case "tool_result": {
+      const filtered = options.filterTool ? filterToolReply(reply, options.filterTool) : reply;
+      return pick(filtered, FIELDS[filtered.kind]) as WireReply;
+    }
+    case "retry":
+      return {
+        ...pick(reply, FIELDS.retry),
+        message: browserSafeMessage(reply.message),
+        discarded: reply.discarded.map((text) => pick(text, DISCARDED_FIELDS)),
+      };
+    case "final":
+      return { ...pick(reply, FIELDS.final), usage: pick(reply.usage, USAGE_FIELDS), subagentUsage: pick(reply.subagentUsage, USAGE_FIELDS) };
+    case "error":
+      return { ...pick(reply, FIELDS.error), error: toWireError(reply.error) };
+    case "subagent": {
+      const { error, ...rest } = pick(reply, FIELDS.subagent);
+      return error ? { ...rest, error: toWireError(error) } : rest;
+    }
+    case "delta":
+      return pick(reply, FIELDS.delta);
+    case "reasoning":
+      return pick(reply, FIELDS.reasoning);
+    case "permission":
+      return pick(reply, FIELDS.permission);
+    case "permission_replied":
+      return pick(reply, FIELDS.permission_replied);
+    case "question":
+      return pick(reply, FIELDS.question);
+    case "question_replied":
+      return pick(reply, FIELDS.question_replied);
+    case "compaction":
+      return pick(reply, FIELDS.compaction);
+    default: {
+      const unhandled: never = reply;
+      return unhandled;
+    }
+  }
 }
 
 /** One SSE frame; JSON never contains a raw newline, so one `data:` line is enough. */

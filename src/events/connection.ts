@@ -5,7 +5,7 @@
 // It reports each frame's data and, once, how it ended; the hub decides what happens next.
 
 import { createParser, type ParseError } from "eventsource-parser";
-import { APIConnectionError, APITimeoutError, OpencodeError, StreamError } from "../http/errors.js";
+import { APIConnectionError, APITimeoutError, OpencodeError, ResponseTooLargeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import type { StreamResponse, Transport } from "../http/transport.js";
 
@@ -23,17 +23,16 @@ export interface FrameSink {
   onFrame(data: string): void;
 }
 
-export interface ConnectionTimeouts {
+export interface ConnectionLimits {
   /** From the request to the server's `server.connected` frame. */
   openTimeoutMs: number;
   /** Longest silence once open (heartbeats come every 10 s). */
   idleTimeoutMs: number;
+  /** A frame longer than this (UTF-16 units) is a broken stream, not something to keep buffering. */
+  maxFrameChars: number;
 }
 
 export const EVENT_PATH = "/event";
-
-/** A frame longer than this (UTF-16 units) is a broken stream, not something to keep buffering. */
-const MAX_FRAME_CHARS = 64 * 1024 * 1024;
 
 export class EventConnection {
   readonly #controller = new AbortController();
@@ -47,21 +46,21 @@ export class EventConnection {
 
   readonly #transport: Transport;
   readonly #url: string;
-  readonly #timeouts: ConnectionTimeouts;
+  readonly #limits: ConnectionLimits;
   readonly #logger: Logger;
   readonly #sink: FrameSink;
 
-  constructor(transport: Transport, url: string, timeouts: ConnectionTimeouts, logger: Logger, sink: FrameSink) {
+  constructor(transport: Transport, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink) {
     this.#transport = transport;
     this.#url = url;
-    this.#timeouts = timeouts;
+    this.#limits = limits;
     this.#logger = logger;
     this.#sink = sink;
   }
 
   /** Connects and reads until the stream ends, fails, stalls or is stopped. Never rejects. */
   async run(): Promise<ConnectionEnd> {
-    this.#timer = setTimeout(() => this.#openTimedOut(), this.#timeouts.openTimeoutMs);
+    this.#timer = setTimeout(() => this.#openTimedOut(), this.#limits.openTimeoutMs);
     let response: StreamResponse;
     try {
       // timeoutMs 0: the opening deadline here covers the headers (and the first frame after them).
@@ -88,7 +87,7 @@ export class EventConnection {
     if (!this.#opening || this.#end !== undefined) return;
     this.#opening = false;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => this.#checkSilence(), this.#timeouts.idleTimeoutMs);
+    this.#timer = setTimeout(() => this.#checkSilence(), this.#limits.idleTimeoutMs);
   }
 
   /** Ends the connection now; `run()` resolves with `end` (the first stop wins). */
@@ -109,20 +108,34 @@ export class EventConnection {
       },
       onError: (error: ParseError) => {
         if (error.type === "max-buffer-size-exceeded") {
-          this.stop({ kind: "failed", error: new StreamError(`an event frame exceeded ${MAX_FRAME_CHARS} characters`, true) });
+          // Retryable: the frame is gone once reconnected (the server does not replay).
+          const tooLarge = new ResponseTooLargeError("GET", this.#url, this.#limits.maxFrameChars, "characters", true);
+          this.stop({ kind: "failed", error: tooLarge });
         } else {
-          this.#logger.warn?.(`skipped a malformed SSE line: ${error.message}`, { line: error.line?.slice(0, 200) });
+          this.#logger.warn?.(`skipped a malformed SSE line: ${error.message}`, { line: this.#transport.redact(error.line?.slice(0, 200) ?? "") });
         }
       },
-      maxBufferSize: MAX_FRAME_CHARS,
+      maxBufferSize: this.#limits.maxFrameChars,
     });
+    // A chunk ending in CR may end a line on its own (legal SSE) or be the first half of a CRLF;
+    // the parser waits for the next byte to tell, which holds a CR-terminated frame (the opening
+    // `server.connected` included) until more bytes come. Such a chunk is fed with its lone CRs
+    // as LFs (the same line ends), the last one included, and an LF that then starts the next
+    // chunk is the rest of that CRLF, so it is dropped. opencode sends LF: this path is rare.
+    let pendingCR = false;
+    const feed = (text: string) => {
+      if (text === "") return;
+      if (pendingCR && text.startsWith("\n")) text = text.slice(1);
+      pendingCR = text.endsWith("\r");
+      parser.feed(pendingCR ? text.replace(/\r(?!\n)/g, "\n") : text);
+    };
     try {
       await response.stream((chunk) => {
         this.#lastChunkAt = Date.now();
-        if (this.#end === undefined) parser.feed(decoder.decode(chunk, { stream: true }));
+        if (this.#end === undefined) feed(decoder.decode(chunk, { stream: true }));
       });
       // An unterminated last frame is dropped, as the SSE spec says; the flush only completes a split character.
-      if (this.#end === undefined) parser.feed(decoder.decode());
+      if (this.#end === undefined) feed(decoder.decode());
       return this.#finish({ kind: "ended" });
     } catch (error) {
       return this.#finish({ kind: "failed", error: asOpencodeError(error, this.#url) });
@@ -135,13 +148,13 @@ export class EventConnection {
   }
 
   #openTimedOut(): void {
-    const error = new APITimeoutError("GET", this.#url, this.#timeouts.openTimeoutMs);
-    error.message = `GET ${EVENT_PATH}: the stream did not open (response headers and server.connected) within ${this.#timeouts.openTimeoutMs} ms`;
+    const error = new APITimeoutError("GET", this.#url, this.#limits.openTimeoutMs);
+    error.message = `GET ${EVENT_PATH}: the stream did not open (response headers and server.connected) within ${this.#limits.openTimeoutMs} ms`;
     this.stop({ kind: "stalled", error });
   }
 
   #checkSilence(): void {
-    const idle = this.#timeouts.idleTimeoutMs;
+    const idle = this.#limits.idleTimeoutMs;
     const quiet = Date.now() - this.#lastChunkAt;
     if (quiet < idle) {
       this.#timer = setTimeout(() => this.#checkSilence(), idle - quiet);

@@ -5,9 +5,11 @@
 
 import { AbortError, APIConnectionError, APITimeoutError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
+import { backoffMs, type Backoff } from "../http/retry.js";
 import type { Transport } from "../http/transport.js";
-import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionTimeouts, type FrameSink } from "./connection.js";
+import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionLimits, type FrameSink } from "./connection.js";
 import { consumedEventProblem, envelopeProblem } from "./schemas.js";
+import { sessionOfEvent } from "./session-of.js";
 import { EventSubscription, type Subscriber, type SubscriptionHost } from "./subscription.js";
 import type { ConnectionState, Event, EventOf, EventType, StreamGap } from "./types.js";
 
@@ -29,7 +31,15 @@ export interface EventHubOptions {
   reconnectInitialMs?: number;
   /** Cap of the reconnect delay. Default 5 000. */
   reconnectMaxMs?: number;
+  /**
+   * Longest event frame, in characters. A longer one is not buffered: the connection is closed
+   * (`ResponseTooLargeError`, as `lastError`) and reopened. Default 16 Mi (a tool's whole output
+   * arrives in one frame).
+   */
+  maxFrameChars?: number;
 }
+
+const DEFAULT_MAX_FRAME_CHARS = 16 * 1024 * 1024;
 
 export interface SubscribeOptions<T extends EventType = EventType> {
   /**
@@ -67,11 +77,10 @@ export class EventHub implements SubscriptionHost, FrameSink {
   readonly logger: Logger;
   readonly streamUrl: string;
   readonly #transport: Transport;
-  readonly #timeouts: ConnectionTimeouts;
+  readonly #limits: ConnectionLimits;
   readonly #maxQueue: number;
   readonly #readyTimeoutMs: number;
-  readonly #reconnectInitialMs: number;
-  readonly #reconnectMaxMs: number;
+  readonly #backoff: Backoff;
 
   #subscribers: Subscriber[] = [];
   /** Set when every subscriber filters by a plain session id: frames mentioning none of them (and not `server.*`) are not parsed. */
@@ -99,11 +108,14 @@ export class EventHub implements SubscriptionHost, FrameSink {
     this.logger = transport.options.logger;
     this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH)).href;
     const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-    this.#timeouts = { idleTimeoutMs, openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs) };
+    this.#limits = {
+      idleTimeoutMs,
+      openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs),
+      maxFrameChars: options.maxFrameChars ?? DEFAULT_MAX_FRAME_CHARS,
+    };
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-    this.#reconnectInitialMs = options.reconnectInitialMs ?? 250;
-    this.#reconnectMaxMs = options.reconnectMaxMs ?? 5_000;
+    this.#backoff = { initialMs: options.reconnectInitialMs ?? 250, maxMs: options.reconnectMaxMs ?? 5_000 };
   }
 
   /** The shared connection's state (see `ConnectionState`). */
@@ -202,7 +214,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
     const type: string = event.type;
     if (type === "server.connected") this.#opened();
 
-    const sessionID = sessionOf(type, event.properties as Record<string, unknown>);
+    const sessionID = sessionOfEvent(event);
     const everyone = type.startsWith("server.");
     let checked = false;
     let delivered = false;
@@ -241,7 +253,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
         this.#looping = false;
         return;
       }
-      const connection = new EventConnection(this.#transport, this.streamUrl, this.#timeouts, this.logger, this);
+      const connection = new EventConnection(this.#transport, this.streamUrl, this.#limits, this.logger, this);
       this.#connection = connection;
       this.#openedAt = undefined;
       const end = await connection.run();
@@ -258,18 +270,12 @@ export class EventHub implements SubscriptionHost, FrameSink {
         continue;
       }
       // A connection that stayed open a while was healthy: start the backoff over.
-      if (this.#openedAt !== undefined && Date.now() - this.#openedAt >= this.#reconnectMaxMs) attempt = 0;
-      const delay = this.#backoff(attempt++);
+      if (this.#openedAt !== undefined && Date.now() - this.#openedAt >= this.#backoff.maxMs) attempt = 0;
+      const delay = backoffMs(attempt++, this.#backoff);
       this.#setState("reconnecting");
       this.logger.info?.(`event stream: ${error.message}; reconnecting in ${delay} ms`, { attempt });
       await this.#pause(delay);
     }
-  }
-
-  /** Capped exponential backoff with jitter, so many clients do not reconnect in lockstep. */
-  #backoff(attempt: number): number {
-    const capped = Math.min(this.#reconnectInitialMs * 2 ** attempt, this.#reconnectMaxMs);
-    return Math.round(capped * (0.5 + Math.random() * 0.5));
   }
 
   #pause(ms: number): Promise<void> {
@@ -344,7 +350,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
   }
 
   #skip(problem: string, data: string, type?: string): void {
-    this.logger.warn?.(`skipped an event frame: ${problem}`, { type, data: data.slice(0, 200) });
+    this.logger.warn?.(`skipped an event frame: ${problem}`, { type, data: this.#transport.redact(data.slice(0, 200)) });
   }
 }
 
@@ -374,23 +380,6 @@ function typeIsNotServer(data: string): boolean {
   if (!data.startsWith('{"id":"')) return false;
   const idEnd = data.indexOf('"', 7);
   return idEnd !== -1 && data.startsWith(',"type":"', idEnd + 1) && !data.startsWith("server.", idEnd + 10);
-}
-
-function sessionOf(type: string, properties: Record<string, unknown>): string | undefined {
-  const direct = properties["sessionID"];
-  if (typeof direct === "string") return direct;
-  const info = properties["info"];
-  // Before 1.14 `session.*` events name their session only as `info.id`.
-  if (type.startsWith("session.") && typeof info === "object" && info !== null) {
-    const id = (info as Record<string, unknown>)["id"];
-    if (typeof id === "string") return id;
-  }
-  return nestedSession(info) ?? nestedSession(properties["part"]);
-}
-
-function nestedSession(value: unknown): string | undefined {
-  const id = typeof value === "object" && value !== null ? (value as Record<string, unknown>)["sessionID"] : undefined;
-  return typeof id === "string" ? id : undefined;
 }
 
 /**

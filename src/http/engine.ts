@@ -5,6 +5,7 @@
 import type { ErrorHeaders } from "./errors.js";
 import type { ClientOptions } from "./options.js";
 
+/** Engines never follow redirects: a 3xx comes back as it is (see `RedirectError`). */
 export interface EngineRequest {
   method: string;
   url: URL;
@@ -17,8 +18,6 @@ export interface EngineResponse {
   readonly status: number;
   /** Lower-case names; a repeated header's values joined with ", ". */
   readonly headers: ErrorHeaders;
-  /** The whole body as text. */
-  text(): Promise<string>;
   /**
    * Hands each body chunk to `onChunk` as it arrives (the hot path of the event stream: no
    * promise per chunk where the runtime allows). Resolves when the body ends, rejects when it

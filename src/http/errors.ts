@@ -1,6 +1,7 @@
 // The SDK's error taxonomy for the transport: one base class, HTTP status errors built by one
 // factory, and connection/timeout/abort/stream errors. Messages name method and path, never a
-// secret: URLs are stored with userinfo and credential query parameters removed.
+// secret: URLs are stored with userinfo and credential query parameters removed, and what a
+// server sends back (bodies, headers) reaches an error only through the transport's scrubber.
 
 export type ErrorHeaders = Record<string, string>;
 
@@ -65,7 +66,9 @@ export class APIError extends OpencodeError {
       case 409: return new ConflictError(init);
       case 422: return new UnprocessableEntityError(init);
       case 429: return new TooManyRequestsError(init);
-      default: return init.status >= 500 ? new InternalServerError(init) : new APIError(init);
+      default:
+        if (init.status === 0 || (init.status >= 300 && init.status < 400)) return new RedirectError(init);
+ return init.status >= 500 ? new InternalServerError(init) : new APIError(init);
     }
   }
 
@@ -97,22 +100,74 @@ export class UnprocessableEntityError extends APIError { override readonly name 
 export class TooManyRequestsError extends APIError { override readonly name = "TooManyRequestsError" as const; }
 export class InternalServerError extends APIError { override readonly name = "InternalServerError" as const; }
 
-/** The server answered 2xx, but not with what the operation promises (HTML from a proxy, bad JSON). */
+/**
+ * A 3xx answer. The client never follows redirects, on any engine: a redirect to another origin
+ * would carry the basic-auth header there, and the engines disagree on following them. `location`
+ * is where the server pointed (credentials removed); undefined where the runtime hides it (a
+ * browser's `fetch` reports such an answer as status 0).
+ */
+export class RedirectError extends APIError {
+  override readonly name = "RedirectError" as const;
+  readonly location: string | undefined;
+  constructor(init: APIErrorInit) {
+    const location = init.headers["location"];
+    super(init, `${init.method} ${pathOf(init.url)} was redirected (${init.status || "opaque"})${location ? ` to ${location}` : ""}; the client does not follow redirects: point baseUrl at the final address`);
+    this.location = location;
+  }
+}
+
+export interface InvalidResponseInit {
+  /** The operation as the spec names its route, e.g. `GET /session/{sessionID}`. */
+  operation: string;
+  method: string;
+  url: string;
+  status: number;
+  contentType: string;
+  /** The start of the body (scrubbed), for telling a proxy's login page from a truncated answer. */
+  snippet: string;
+  /** What was wrong, e.g. `with text/html where JSON was expected`. */
+  problem: string;
+  cause?: unknown;
+}
+
+/** The server answered 2xx, but not with what the operation promises (HTML from a proxy, bad JSON, an empty body, `null`). */
 export class InvalidResponseError extends OpencodeError {
   override readonly name = "InvalidResponseError" as const;
   readonly retryable = false;
+  readonly operation: string;
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly contentType: string;
+  readonly snippet: string;
+  constructor(init: InvalidResponseInit) {
+    super(`${init.method} ${pathOf(init.url)} answered ${init.status} ${init.problem}: ${JSON.stringify(init.snippet)}`, { cause: init.cause });
+    this.operation = init.operation;
+    this.method = init.method;
+    this.url = init.url;
+    this.status = init.status;
+    this.contentType = init.contentType;
+    this.snippet = init.snippet;
+  }
+}
+
+/**
+ * A response body (or one event frame of the stream) exceeded its bound: the client stopped
+ * reading and closed the connection instead of holding it all in memory. Raise `maxResponseBytes`
+ * (per client or per call) or `events.maxFrameChars` when such answers are expected.
+ */
+export class ResponseTooLargeError extends OpencodeError {
+  override readonly name = "ResponseTooLargeError" as const;
   constructor(
     readonly method: string,
     readonly url: string,
-    readonly status: number,
-    readonly contentType: string,
-    readonly snippet: string,
-    cause?: unknown,
+    /** The bound that was exceeded: bytes of a body, or characters of an event frame. */
+    readonly limit: number,
+    readonly unit: "bytes" | "characters",
+    /** Whether trying again may work: a stream reconnects (the frame is gone); the same request would get the same body. */
+    readonly retryable = false,
   ) {
-    super(
-      `${method} ${pathOf(url)} answered ${status} with ${contentType || "no content-type"} where JSON was expected: ${JSON.stringify(snippet)}`,
-      { cause },
-    );
+    super(`${method} ${pathOf(url)}: the ${unit === "bytes" ? "response body" : "event frame"} exceeded ${limit} ${unit}; the connection was closed`);
   }
 }
 

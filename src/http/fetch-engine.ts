@@ -10,7 +10,8 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
 export function fetchEngine(fetchFunction: FetchFunction): HttpEngine {
   return {
     async send(request: EngineRequest): Promise<EngineResponse> {
-      const init: RequestInit = { method: request.method, headers: request.headers };
+      // "manual" as undici's dispatcher does: a redirect must not carry basic auth to another origin.
+      const init: RequestInit = { method: request.method, headers: request.headers, redirect: "manual" };
       if (request.body !== undefined) init.body = request.body;
       if (request.signal !== undefined) init.signal = request.signal;
       return new FetchResponse(await fetchFunction(request.url.href, init));
@@ -26,15 +27,12 @@ class FetchResponse implements EngineResponse {
   private cancelled = false;
 
   constructor(private readonly response: Response) {
+    // A browser hides a manual redirect's status and headers (an "opaqueredirect" with status 0).
     this.status = response.status;
     const headers: ErrorHeaders = {};
     // Headers already joins repeated values with ", " and lower-cases names.
     response.headers.forEach((value, key) => (headers[key] = value));
     this.headers = headers;
-  }
-
-  text(): Promise<string> {
-    return this.response.text();
   }
 
   async stream(onChunk: (chunk: Uint8Array) => void): Promise<void> {

@@ -4,6 +4,7 @@
 import { ConfigurationError } from "./errors.js";
 import type { FetchFunction } from "./fetch-engine.js";
 import { defaultLogger, type Logger } from "./logger.js";
+import { redactor, SECRET_HEADER, type Redactor } from "./redact.js";
 
 export interface ClientOptions {
   /** Default: env `OPENCODE_BASE_URL`, else `http://127.0.0.1:4096`. `user:pass@` becomes the auth. */
@@ -27,6 +28,12 @@ export interface ClientOptions {
   logger?: Logger;
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
+  /**
+   * Largest response body read, in bytes (per call: the `maxResponseBytes` call option). A larger
+   * one is not buffered: the connection is closed and the call fails with `ResponseTooLargeError`.
+   * Default 32 MiB.
+   */
+  maxResponseBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -40,7 +47,12 @@ export interface ResolvedOptions {
   maxRetries: number;
   logger: Logger;
   headers: Record<string, string>;
+  maxResponseBytes: number;
+  /** Scrubs this client's password and auth token, and any credential shape, from text bound for an error or a log. */
+  redact: Redactor;
 }
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const DEFAULT_BASE_URL = "http://127.0.0.1:4096";
 
@@ -73,8 +85,8 @@ export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()
 
   const username = options.username ?? urlUser ?? env["OPENCODE_SERVER_USERNAME"] ?? "opencode";
   const password = options.password ?? urlPassword ?? (env["OPENCODE_SERVER_PASSWORD"] || undefined);
-  const authorization =
-    password === undefined ? undefined : `Basic ${base64(`${username}:${password}`)}`;
+  const token = password === undefined ? undefined : base64(`${username}:${password}`);
+  const authorization = token === undefined ? undefined : `Basic ${token}`;
 
   const logger = options.logger ?? defaultLogger;
   if (authorization && baseUrl.protocol === "http:" && !isLoopback(baseUrl.hostname)) {
@@ -92,6 +104,12 @@ export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()
     maxRetries: Math.max(0, options.maxRetries ?? 2),
     logger,
     headers: { ...options.headers },
+    maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    redact: redactor([
+      ...(password === undefined ? [] : [password, token, `${username}:${password}`]),
+      // A proxy's bearer token or API key the app adds to every request.
+      ...Object.entries(options.headers ?? {}).flatMap(([name, value]) => (SECRET_HEADER.test(name) ? [value, value.replace(/^\w+\s+/, "")] : [])),
+    ]),
   };
 }
 

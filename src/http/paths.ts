@@ -47,6 +47,8 @@ export interface RequestOptions {
    */
   idempotent?: boolean;
   headers?: Record<string, string>;
+  /** Overrides the client's `maxResponseBytes` for this call. */
+  maxResponseBytes?: number;
 }
 
 export type RequestInit<M extends HttpMethod, P extends PathsWithMethod<M>> = ParamSlot<Operation<M, P>, "path"> &
@@ -98,7 +100,7 @@ export type RequestInitArgs<M extends HttpMethod, P extends RequestPath<M>> =
   RequestPath<M> extends P ? [init?: RequestOptions] : InitArgs<M, P>;
 
 /** Per-call options of the one-line methods (`session.fork(…, { signal, timeoutMs })`), as in openai-node. */
-export type CallOptions = Pick<RequestOptions, "signal" | "timeoutMs" | "maxRetries" | "headers">;
+export type CallOptions = Pick<RequestOptions, "signal" | "timeoutMs" | "maxRetries" | "headers" | "maxResponseBytes">;
 
 /** A request function typed over the generated `paths`: the SDK's own calls go through one. */
 export type TypedRequest = <M extends HttpMethod, P extends RequestPath<M>>(

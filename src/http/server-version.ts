@@ -4,7 +4,7 @@
 // 2.x server fails fast with `UnsupportedServerError` instead of odd failures mid-turn.
 
 import { AbortError, InvalidResponseError, NotFoundError, OpencodeError } from "./errors.js";
-import type { ResponseData, TypedRequest } from "./paths.js";
+import type { CallOptions, ResponseData, TypedRequest } from "./paths.js";
 import type { Transport } from "./transport.js";
 
 /** What `GET /global/health` answers: `{ healthy: true, version }`. */
@@ -45,7 +45,7 @@ export class ServerInfo {
 
 
   /** `GET /global/health`; rejects with `UnsupportedServerError` on an OpenCode 2 server. */
-  async health(init: { signal?: AbortSignal } = {}): Promise<ServerHealth> {
+  async health(init: CallOptions = {}): Promise<ServerHealth> {
     let health: ServerHealth;
     try {
       health = (await this.transport.request("get", "/global/health", init)) as ServerHealth;
@@ -82,7 +82,7 @@ export class ServerInfo {
   }
 
   /** The server's version, e.g. "1.18.33". */
-  async version(init: { signal?: AbortSignal } = {}): Promise<string> {
+  async version(init: CallOptions = {}): Promise<string> {
     return (await this.health(init)).version;
   }
 

@@ -11,13 +11,16 @@ import {
   APITimeoutError,
   InvalidResponseError,
   OpencodeError,
+  ResponseTooLargeError,
   type ErrorHeaders,
 } from "./errors.js";
 import { fetchEngine } from "./fetch-engine.js";
 import type { ClientOptions, ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import type { RequestOptions } from "./paths.js";
-import { backoffMs, IDEMPOTENT_METHODS, isRetryableStatus, retryAfterMs, sleep } from "./retry.js";
+import { redactCause, redactHeaders, redactValue, SECRET_QUERY_KEY } from "./redact.js";
+import { responseProblem } from "./response-shapes.js";
+import { retryDelayMs, shouldRetry, sleep } from "./retry.js";
 
 export type QueryValue = string | number | boolean | null | undefined | readonly (string | number | boolean)[];
 
@@ -30,8 +33,8 @@ export interface RawRequest extends RequestOptions {
 /** A 2xx answer whose body is still unread: `stream()` it, or `cancel()` it. */
 export type StreamResponse = EngineResponse;
 
-/** Query parameters whose values are credentials: never shown in errors or logs. */
-const SECRET_QUERY_KEYS = /^(auth_token|token|access_token|password|api_key|apikey)$/i;
+/** How much of a body an error quotes. */
+const SNIPPET_CHARS = 200;
 
 const USER_AGENT = "opencode-serve-client";
 
@@ -63,21 +66,18 @@ export class Transport {
     const url = this.url(template, init.path, init.query);
     const shown = displayUrl(url);
     const maxRetries = init.maxRetries ?? this.options.maxRetries;
-    const mayRetry = IDEMPOTENT_METHODS.has(verb) || init.idempotent === true;
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
+    const operation = `${verb} ${template}`;
 
     for (let attempt = 0; ; attempt++) {
       this.#assertOpen(verb, shown);
       let delay: number;
       try {
-        return await this.#attempt(verb, url, shown, body, init);
+        return await this.#attempt(operation, verb, url, shown, body, init);
       } catch (error) {
-        const retryable =
-          mayRetry &&
-          attempt < maxRetries &&
-          (error instanceof APIConnectionError || (error instanceof APIError && isRetryableStatus(error.status)));
-        if (!retryable) throw error;
-        delay = (error instanceof APIError ? retryAfterMs(error.headers) : undefined) ?? backoffMs(attempt);
+        if (attempt >= maxRetries || !shouldRetry(verb, error, init.idempotent === true)) throw error;
+        delay = retryDelayMs(attempt, error instanceof APIError ? error.headers : undefined);
+        // The reason is an error message the transport built: already scrubbed.
         this.options.logger.info?.(`retrying ${verb} ${shown.pathname} in ${delay} ms`, {
           attempt: attempt + 1,
           reason: (error as OpencodeError).message,
@@ -120,15 +120,8 @@ export class Transport {
       clearTimeout(timer);
     }
     if (response.status < 200 || response.status >= 300) {
-      const text = await response.text().catch(() => "");
-      throw APIError.generate({
-        status: response.status,
-        headers: response.headers,
-        body: parseMaybeJson(text),
-        method: "GET",
-        url: shown.href,
-        auth: this.#auth(),
-      });
+      const text = await this.#readText(response, "GET", shown, init.maxResponseBytes).catch(() => "");
+      throw this.#statusError(response.status, response.headers, text, "GET", shown);
     }
     return response;
   }
@@ -136,6 +129,11 @@ export class Transport {
   /** Who requests say they are, for a 401/403's advice: the username, and whether a password went along. */
   #auth(): { username: string; passwordSent: boolean } {
     return { username: this.options.username, passwordSent: this.options.authorization !== undefined };
+  }
+
+  /** Scrubs what the client must never show (its password, auth tokens, credential URLs). */
+  redact(text: string): string {
+    return this.options.redact(text);
   }
 
   /** Request headers with auth; never logged or stored on errors. */
@@ -160,7 +158,7 @@ export class Transport {
     if (this.#closed) throw new AbortError(`${method} ${url.pathname}: the client is closed`);
   }
 
-  async #attempt(method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
+  async #attempt(operation: string, method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
     const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
     const timeout = timeoutMs > 0 && Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
     const signal = anySignal([init.signal, timeout]);
@@ -174,24 +172,84 @@ export class Transport {
       const response = await this.engine.send({ method, url, headers, body, signal });
       status = response.status;
       responseHeaders = response.headers;
-      text = await response.text();
+      text = await this.#readText(response, method, shown, init.maxResponseBytes);
     } catch (error) {
       throw this.#failure(method, shown, error, init.signal, timeout, timeoutMs);
     }
 
-    if (status < 200 || status >= 300) {
-      throw APIError.generate({ status, headers: responseHeaders, body: parseMaybeJson(text), method, url: shown.href, auth: this.#auth() });
-    }
-    if (status === 204 || text.length === 0) return undefined;
+    if (status < 200 || status >= 300) throw this.#statusError(status, responseHeaders, text, method, shown);
     const contentType = responseHeaders["content-type"] ?? "";
-    if (!/\bjson\b/i.test(contentType)) {
-      throw new InvalidResponseError(method, shown.href, status, contentType, text.slice(0, 200));
+    const invalid = (problem: string, cause?: unknown) =>
+      new InvalidResponseError({
+        operation,
+        method,
+        url: shown.href,
+        status,
+        contentType,
+        snippet: this.options.redact(text.slice(0, SNIPPET_CHARS)),
+        problem,
+        cause: redactCause(cause, this.options.redact),
+      });
+    let value: unknown;
+    if (status !== 204 && text.length > 0) {
+      if (!/\bjson\b/i.test(contentType)) throw invalid(`with ${contentType || "no content-type"} where JSON was expected`);
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        throw invalid(`with ${contentType} that is not valid JSON`, error);
+      }
     }
+    const problem = responseProblem(operation, value);
+    if (problem !== undefined) throw invalid(`${status === 204 || text.length === 0 ? "with no body" : `with ${describe(value)}`} where ${problem} was expected`);
+    return value;
+  }
+
+  /**
+   * The body as text, at most `maxResponseBytes` of it: a larger one (by its content-length, or
+   * once that many bytes arrived) is cancelled — connection closed — and a `ResponseTooLargeError`.
+   */
+  async #readText(response: EngineResponse, method: string, shown: URL, perCall: number | undefined): Promise<string> {
+    const limit = perCall ?? this.options.maxResponseBytes;
+    const tooLarge = () => new ResponseTooLargeError(method, shown.href, limit, "bytes");
+    const declared = Number(response.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > limit) {
+      response.cancel();
+      throw tooLarge();
+    }
+    const decoder = new TextDecoder();
+    const parts: string[] = [];
+    let received = 0;
+    let exceeded = false;
     try {
-      return JSON.parse(text);
+      await response.stream((chunk) => {
+        if (exceeded) return;
+        received += chunk.byteLength;
+        if (received > limit) {
+          exceeded = true;
+          response.cancel();
+          return;
+        }
+        parts.push(decoder.decode(chunk, { stream: true }));
+      });
     } catch (error) {
-      throw new InvalidResponseError(method, shown.href, status, contentType, text.slice(0, 200), error);
+      if (!exceeded) throw error;
     }
+    if (exceeded) throw tooLarge();
+    parts.push(decoder.decode());
+    return parts.join("");
+  }
+
+  /** The typed error for a non-2xx answer, its body and headers scrubbed before anything quotes them. */
+  #statusError(status: number, headers: ErrorHeaders, text: string, method: string, shown: URL): APIError {
+    const redact = this.options.redact;
+    return APIError.generate({
+      status,
+      headers: redactHeaders(headers, redact),
+      body: redactValue(parseMaybeJson(text), redact),
+      method,
+      url: shown.href,
+      auth: this.#auth(),
+    });
   }
 
   #failure(
@@ -204,9 +262,10 @@ export class Transport {
   ): OpencodeError {
     if (error instanceof OpencodeError) return error;
     if (userSignal?.aborted) return new AbortError(`${method} ${shown.pathname} was aborted`, { cause: userSignal.reason });
-    if (timeout?.aborted) return new APITimeoutError(method, shown.href, timeoutMs, error);
-    if (this.#closed) return new AbortError(`${method} ${shown.pathname}: the client was closed`, { cause: error });
-    return new APIConnectionError(method, shown.href, error);
+    const cause = redactCause(error, this.options.redact);
+    if (timeout?.aborted) return new APITimeoutError(method, shown.href, timeoutMs, cause);
+    if (this.#closed) return new AbortError(`${method} ${shown.pathname}: the client was closed`, { cause });
+    return new APIConnectionError(method, shown.href, cause);
   }
 }
 
@@ -238,7 +297,7 @@ function displayUrl(url: URL): URL {
   shown.username = "";
   shown.password = "";
   for (const key of [...shown.searchParams.keys()]) {
-    if (SECRET_QUERY_KEYS.test(key)) shown.searchParams.set(key, "REDACTED");
+    if (SECRET_QUERY_KEY.test(key)) shown.searchParams.set(key, "REDACTED");
   }
   return shown;
 }
@@ -269,6 +328,14 @@ function chooseEngine(options: ClientOptions): HttpEngine {
   }
   // Called through a closure: some runtimes' fetch throws "Illegal invocation" when detached from globalThis.
   return fetchEngine((input, init) => globalThis.fetch(input, init));
+}
+
+/** What came instead, in a few words: `null`, `an empty object`, `an array`, `a string`. */
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return value.length === 0 ? "an empty array" : "an array";
+  if (typeof value === "object") return Object.keys(value).length === 0 ? "an empty object" : "an object";
+  return `a ${typeof value}`;
 }
 
 function parseMaybeJson(text: string): unknown {

@@ -39,10 +39,6 @@ class UndiciResponse implements EngineResponse {
     private readonly body: Body,
   ) {}
 
-  text(): Promise<string> {
-    return this.body.text();
-  }
-
   stream(onChunk: (chunk: Uint8Array) => void): Promise<void> {
     const body = this.body;
     return new Promise<void>((resolve, reject) => {

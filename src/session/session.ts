@@ -22,6 +22,13 @@ export type StoredMessage = { info: components["schemas"]["Message"]; parts: com
 /** How a permission request is answered: this once, always (for its `always` patterns), or not. */
 export type PermissionResponse = "once" | "always" | "reject";
 
+/**
+ * The per-attempt timeout of calls that run a model or a command and answer when it is done
+ * (`command`, `summarize`, `shell`) unless the call sets `timeoutMs`: the client's default (60 s)
+ * suits ordinary requests, not a model's whole reply.
+ */
+export const LONG_CALL_TIMEOUT_MS = 10 * 60_000;
+
 export class Session {
   readonly id: string;
   /** The session as the server last described it (undefined for `client.session.get(id)` until `refresh()`). */
@@ -49,14 +56,15 @@ export class Session {
    * Resolves to undefined when the session is idle. (opencode stores a text part when it closes,
    * so a part still streaming at attach time shows up whole when it closes.)
    */
-  async attach(options: Pick<PromptOptions, "signal" | "subagents"> = {}): Promise<Turn | undefined> {
-    const statuses = await this.deps.request("get", "/session/status", { signal: options.signal });
+  async attach(options: CallOptions & Pick<PromptOptions, "subagents"> = {}): Promise<Turn | undefined> {
+    const { subagents, ...call } = options;
+    const statuses = await this.deps.request("get", "/session/status", call);
     const status = statuses[this.id]?.type;
     if (status !== "busy" && status !== "retry") return undefined;
     const messages = await this.deps.request("get", "/session/{sessionID}/message", {
       path: { sessionID: this.id },
       query: { limit: 50 },
-      signal: options.signal,
+      ...call,
     });
     // The turn running is the latest prompt a person sent: compaction and its synthetic
     // continuation are part of it.
@@ -67,7 +75,11 @@ export class Session {
     // Following sends nothing, so it takes no turn in the session's queue: with the shared lock a
     // second follower (another tab), or one of this client's own running turn, would see nothing
     // until the turn ended. A lock of its own is free at once.
-    return new Turn({ ...this.deps, mutex: new SessionMutex() }, this.id, { kind: "attach", userMessageID: prompt.info.id, options });
+    return new Turn({ ...this.deps, mutex: new SessionMutex() }, this.id, {
+      kind: "attach",
+      userMessageID: prompt.info.id,
+      options: { ...(call.signal ? { signal: call.signal } : {}), ...(subagents === undefined ? {} : { subagents }) },
+    });
   }
 
   /** Sends a prompt and resolves with its final reply (rejects with the turn's typed error). */
@@ -76,8 +88,9 @@ export class Session {
   }
 
   /** Answers a `permission` reply. */
-  async respond(permissionID: string, response: PermissionResponse, message?: string): Promise<void> {
+  async respond(permissionID: string, response: PermissionResponse, message?: string, options?: CallOptions): Promise<void> {
     await this.deps.request("post", "/permission/{requestID}/reply", {
+      ...options,
       path: { requestID: permissionID },
       body: message === undefined ? { reply: response } : { reply: response, message },
     });
@@ -87,21 +100,22 @@ export class Session {
    * Answers a `question` reply: one array of chosen option labels (or typed text) per question,
    * in the order of `reply.questions`. Works for a sub-agent's question too (the id names it).
    */
-  async answer(questionID: string, answers: string[][]): Promise<void> {
+  async answer(questionID: string, answers: string[][], options?: CallOptions): Promise<void> {
     await this.deps.request("post", "/question/{requestID}/reply", {
+      ...options,
       path: { requestID: questionID },
       body: { answers },
     });
   }
 
   /** Declines a `question` reply; the agent is told the user would not answer. */
-  async rejectQuestion(questionID: string): Promise<void> {
-    await this.deps.request("post", "/question/{requestID}/reject", { path: { requestID: questionID } });
+  async rejectQuestion(questionID: string, options?: CallOptions): Promise<void> {
+    await this.deps.request("post", "/question/{requestID}/reject", { ...options, path: { requestID: questionID } });
   }
 
   /** Aborts whatever the session is running (any client's turn). Prefer `turn.abort()` for your own. */
-  async abort(): Promise<boolean> {
-    return this.deps.request("post", "/session/{sessionID}/abort", { path: { sessionID: this.id } });
+  async abort(options?: CallOptions): Promise<boolean> {
+    return this.deps.request("post", "/session/{sessionID}/abort", { ...options, path: { sessionID: this.id } });
   }
 
   /** The session's stored messages with their parts; `limit` keeps the newest n, `before` pages back from a message id. */
@@ -111,13 +125,13 @@ export class Session {
   }
 
   /** Re-reads `info` from the server. */
-  async refresh(): Promise<this> {
-    this.info = await this.deps.request("get", "/session/{sessionID}", { path: { sessionID: this.id } });
+  async refresh(options?: CallOptions): Promise<this> {
+    this.info = await this.deps.request("get", "/session/{sessionID}", { ...options, path: { sessionID: this.id } });
     return this;
   }
 
-  async delete(): Promise<boolean> {
-    return this.deps.request("delete", "/session/{sessionID}", { path: { sessionID: this.id } });
+  async delete(options?: CallOptions): Promise<boolean> {
+    return this.deps.request("delete", "/session/{sessionID}", { ...options, path: { sessionID: this.id } });
   }
 
   /** Copies the session (up to `messageID` when given, else whole) into a new session; resolves with its handle. */
@@ -155,25 +169,34 @@ export class Session {
     return (this.info = await this.deps.request("post", "/session/{sessionID}/unrevert", { ...options, path: { sessionID: this.id } }));
   }
 
-  /** Compacts the session's history into a summary written by `model`. Waits for the session's running turn first. */
+  /**
+   * Compacts the session's history into a summary written by `model`. Waits for the session's
+   * running turn first. Default `timeoutMs`: `LONG_CALL_TIMEOUT_MS` (a model writes the summary).
+   */
   async summarize(options: CallOptions & { model: ModelChoice; auto?: boolean }): Promise<boolean> {
     const { model, auto, ...call } = options;
     const body = { ...parseModel(model), ...(auto === undefined ? {} : { auto }) };
     return this.exclusive(call.signal, () =>
-      this.deps.request("post", "/session/{sessionID}/summarize", { ...call, path: { sessionID: this.id }, body }),
+      this.deps.request("post", "/session/{sessionID}/summarize", { timeoutMs: LONG_CALL_TIMEOUT_MS, ...call, path: { sessionID: this.id }, body }),
     );
   }
 
-  /** Runs a shell command in the session (as `agent`, default "build"); resolves with the stored result message. */
+  /**
+   * Runs a shell command in the session (as `agent`, default "build"); resolves with the stored
+   * result message. Default `timeoutMs`: `LONG_CALL_TIMEOUT_MS` (it answers when the command ends).
+   */
   async shell(command: string, options: CallOptions & { agent?: string; model?: ModelChoice } = {}): Promise<StoredMessage> {
     const { agent = "build", model, ...call } = options;
     const body = { command, agent, ...(model === undefined ? {} : { model: parseModel(model) }) };
     return this.exclusive(call.signal, () =>
-      this.deps.request("post", "/session/{sessionID}/shell", { ...call, path: { sessionID: this.id }, body }),
+      this.deps.request("post", "/session/{sessionID}/shell", { timeoutMs: LONG_CALL_TIMEOUT_MS, ...call, path: { sessionID: this.id }, body }),
     );
   }
 
-  /** Runs a slash command (`/init`, a configured command) with its arguments; resolves when its reply is stored. */
+  /**
+   * Runs a slash command (`/init`, a configured command) with its arguments; resolves when its
+   * reply is stored. Default `timeoutMs`: `LONG_CALL_TIMEOUT_MS` (a model writes the reply).
+   */
   async command(
     name: string,
     args = "",
@@ -190,7 +213,7 @@ export class Session {
     if (variant !== undefined) body.variant = variant;
     if (parts !== undefined) body.parts = parts;
     return this.exclusive(call.signal, () =>
-      this.deps.request("post", "/session/{sessionID}/command", { ...call, path: { sessionID: this.id }, body }),
+      this.deps.request("post", "/session/{sessionID}/command", { timeoutMs: LONG_CALL_TIMEOUT_MS, ...call, path: { sessionID: this.id }, body }),
     );
   }
 
@@ -234,8 +257,8 @@ export class Sessions {
     this.deps = deps;
   }
 
-  async create(body: CreateBody = {}): Promise<Session> {
-    const info = await this.deps.request("post", "/session", { body });
+  async create(body: CreateBody = {}, options?: CallOptions): Promise<Session> {
+    const info = await this.deps.request("post", "/session", { ...options, body });
     return new Session(this.deps, info.id, info);
   }
 
@@ -244,8 +267,8 @@ export class Sessions {
     return new Session(this.deps, id);
   }
 
-  async list(): Promise<Session[]> {
-    const infos = await this.deps.request("get", "/session");
+  async list(options?: CallOptions): Promise<Session[]> {
+    const infos = await this.deps.request("get", "/session", { ...options });
     return infos.map((info) => new Session(this.deps, info.id, info));
   }
 }

@@ -2,6 +2,7 @@
 // the rules opencode wrappers use. Pure: "now" comes from the caller, never from a clock.
 
 import { OpencodeError } from "../http/errors.js";
+import { retryAfterMs } from "../http/retry.js";
 
 /** The server's error object as sent on `session.error` and assistant `info.error`. */
 export interface RawProviderError {
@@ -129,24 +130,13 @@ export function classifyProviderError(raw: RawProviderError, context: ClassifyCo
   return new UnknownProviderError(message, raw);
 }
 
-/** When the provider allows the next request: `retry-after-ms`, `retry-after` (seconds or HTTP date), else now + 60 s. */
+/** When the provider allows the next request: its `retry-after-ms` / `Retry-After`, else now + 60 s. */
 function resetAt(data: Record<string, unknown>, now: number): number {
-  const headers = data["responseHeaders"];
-  const lower: Record<string, string> = {};
-  if (headers && typeof headers === "object") {
-    for (const [key, value] of Object.entries(headers)) if (typeof value === "string") lower[key.toLowerCase()] = value;
-  }
+  const raw = data["responseHeaders"];
+  const headers = raw && typeof raw === "object" ? (raw as Record<string, unknown>) : {};
   // The provider's own clock at the time of the error beats the last server timestamp the turn saw.
-  const stamped = Date.parse(lower["date"] ?? "");
+  const dateHeader = Object.entries(headers).find(([key]) => key.toLowerCase() === "date")?.[1];
+  const stamped = typeof dateHeader === "string" ? Date.parse(dateHeader) : Number.NaN;
   if (Number.isFinite(stamped) && stamped > now) now = stamped;
-  const ms = Number.parseFloat(lower["retry-after-ms"] ?? "");
-  if (Number.isFinite(ms) && ms >= 0) return now + ms;
-  const after = lower["retry-after"]?.trim();
-  if (after) {
-    const seconds = Number(after);
-    if (Number.isFinite(seconds)) return now + Math.max(0, seconds) * 1000;
-    const date = Date.parse(after);
-    if (Number.isFinite(date)) return date;
-  }
-  return now + DEFAULT_RATE_LIMIT_MS;
+  return now + (retryAfterMs(headers, now) ?? DEFAULT_RATE_LIMIT_MS);
 }

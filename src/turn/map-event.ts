@@ -6,6 +6,7 @@
 
 import type { components } from "../../generated/opencode.js";
 import { consumedEventProblem, envelopeProblem } from "../events/schemas.js";
+import { sessionOfEvent } from "../events/session-of.js";
 import type { Event, EventOf } from "../events/types.js";
 import { classifyProviderError, type RawProviderError } from "./errors.js";
 import type {
@@ -296,7 +297,7 @@ export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResu
 
 function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnState {
   if (state.done && state.settled) return state;
-  const sessionID = eventSession(event);
+  const sessionID = sessionOfEvent(event);
   if (sessionID === undefined) return state;
   if (!state.sessions.has(sessionID)) {
     // session.created / updated place a new session in the tree; anything else waits for that.
@@ -365,21 +366,6 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       const unhandled: never = event;
       return unhandled;
     }
-  }
-}
-
-/** The session an event concerns; older servers put it only inside `info` / `part`. */
-function eventSession(event: ConsumedEvent): string | undefined {
-  switch (event.type) {
-    case "message.updated":
-      return event.properties.sessionID ?? event.properties.info.sessionID;
-    case "message.part.updated":
-      return event.properties.sessionID ?? event.properties.part.sessionID;
-    case "session.created":
-    case "session.updated":
-      return event.properties.info.id;
-    default:
-      return (event.properties as { sessionID?: string }).sessionID;
   }
 }
 

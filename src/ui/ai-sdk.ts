@@ -7,8 +7,9 @@ import type { PermissionResponse, Session } from "../session/session.js";
 import type { Turn } from "../turn/turn.js";
 import type { QuestionItem, Reply, SubagentReply, Usage } from "../turn/replies.js";
 import { AbortedError } from "../turn/errors.js";
-import { browserSafeMessage, frameId, parseFrameId, toWireError, type WireError } from "../browser/wire.js";
+import { browserSafeMessage, filterToolReply, frameId, parseFrameId, toWireError, type WireError, type WireOptions } from "../browser/wire.js";
 import { TurnReplays, type ReplayOptions, type TurnReplay } from "./replay.js";
+import { abandonOnLeave, sseWebBody, type LeaveOptions, type SSEProducer } from "./sse-body.js";
 
 /** Marks the parts a sub-agent (child session) produced: `part.providerMetadata.opencode.sessionID`. */
 // A type alias, not an interface: only those are assignable to ai's index-signature JSON types.
@@ -144,10 +145,15 @@ export class UIMessageChunks {
   private readonly questions = new Map<string, Data<"question">>();
   private stepMessageID: string | undefined;
 
-  constructor(private readonly rootSessionID: string) {}
+  constructor(
+    private readonly rootSessionID: string,
+    private readonly options: WireOptions = {},
+  ) {}
 
-  map(reply: Reply): OpencodeUIChunk[] {
+  map(original: Reply): OpencodeUIChunk[] {
     const out: OpencodeUIChunk[] = [];
+    // Tool input and output leave the process only as the app's filter lets them.
+    const reply = (original.kind === "tool_call" || original.kind === "tool_result") && this.options.filterTool ? filterToolReply(original, this.options.filterTool) : original;
     switch (reply.kind) {
       case "delta":
       case "reasoning": {
@@ -360,12 +366,12 @@ export interface TurnLike extends AsyncIterable<Reply> {
   abort?(): Promise<void>;
 }
 
-async function* chunksOf(turn: TurnLike): AsyncGenerator<OpencodeUIChunk> {
-  const mapper = new UIMessageChunks(turn.sessionID);
+async function* chunksOf(turn: TurnLike, options: WireOptions): AsyncGenerator<OpencodeUIChunk> {
+  const mapper = new UIMessageChunks(turn.sessionID, options);
   for await (const reply of turn) yield* mapper.map(reply);
 }
 
-export interface UIMessageStreamOptions {
+export interface UIMessageStreamOptions extends WireOptions {
   /** The UI message id (`start.messageId`). Default: derived from the turn's user message id. */
   messageId?: string;
 }
@@ -377,7 +383,7 @@ export interface UIMessageStreamOptions {
  * answer them with `session.respond` (`toUIMessageStreamResponse` maps `addToolApprovalResponse`).
  */
 export function toUIMessageStream(turn: TurnLike, options: UIMessageStreamOptions = {}): ReadableStream<OpencodeUIChunk> {
-  const chunks = chunksOf(turn);
+  const chunks = chunksOf(turn, options);
   let started = false;
   return new ReadableStream<OpencodeUIChunk>({
     async pull(controller) {
@@ -412,13 +418,7 @@ interface ChatTurn {
   starts: Map<string, OpencodeUIChunk>;
 }
 
-export interface UIChatOptions extends ReplayOptions {
-  /** Abort the turn when the browser goes away mid-stream and does not come back within `reconnectGraceMs`. Default true. */
-  abortOnDisconnect?: boolean;
-  /** Default 5 000 ms. */
-  reconnectGraceMs?: number;
-  /** An SSE comment this often keeps proxies from closing a quiet stream. Default 15 000 ms. */
-  heartbeatMs?: number;
+export interface UIChatOptions extends ReplayOptions, WireOptions, LeaveOptions {
   /**
    * `client.session`: lets `resumeFromServer` pick up a turn this process never streamed (another
    * app process started it, or this one restarted) with `session.attach()`.
@@ -467,7 +467,7 @@ export class UIChats {
       delivered: false,
       starts: new Map(),
     };
-    state.replay = this.replays.add(turn, this.observe(state, chunksOf(turn)));
+    state.replay = this.replays.add(turn, this.observe(state, chunksOf(turn, this.options)));
     this.bySession.set(turn.sessionID, state);
     // An ended turn stays for resumes as long as its replay does, then goes.
     void state.replay.ended.then(() => {
@@ -560,71 +560,60 @@ export class UIChats {
   }
 
   private respondFrom(state: ChatTurn, after: number, init: ResponseInit): Response {
-    const encoder = new TextEncoder();
-    const stop = new AbortController();
     const options = this.options;
-    let open = true;
-    let finished = false;
-    let heartbeat: ReturnType<typeof setInterval> | undefined;
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        const write = (text: string) => open && controller.enqueue(encoder.encode(text));
-        const id = (seq: number) => frameId({ sessionID: state.turn.sessionID, messageID: state.turn.messageID ?? "", seq });
-        const send = (chunk: OpencodeUIChunk, seq?: number) => write(`${seq === undefined ? "" : `id: ${id(seq)}\n`}data: ${JSON.stringify(chunk)}\n\n`);
-        heartbeat = setInterval(() => write(": heartbeat\n\n"), options.heartbeatMs ?? 15_000);
-        void (async () => {
-          const blocks = new Set<string>();
-          let started = false;
-          try {
-            for await (const { seq, item } of state.replay.read(after, stop.signal)) {
-              if (!started) send(startChunk(state.turn, undefined));
-              started = true;
-              if (item.type === "text-delta" || item.type === "reasoning-delta") {
-                // This response did not carry the block's start (it began after it): re-open the block.
-                if (!blocks.has(item.id)) send(state.starts.get(item.id) ?? { type: item.type === "text-delta" ? "text-start" : "reasoning-start", id: item.id });
-                blocks.add(item.id);
-              } else if (item.type === "text-start" || item.type === "reasoning-start") {
-                blocks.add(item.id);
-              } else if (item.type === "text-end" || item.type === "reasoning-end") {
-                if (!blocks.delete(item.id)) continue;
-              }
-              send(item, seq);
-              if (item.type === "tool-approval-request" && state.approvals.get(item.approvalId) === false) {
-                // useChat sends approvals only after this response finished: pause here.
-                state.pausedAt = seq;
-                for (const id of blocks) send({ type: state.starts.get(id)?.type === "reasoning-start" ? "reasoning-end" : "text-end", id });
-                send({ type: "finish", finishReason: "tool-calls" });
-                finished = true;
-                break;
-              }
+    const produce: SSEProducer = ({ write, end }) => {
+      const stop = new AbortController();
+      let finished = false;
+      const id = (seq: number) => frameId({ sessionID: state.turn.sessionID, messageID: state.turn.messageID ?? "", seq });
+      const send = (chunk: OpencodeUIChunk, seq?: number) => write(`${seq === undefined ? "" : `id: ${id(seq)}\n`}data: ${JSON.stringify(chunk)}\n\n`);
+      void (async () => {
+        const blocks = new Set<string>();
+        let started = false;
+        try {
+          for await (const { seq, item } of state.replay.read(after, stop.signal)) {
+            if (!started) send(startChunk(state.turn, undefined));
+            started = true;
+            if (item.type === "text-delta" || item.type === "reasoning-delta") {
+              // This response did not carry the block's start (it began after it): re-open the block.
+              if (!blocks.has(item.id)) send(state.starts.get(item.id) ?? { type: item.type === "text-delta" ? "text-start" : "reasoning-start", id: item.id });
+              blocks.add(item.id);
+            } else if (item.type === "text-start" || item.type === "reasoning-start") {
+              blocks.add(item.id);
+            } else if (item.type === "text-end" || item.type === "reasoning-end") {
+              if (!blocks.delete(item.id)) continue;
             }
-            if (!finished && !stop.signal.aborted) {
+            send(item, seq);
+            if (item.type === "tool-approval-request" && state.approvals.get(item.approvalId) === false) {
+              // useChat sends approvals only after this response finished: pause here.
+              state.pausedAt = seq;
+              for (const id of blocks) send({ type: state.starts.get(id)?.type === "reasoning-start" ? "reasoning-end" : "text-end", id });
+              send({ type: "finish", finishReason: "tool-calls" });
               finished = true;
-              state.delivered = true;
+              break;
             }
-          } catch (error) {
-            // Only a replay gap can land here: this reader is further behind than the frames kept.
-            send({ type: "error", errorText: error instanceof Error ? error.message : String(error) });
-            finished = true;
-          } finally {
-            clearInterval(heartbeat);
-            if (!started && finished) send(startChunk(state.turn, undefined));
-            if (finished) write("data: [DONE]\n\n");
-            if (open) controller.close();
-            open = false;
           }
-        })();
-      },
-      cancel() {
-        open = false;
-        clearInterval(heartbeat);
+          if (!finished && !stop.signal.aborted) {
+            finished = true;
+            state.delivered = true;
+          }
+        } catch (error) {
+          // Only a replay gap can land here: this reader is further behind than the frames kept.
+          send({ type: "error", errorText: error instanceof Error ? error.message : String(error) });
+          finished = true;
+        } finally {
+          if (!started && finished) send(startChunk(state.turn, undefined));
+          if (finished) write("data: [DONE]\n\n");
+          end();
+        }
+      })();
+      return () => {
         stop.abort();
-        if (!finished && options.abortOnDisconnect !== false) state.replay.abandon(options.reconnectGraceMs ?? 5_000, () => void state.turn.abort?.());
-      },
-    });
+        if (!finished) abandonOnLeave(state.replay, options, () => void state.turn.abort?.());
+      };
+    };
     const headers = new Headers(init.headers);
     for (const [key, value] of Object.entries(UI_MESSAGE_STREAM_HEADERS)) headers.set(key, value);
-    return new Response(body, { ...init, headers });
+    return new Response(sseWebBody(produce, options.heartbeatMs), { ...init, headers });
   }
 }
 

@@ -3,6 +3,7 @@
 // from it. So a dropped stream resumes with no lost and no repeated frame, within this process.
 
 import type { FramePosition } from "../browser/wire.js";
+import { OpencodeError } from "../http/errors.js";
 
 export interface ReplayOptions {
   /** Frames kept per turn for readers that reconnect; a reader further behind gets a gap error. Default 10 000. */
@@ -21,8 +22,9 @@ export interface ReplayOptions {
 }
 
 /** A reconnect asked for frames this process no longer has (`maxFrames` passed them). */
-export class ReplayGapError extends Error {
-  override readonly name = "ReplayGapError";
+export class ReplayGapError extends OpencodeError {
+  override readonly name = "ReplayGapError" as const;
+  readonly retryable = false;
   constructor(readonly after: number, readonly oldest: number) {
     super(`frame ${after + 1} of this turn is no longer kept (oldest kept: ${oldest}); raise maxFrames`);
   }

@@ -5,9 +5,21 @@
 
 import type { ConnectionState } from "../events/types.js";
 import type { Turn } from "../turn/turn.js";
-import { CursorTracker, frameId, parseFrameId, skipDelivered, sseFrame, toWireReply, type FramePosition, type TextCursor, type WireReply } from "../browser/wire.js";
+import {
+  CursorTracker,
+  frameId,
+  parseFrameId,
+  skipDelivered,
+  sseFrame,
+  toWireReply,
+  type FramePosition,
+  type TextCursor,
+  type WireOptions,
+  type WireReply,
+} from "../browser/wire.js";
 import { StreamError } from "../http/errors.js";
 import { ReplayGapError, streamToken, TurnReplays, type TurnReplay } from "./replay.js";
+import { abandonOnLeave, sseWebBody, withHeartbeat, type LeaveOptions, type SSEProducer } from "./sse-body.js";
 
 /**
  * What the Node functions use of an `http.ServerResponse`, written out so this module's types need
@@ -26,16 +38,7 @@ export interface NodeRequestLike {
   headers: Record<string, string | string[] | undefined>;
 }
 
-export interface SSEOptions {
-  /** A comment line this often keeps proxies from closing a quiet stream. Default 15 000 ms. */
-  heartbeatMs?: number;
-  /**
-   * Abort the turn when the browser disconnects before it ends and does not reconnect within
-   * `reconnectGraceMs`. Default true.
-   */
-  abortOnDisconnect?: boolean;
-  /** How long a dropped browser has to reconnect before `abortOnDisconnect` stops the turn. Default 5 000 ms. */
-  reconnectGraceMs?: number;
+export interface SSEOptions extends WireOptions, LeaveOptions {
   /** Forward this connection's state (e.g. `client.events`) so the page can say "reconnecting…". */
   connection?: { readonly state: ConnectionState; onState(listener: (state: ConnectionState) => void): () => void };
   /** Where the turn's frames are kept for reconnects. Default: one registry per process. */
@@ -61,7 +64,7 @@ const defaultReplays = new TurnReplays<WireReply>();
  * The turn's replies for the wire. A Turn has one reader: one already read elsewhere gets an error
  * frame instead of an exception nobody could catch.
  */
-async function* wireReplies(turn: Turn): AsyncGenerator<WireReply> {
+async function* wireReplies(turn: Turn, options: WireOptions): AsyncGenerator<WireReply> {
   if (turn.consumed) {
     const error = new StreamError("this turn's replies are already being read elsewhere (a Turn has one reader)");
     yield toWireReply({ kind: "error", sessionID: turn.sessionID, error });
@@ -69,7 +72,7 @@ async function* wireReplies(turn: Turn): AsyncGenerator<WireReply> {
   }
   const tracker = new CursorTracker();
   for await (const reply of turn) {
-    const wire = toWireReply(reply);
+    const wire = toWireReply(reply, options);
     tracker.see(wire);
     cursors.set(wire, tracker.cursor);
     yield wire;
@@ -87,7 +90,7 @@ function replayOf(turn: Turn, options: SSEOptions): TurnReplay<WireReply> {
   const replays = options.replays ?? defaultReplays;
   let replay = replays.of(turn);
   if (!replay) {
-    replay = replays.add(turn, wireReplies(turn));
+    replay = replays.add(turn, wireReplies(turn, options));
     aborts.set(replay, () => void turn.abort());
   }
   return replay;
@@ -103,61 +106,57 @@ function replayFrameId(replay: TurnReplay<WireReply>, seq: number, cursor?: Text
 }
 
 /**
- * Writes `state` changes, the `turn` frame (its id names the turn), every reply with its id,
- * heartbeat comments; ends after the terminal reply. Returns what to call when the browser leaves.
+ * Writes `state` changes, the `turn` frame (its id names the turn), every reply with its id; ends
+ * after the terminal reply. Returns what to call when the browser leaves.
  */
-function frames(source: Source, options: SSEOptions, write: (chunk: string) => void, end: () => void): () => void {
-  let finished = false;
-  const stopReading = new AbortController();
-  const heartbeat = setInterval(() => write(": heartbeat\n\n"), options.heartbeatMs ?? 15_000);
-  if (options.connection) write(sseFrame("state", { state: options.connection.state }));
-  const unsubscribe = options.connection?.onState((state) => write(sseFrame("state", { state })));
-  const stop = () => {
-    clearInterval(heartbeat);
-    unsubscribe?.();
-  };
-  void (async () => {
-    try {
-      if ("replay" in source) {
-        const replay = source.replay;
-        for await (const { seq, item } of replay.read(source.after, stopReading.signal)) {
-          // The turn frame first: it names the turn, so a reader that drops right after still finds it.
-          if (seq === 1) write(sseFrame("turn", { sessionID: replay.sessionID, messageID: replay.messageID }, replayFrameId(replay, 0)));
-          write(sseFrame("reply", item, replayFrameId(replay, seq, cursors.get(item))));
+function frames(source: Source, options: SSEOptions): SSEProducer {
+  return ({ write, end }) => {
+    let finished = false;
+    const stopReading = new AbortController();
+    if (options.connection) write(sseFrame("state", { state: options.connection.state }));
+    const unsubscribe = options.connection?.onState((state) => write(sseFrame("state", { state })));
+    void (async () => {
+      try {
+        if ("replay" in source) {
+          const replay = source.replay;
+          for await (const { seq, item } of replay.read(source.after, stopReading.signal)) {
+            // The turn frame first: it names the turn, so a reader that drops right after still finds it.
+            if (seq === 1) write(sseFrame("turn", { sessionID: replay.sessionID, messageID: replay.messageID }, replayFrameId(replay, 0)));
+            write(sseFrame("reply", item, replayFrameId(replay, seq, cursors.get(item))));
+          }
+        } else {
+          // Rebuilt from the server: a stream of its own, numbered from 1, positioned by the cursor.
+          const { sessionID, messageID } = source.position;
+          const stream = streamToken();
+          const tracker = new CursorTracker(source.position.cursor);
+          const id = (seq: number) => frameId({ sessionID, messageID, stream, seq, cursor: tracker.cursor });
+          // Its turn frame keeps the browser's cursor, so a drop before the first reply loses nothing.
+          write(sseFrame("turn", { sessionID, messageID }, id(0)));
+          let seq = 0;
+          for await (const reply of source.frames) {
+            tracker.see(reply);
+            write(sseFrame("reply", reply, id(++seq)));
+          }
         }
-      } else {
-        // Rebuilt from the server: a stream of its own, numbered from 1, positioned by the cursor.
-        const { sessionID, messageID } = source.position;
-        const stream = streamToken();
-        const tracker = new CursorTracker(source.position.cursor);
-        const id = (seq: number) => frameId({ sessionID, messageID, stream, seq, cursor: tracker.cursor });
-        // Its turn frame keeps the browser's cursor, so a drop before the first reply loses nothing.
-        write(sseFrame("turn", { sessionID, messageID }, id(0)));
-        let seq = 0;
-        for await (const reply of source.frames) {
-          tracker.see(reply);
-          write(sseFrame("reply", reply, id(++seq)));
-        }
+        finished = !stopReading.signal.aborted;
+      } catch (error) {
+        // A reader further behind than the replay keeps: say so in-band, the browser cannot resume.
+        if (error instanceof ReplayGapError) write(sseFrame("gone", { message: error.message }));
+        finished = true;
+      } finally {
+        unsubscribe?.();
+        end();
       }
-      finished = !stopReading.signal.aborted;
-    } catch (error) {
-      // A reader further behind than the replay keeps: say so in-band, the browser cannot resume.
-      if (error instanceof ReplayGapError) write(sseFrame("gone", { message: error.message }));
-      finished = true;
-    } finally {
-      stop();
-      end();
-    }
-  })();
-  // The browser left: stop writing and, unless it comes back in time, stop the turn on the server.
-  return () => {
-    stop();
-    stopReading.abort();
-    // A turn rebuilt from the server only stops being followed here; it runs on for its owner.
-    if (!("replay" in source)) source.stop.abort();
-    if (finished || !("replay" in source)) return;
-    const abort = aborts.get(source.replay);
-    if (abort && options.abortOnDisconnect !== false) source.replay.abandon(options.reconnectGraceMs ?? 5_000, abort);
+    })();
+    // The browser left: stop writing and, unless it comes back in time, stop the turn on the server.
+    return () => {
+      unsubscribe?.();
+      stopReading.abort();
+      // A turn rebuilt from the server only stops being followed here; it runs on for its owner.
+      if (!("replay" in source)) return source.stop.abort();
+      const abort = aborts.get(source.replay);
+      if (!finished && abort) abandonOnLeave(source.replay, options, abort);
+    };
   };
 }
 
@@ -195,7 +194,10 @@ export interface AttachableSessions {
  *     const replays = new TurnReplays<WireReply>({ attach: attachFromServer(client.session) });
  *     pipeResumeToNodeResponse(req, res, { replays });
  */
-export function attachFromServer(sessions: AttachableSessions): (position: FramePosition, signal: AbortSignal) => Promise<AsyncIterable<WireReply> | undefined> {
+export function attachFromServer(
+  sessions: AttachableSessions,
+  options: WireOptions = {},
+): (position: FramePosition, signal: AbortSignal) => Promise<AsyncIterable<WireReply> | undefined> {
   return async (position, signal) => {
     const turn = await sessions.get(position.sessionID).attach({ signal });
     if (!turn) return undefined;
@@ -204,7 +206,7 @@ export function attachFromServer(sessions: AttachableSessions): (position: Frame
       void turn.abort();
       return undefined;
     }
-    return skipDelivered(wireReplies(turn), position.cursor);
+    return skipDelivered(wireReplies(turn, options), position.cursor);
   };
 }
 
@@ -216,28 +218,7 @@ function sseHeaders(options: SSEOptions, init: HeadersInit | undefined): Headers
 }
 
 function sourceResponse(source: Source, options: SSEOptions, init: ResponseInit): Response {
-  const encoder = new TextEncoder();
-  let disconnect = () => {};
-  // Once the browser cancelled, the controller is closed: writing or closing it again would throw.
-  let open = true;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      disconnect = frames(
-        source,
-        options,
-        (chunk) => open && controller.enqueue(encoder.encode(chunk)),
-        () => {
-          if (open) controller.close();
-          open = false;
-        },
-      );
-    },
-    cancel() {
-      open = false;
-      disconnect();
-    },
-  });
-  return new Response(body, { ...init, headers: sseHeaders(options, init.headers) });
+  return new Response(sseWebBody(frames(source, options), options.heartbeatMs), { ...init, headers: sseHeaders(options, init.headers) });
 }
 
 /** A web `Response` streaming the turn as SSE (for fetch-style handlers: Hono, Next.js, Bun, Deno). */
@@ -261,20 +242,18 @@ function pipeSource(source: Source, response: NodeResponseLike, options: SSEOpti
     response.writeHead(200, Object.fromEntries(sseHeaders(options, undefined)));
     response.flushHeaders();
     let ended = false;
-    const disconnect = frames(
-      source,
-      options,
-      (chunk) => !ended && response.write(chunk),
-      () => {
+    const leave = withHeartbeat(frames(source, options), options.heartbeatMs)({
+      write: (chunk) => !ended && response.write(chunk),
+      end: () => {
         if (!ended) response.end();
         ended = true;
         resolve();
       },
-    );
+    });
     response.on("close", () => {
       if (ended) return;
       ended = true;
-      disconnect();
+      leave();
       resolve();
     });
   });

@@ -25,7 +25,6 @@ export function chunked(chunks: readonly Uint8Array[]): StreamResponse {
   return {
     status: 200,
     headers: { "content-type": "text/event-stream" },
-    text: () => Promise.reject(new Error("a scripted event stream is read with stream()")),
     async stream(onChunk) {
       await Promise.resolve();
       for (const chunk of chunks) {

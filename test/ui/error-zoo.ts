@@ -6,6 +6,7 @@ import {
   APITimeoutError,
   AbortError,
   InvalidResponseError,
+  ResponseTooLargeError,
   OpencodeError,
   StreamError,
 } from "../../src/http/errors.js";
@@ -72,7 +73,18 @@ export const errors: OpencodeError[] = [
   ...[400, 401, 403, 404, 409, 422, 429, 500, 503, 418].map((status) =>
     APIError.generate({ status, headers, body: { data: { message: "no such dir /srv/customer-project" } }, method: "GET", url, cause }),
   ),
-  new InvalidResponseError("GET", url, 200, "text/html", "<html>provider-body-SECRET</html>", cause),
+  new InvalidResponseError({
+    operation: "GET /session",
+    method: "GET",
+    url,
+    status: 200,
+    contentType: "text/html",
+    snippet: "<html>provider-body-SECRET</html>",
+    problem: "with text/html where JSON was expected",
+    cause,
+  }),
+  APIError.generate({ status: 302, headers: { location: "https://login.example.com/sso?next=/srv/customer-project" }, body: "", method: "GET", url }),
+  new ResponseTooLargeError("GET", url, 1024, "bytes"),
   new APIConnectionError("POST", url, Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:4096"), { code: "ECONNREFUSED" })),
   new APITimeoutError("GET", url, 60_000, cause),
   new AbortError("aborted", { cause }),

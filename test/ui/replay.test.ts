@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { resumeSSEResponse } from "../../src/ui/sse.js";
 import { ReplayGapError, TurnReplays } from "../../src/ui/replay.js";
+import { OpencodeError } from "../../src/http/errors.js";
 import type { WireReply } from "../../src/browser/wire.js";
 
 /** A source the test pushes into by hand. */
@@ -63,6 +64,9 @@ describe("TurnReplay", () => {
     expect(replay.keeps(0)).toBe(false);
     expect(replay.keeps(99)).toBe(true);
     await expect(replay.read(0).next()).rejects.toBeInstanceOf(ReplayGapError);
+    // One of the SDK's typed errors, as every failure it hands out.
+    await expect(replay.read(0).next()).rejects.toMatchObject({ retryable: false });
+    await expect(replay.read(0).next()).rejects.toBeInstanceOf(OpencodeError);
     expect((await resumeSSEResponse("ses_a:msg_a:1", { replays })).status).toBe(410);
     const resumed = await resumeSSEResponse("ses_a:msg_a:98", { replays });
     expect(resumed.status).toBe(200);

@@ -27,7 +27,7 @@ describe("error frames a browser receives", () => {
     for (const expected of [
       "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError", "ConflictError",
       "UnprocessableEntityError", "TooManyRequestsError", "InternalServerError", "APIError", "InvalidResponseError",
-      "APIConnectionError", "APITimeoutError", "AbortError", "StreamError", "SubscriberOverflowError",
+      "APIConnectionError", "APITimeoutError", "AbortError", "StreamError", "SubscriberOverflowError", "RedirectError", "ResponseTooLargeError",
       RateLimitError.name, ProviderAuthError.name, BillingError.name, OutputLengthError.name, ContextOverflowError.name,
       ProviderServerError.name, AbortedError.name, UnknownProviderError.name, InterruptedError.name,
       "BinaryNotFoundError", "ServerStartError",
