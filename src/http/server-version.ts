@@ -73,6 +73,8 @@ export class ServerInfo {
         ? "answered 404"
         : /html/i.test(error.contentType)
           ? "answered an HTML page"
+          : /\bjson\b/i.test(error.contentType)
+            ? "answered JSON without a version"
           : `answered ${error.contentType || "a body without a content-type"}, not JSON`;
     return new NotOpencodeError(this.#baseUrl(), answer, error);
   }

@@ -9,6 +9,7 @@ import {
   APIConnectionError,
   createClient,
   InvalidResponseError,
+  NotOpencodeError,
   OpencodeError,
   RedirectError,
   ResponseTooLargeError,
@@ -107,7 +108,12 @@ describe.each(ENGINES)("over $name", (engine) => {
           http.get("*/api/info", () => new HttpResponse("not here", { status: 404 })),
           http[method as "get" | "post"](path, answer),
         );
-        const error = await failure(call(client()));
+        let error = await failure(call(client()));
+        if (path.test("/global/health")) {
+          // The health check is how the client recognises opencode: such an answer is not opencode.
+          expect(error).toBeInstanceOf(NotOpencodeError);
+          error = error.cause as OpencodeError;
+        }
         expect(error).toBeInstanceOf(InvalidResponseError);
         const invalid = error as InvalidResponseError;
         expect(invalid.operation).toMatch(new RegExp(`^${method.toUpperCase()} /`));
