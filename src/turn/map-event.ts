@@ -19,6 +19,7 @@ import type {
 
 type MessageRecord = components["schemas"]["Message"];
 type PartRecord = components["schemas"]["Part"];
+type ToolStateRecord = components["schemas"]["ToolState"];
 type SessionRecord = components["schemas"]["Session"];
 type PermissionRecord = components["schemas"]["PermissionRequest"];
 type QuestionRecord = components["schemas"]["QuestionRequest"];
@@ -323,7 +324,11 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       const status = event.properties.status;
       if (status.type === "idle") return onIdle(state, sessionID, replies, "live");
       if (status.type === "busy" || status.type === "retry") state = onBusy(state, sessionID, replies);
-      if (status.type === "retry") return onRetry(state, sessionID, status, replies);
+      if (status.type === "retry") {
+        // The checked shape lets a retry status leave its details out.
+        const { attempt, message, next } = status as { attempt?: number; message?: string; next?: number };
+        return onRetry(state, sessionID, { attempt: attempt ?? state.retryAttempt + 1, message: message ?? "", next: next ?? state.now }, replies);
+      }
       return state;
     }
     case "session.idle":
@@ -415,7 +420,9 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   const summary = info.role === "assistant" && info.summary === true;
   const inTurn = root ? role === "assistant" && parentID !== undefined && state.userIDs.includes(parentID) : true;
   const tokens = info.role === "assistant" ? info.tokens : undefined;
-  const completedAt = info.role === "assistant" ? info.time.completed : undefined;
+  // The generated type says `time` is always there; the checked shape (what a server may send) does not.
+  const time = info.time as { created?: number; completed?: number } | undefined;
+  const completedAt = info.role === "assistant" ? time?.completed : undefined;
   const finish = info.role === "assistant" ? info.finish : undefined;
   const error = info.role === "assistant" ? (info.error as RawProviderError | undefined) : undefined;
   const message: MessageState = {
@@ -443,7 +450,7 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   const rootAssistant = root && inTurn && !summary;
   let next: TurnState = {
     ...state,
-    now: Math.max(state.now, completedAt ?? 0, info.time.created),
+    now: Math.max(state.now, completedAt ?? 0, time?.created ?? 0),
     messages: new Map(state.messages).set(id, message),
     started: state.started || (root && (id === state.userMessageID || inTurn)),
     assistantIDs: rootAssistant && !state.assistantIDs.includes(id) ? [...state.assistantIDs, id] : state.assistantIDs,
@@ -502,7 +509,8 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
 
   if (part.type === "text" || part.type === "reasoning") {
     const closing = part.time?.end !== undefined;
-    if (source === "live" || closing || source === "final") {
+    // A record without its text says nothing about it.
+    if (part.text !== undefined && (source === "live" || closing || source === "final")) {
       current = settleText(current, id, part.text, emitting ? replies : undefined, sessionRef(next, part.sessionID));
       if (closing || source === "final") current = { ...current, closed: true };
     }
@@ -548,13 +556,13 @@ function onUserPart(state: TurnState, messageID: string, message: MessageState, 
 
 function onTaskPart(state: TurnState, part: Extract<PartRecord, { type: "tool" }>, replies: Reply[]): TurnState {
   if (part.tool !== "task") return state;
-  const metadata = (part.state as { metadata?: Record<string, unknown> }).metadata;
+  const metadata = (part.state as { metadata?: Record<string, unknown> } | undefined)?.metadata;
   const child = metadata?.["sessionId"];
   if (typeof child !== "string") return state;
   let next = state.sessions.has(child) ? state : linkSession(state, child, part.sessionID, undefined, replies);
   const node = next.sessions.get(child);
   if (!node) return next;
-  const input = part.state.input as Record<string, unknown>;
+  const input = (part.state.input ?? {}) as Record<string, unknown>;
   const agent = typeof input["subagent_type"] === "string" ? input["subagent_type"] : node.agent;
   const description = typeof input["description"] === "string" ? input["description"] : node.description;
   next = { ...next, sessions: new Map(next.sessions).set(child, { ...node, agent, description, callID: part.callID }) };
@@ -610,7 +618,8 @@ function emit(part: PartState, partID: string, text: string, ref: ReplyRef, repl
 }
 
 function onToolPart(part: PartState, partID: string, record: Extract<PartRecord, { type: "tool" }>, replies: Reply[] | undefined, ref: ReplyRef): PartState {
-  const state = record.state;
+  const state = record.state as ToolStateRecord | undefined;
+  if (state === undefined) return part;
   const status = state.status;
   if (part.toolStatuses.includes(status)) return part;
   if (part.toolStatuses.includes("completed") || part.toolStatuses.includes("error")) return part;
@@ -623,7 +632,7 @@ function onToolPart(part: PartState, partID: string, record: Extract<PartRecord,
       // Older servers may leave these out.
       callID: record.callID ?? partID,
       tool: record.tool || "unknown",
-      input: state.input as Record<string, unknown>,
+      input: (state.input ?? {}) as Record<string, unknown>,
       ...("title" in state && typeof state.title === "string" ? { title: state.title } : {}),
     };
     if (state.status === "pending" || state.status === "running") {
