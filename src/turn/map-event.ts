@@ -284,8 +284,16 @@ export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResu
   for (const session of snapshot.sessions ?? []) {
     if (session.parentID !== undefined) next = linkSession(next, session.id, session.parentID, session.title, replies);
   }
-  for (const message of snapshot.messages) {
+  // Messages listed before this turn's prompt are earlier turns' (the server lists them in order):
+  // an earlier compaction must not pull that turn's continuation and answer into this one. (A
+  // snapshot without the prompt lists none of them: the Turn reads back until it has it.)
+  const own = snapshot.messages.findIndex((m) => m.info.id === state.userMessageID);
+  for (const [index, message] of snapshot.messages.entries()) {
     if (message.info.sessionID !== state.sessionID) continue;
+    if (index < own) {
+      if (message.info.id > next.maxMessageID) next = { ...next, maxMessageID: message.info.id };
+      continue;
+    }
     next = onMessage(next, message.info, replies, "snapshot");
     for (const part of message.parts) next = onPart(next, part, replies, idle ? "final" : "snapshot");
   }
@@ -425,6 +433,16 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   const completedAt = info.role === "assistant" ? time?.completed : undefined;
   const finish = info.role === "assistant" ? info.finish : undefined;
   const error = info.role === "assistant" ? (info.error as RawProviderError | undefined) : undefined;
+  const reported: Usage = tokens
+    ? {
+        input: tokens.input,
+        output: tokens.output,
+        reasoning: tokens.reasoning,
+        cacheRead: tokens.cache.read,
+        cacheWrite: tokens.cache.write,
+        cost: info.role === "assistant" ? (info.cost ?? 0) : 0,
+      }
+    : ZERO_USAGE;
   const message: MessageState = {
     sessionID,
     role,
@@ -434,16 +452,9 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
     partIDs: previous?.partIDs ?? [],
     finish: finish ?? previous?.finish,
     completed: (previous?.completed ?? false) || completedAt !== undefined || finish !== undefined || error !== undefined,
-    usage: tokens
-      ? {
-          input: tokens.input,
-          output: tokens.output,
-          reasoning: tokens.reasoning,
-          cacheRead: tokens.cache.read,
-          cacheWrite: tokens.cache.write,
-          cost: info.role === "assistant" ? (info.cost ?? 0) : 0,
-        }
-      : ZERO_USAGE,
+    // A message's usage only grows (each finished step adds to it): a snapshot read before the live
+    // update that was already applied must not take it back.
+    usage: source === "snapshot" && previous && usageTotal(reported) < usageTotal(previous.usage) ? previous.usage : reported,
     structured: (info.role === "assistant" ? info.structured : undefined) ?? previous?.structured,
     synthetic: previous?.synthetic ?? role === "user",
   };
@@ -509,13 +520,19 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
 
   if (part.type === "text" || part.type === "reasoning") {
     const closing = part.time?.end !== undefined;
-    // A record without its text says nothing about it.
-    if (part.text !== undefined && (source === "live" || closing || source === "final")) {
+    // A record without its text says nothing about it; a snapshot's text that is behind what already
+    // streamed is older than the live stream, and must not roll the part back.
+    const behind = source !== "live" && part.text !== undefined && current.shown.length > part.text.length && current.shown.startsWith(part.text);
+    if (part.text !== undefined && !behind && (source === "live" || closing || source === "final")) {
       current = settleText(current, id, part.text, emitting ? replies : undefined, sessionRef(next, part.sessionID));
       if (closing || source === "final") current = { ...current, closed: true };
     }
   } else if (part.type === "tool") {
     current = onToolPart(current, id, part, emitting ? replies : undefined, sessionRef(next, part.sessionID));
+  } else if (part.type === "step-finish" && part.sessionID === next.sessionID) {
+    // Servers that send no completing message.updated (1.18.31 after an abort) still close the step:
+    // an idle after it ends the turn.
+    next = onStepFinished(next, messageID, part.reason, replies, source);
   }
   next = { ...next, parts: new Map(next.parts).set(id, current) };
 
@@ -530,6 +547,14 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     const replay = source === "live" && (part.type === "text" || part.type === "reasoning") && part.text === "";
     if (replay) for (const event of held) next = step(next, event, replies);
   }
+  return next;
+}
+
+function onStepFinished(state: TurnState, messageID: string, reason: string | undefined, replies: Reply[], source: PartSource): TurnState {
+  const message = state.messages.get(messageID);
+  if (!message || message.completed) return state;
+  let next: TurnState = { ...state, messages: new Map(state.messages).set(messageID, { ...message, completed: true, finish: message.finish ?? reason }) };
+  if (source === "live" && next.idleLive && next.needsSnapshot && !next.done && messageID === next.assistantIDs.at(-1)) next = settle(next, replies);
   return next;
 }
 
@@ -814,6 +839,10 @@ function finalReply(state: TurnState): FinalReply {
     subagentUsage,
     ...(last?.structured !== undefined ? { structured: last.structured } : {}),
   };
+}
+
+function usageTotal(usage: Usage): number {
+  return usage.input + usage.output + usage.reasoning + usage.cacheRead + usage.cacheWrite + usage.cost;
 }
 
 function addUsage(total: Usage, usage: Usage): void {
