@@ -8,6 +8,7 @@ import type { components } from "../../generated/opencode.js";
 import { consumedEventProblem, envelopeProblem } from "../events/schemas.js";
 import type { Event, EventOf } from "../events/types.js";
 import { classifyProviderError, type RawProviderError } from "./errors.js";
+import { PersistentMap } from "./persistent-map.js";
 import type {
   DiscardedText,
   FinalReply,
@@ -71,10 +72,13 @@ interface PartState {
   readonly shown: string;
   /**
    * The part's text as the ordered live stream knows it: every delta after a live update appends
-   * to it. Undefined after a gap (missed deltas cannot be placed) until a live update or a final
-   * snapshot brings the whole text again. Only text beyond `shown` is ever emitted.
+   * to it. Unknown after a gap (missed deltas cannot be placed) until a live update or a final
+   * snapshot brings the whole text again; read it with `liveText`. Only text beyond `shown` is
+   * ever emitted.
    */
   readonly live: string | undefined;
+  /** The state's `gaps` when `live` was last known: a gap since makes it unknown without touching every part. */
+  readonly epoch: number;
   /** The server sent the part's final text (`time.end`), or a final snapshot did. */
   readonly closed: boolean;
   /** Retracted by a provider retry: the server abandoned it (it stays empty in storage). */
@@ -149,10 +153,12 @@ export interface TurnState {
   readonly userIDs: readonly string[];
   /** A compaction of this turn waits for its synthetic continuation message. */
   readonly compacting: boolean;
-  readonly messages: ReadonlyMap<string, MessageState>;
+  readonly messages: PersistentMap<MessageState>;
   /** The turn's root assistant messages (summaries excluded), in the order they appeared. */
   readonly assistantIDs: readonly string[];
-  readonly parts: ReadonlyMap<string, PartState>;
+  readonly parts: PersistentMap<PartState>;
+  /** Gaps marked so far (see `PartState.epoch`). */
+  readonly gaps: number;
   /** Events for a message whose role and parent are not known yet. */
   readonly heldByMessage: ReadonlyMap<string, readonly ConsumedEvent[]>;
   /** Deltas for a part whose type is not known yet (text and reasoning deltas look alike). */
@@ -223,9 +229,10 @@ export function initialTurnState(init: {
     parentOf: new Map(),
     userIDs: [init.userMessageID],
     compacting: false,
-    messages: new Map(),
+    messages: PersistentMap.empty(),
     assistantIDs: [],
-    parts: new Map(),
+    parts: PersistentMap.empty(),
+    gaps: 0,
     heldByMessage: new Map(),
     heldByPart: new Map(),
     heldBySession: new Map(),
@@ -257,13 +264,7 @@ export function mapEvent(state: TurnState, event: unknown): MapResult {
  */
 export function markGap(state: TurnState): TurnState {
   if (state.done) return state;
-  const parts = new Map(state.parts);
-  for (const [id, part] of parts) {
-    if ((part.kind === "text" || part.kind === "reasoning") && !part.closed && part.live !== undefined) {
-      parts.set(id, { ...part, live: undefined });
-    }
-  }
-  return { ...state, parts, gapOpen: true };
+  return { ...state, gaps: state.gaps + 1, gapOpen: true };
 }
 
 /**
@@ -462,9 +463,9 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   let next: TurnState = {
     ...state,
     now: Math.max(state.now, completedAt ?? 0, time?.created ?? 0),
-    messages: new Map(state.messages).set(id, message),
+    messages: state.messages.set(id, message),
     started: state.started || (root && (id === state.userMessageID || inTurn)),
-    assistantIDs: rootAssistant && !state.assistantIDs.includes(id) ? [...state.assistantIDs, id] : state.assistantIDs,
+    assistantIDs: rootAssistant && !(previous && previous.inTurn && !previous.summary) ? [...state.assistantIDs, id] : state.assistantIDs,
     maxMessageID: root && id > state.maxMessageID ? id : state.maxMessageID,
   };
   // The turn's own user message proves an earlier `session.error` was another turn's.
@@ -508,12 +509,13 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     kind,
     shown: "",
     live: source === "live" ? "" : undefined,
+    epoch: next.gaps,
     closed: false,
     discarded: false,
     toolStatuses: [],
   };
   if (!previous) {
-    const messages = new Map(next.messages).set(messageID, { ...message, partIDs: [...message.partIDs, id] });
+    const messages = next.messages.set(messageID, { ...message, partIDs: [...message.partIDs, id] });
     next = { ...next, messages };
   }
   const emitting = shows(next, part.sessionID);
@@ -524,7 +526,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     // streamed is older than the live stream, and must not roll the part back.
     const behind = source !== "live" && part.text !== undefined && current.shown.length > part.text.length && current.shown.startsWith(part.text);
     if (part.text !== undefined && !behind && (source === "live" || closing || source === "final")) {
-      current = settleText(current, id, part.text, emitting ? replies : undefined, sessionRef(next, part.sessionID));
+      current = settleText(current, id, part.text, next.gaps, emitting ? replies : undefined, sessionRef(next, part.sessionID));
       if (closing || source === "final") current = { ...current, closed: true };
     }
   } else if (part.type === "tool") {
@@ -534,7 +536,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     // an idle after it ends the turn.
     next = onStepFinished(next, messageID, part.reason, replies, source);
   }
-  next = { ...next, parts: new Map(next.parts).set(id, current) };
+  next = { ...next, parts: next.parts.set(id, current) };
 
   // Deltas that arrived before this part's type was known. A live update includes every delta
   // sent before it, so they are new text only after an empty (start) update; otherwise the
@@ -553,7 +555,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
 function onStepFinished(state: TurnState, messageID: string, reason: string | undefined, replies: Reply[], source: PartSource): TurnState {
   const message = state.messages.get(messageID);
   if (!message || message.completed) return state;
-  let next: TurnState = { ...state, messages: new Map(state.messages).set(messageID, { ...message, completed: true, finish: message.finish ?? reason }) };
+  let next: TurnState = { ...state, messages: state.messages.set(messageID, { ...message, completed: true, finish: message.finish ?? reason }) };
   if (source === "live" && next.idleLive && next.needsSnapshot && !next.done && messageID === next.assistantIDs.at(-1)) next = settle(next, replies);
   return next;
 }
@@ -570,7 +572,7 @@ function onUserPart(state: TurnState, messageID: string, message: MessageState, 
     return { ...state, userIDs: [...state.userIDs, messageID], compacting: true };
   }
   if (part.type === "text" && !part.synthetic && message.synthetic) {
-    return { ...state, messages: new Map(state.messages).set(messageID, { ...message, synthetic: false }) };
+    return { ...state, messages: state.messages.set(messageID, { ...message, synthetic: false }) };
   }
   if (part.type === "text" && part.synthetic && message.synthetic && state.compacting && !state.userIDs.includes(messageID)) {
     // The continuation the server adds after an automatic compaction: the turn goes on under it.
@@ -618,7 +620,7 @@ function subagentReply(node: SessionNode, sessionID: string, status: SubagentRep
  * Brings a text/reasoning part up to the server's `text`, which includes every delta sent before it
  * on the live stream: only what goes beyond what was shown is emitted.
  */
-function settleText(part: PartState, partID: string, text: string, replies: Reply[] | undefined, ref: ReplyRef): PartState {
+function settleText(part: PartState, partID: string, text: string, epoch: number, replies: Reply[] | undefined, ref: ReplyRef): PartState {
   if (part.discarded) return part;
   let shown = part.shown;
   if (text.startsWith(shown)) {
@@ -628,7 +630,12 @@ function settleText(part: PartState, partID: string, text: string, replies: Repl
     // The server's text diverged from what streamed (it never should): trust the server from now on.
     shown = text;
   }
-  return { ...part, shown, live: text };
+  return { ...part, shown, live: text, epoch };
+}
+
+/** The part's live text, or undefined while a gap since its last live update leaves it unknown. */
+function liveText(state: TurnState, part: PartState): string | undefined {
+  return part.epoch === state.gaps ? part.live : undefined;
 }
 
 function emit(part: PartState, partID: string, text: string, ref: ReplyRef, replies: Reply[]): void {
@@ -688,20 +695,21 @@ function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies
   if (seenDeltas.has(event.id)) return state;
   seenDeltas = seenDeltas.add(event.id);
   // After a gap the delta's place in the text is unknown: wait for the part's full text.
-  if (part.live === undefined) return { ...state, seenDeltas };
-  const live = part.live + delta;
+  const known = liveText(state, part);
+  if (known === undefined) return { ...state, seenDeltas };
+  const live = known + delta;
   let shown = part.shown;
   // In step (the usual case, the same string): the delta is new text. Comparing the texts on every
   // delta would make a long part quadratic, so they are compared once, when the live text passes
   // what a snapshot showed.
-  const inStep = part.shown === part.live;
+  const inStep = part.shown === known;
   if (inStep || live.length > shown.length) {
     const fresh = inStep ? delta : live.startsWith(shown) ? live.slice(shown.length) : "";
     if (fresh && shows(state, part.sessionID)) emit(part, partID, fresh, sessionRef(state, part.sessionID), replies);
     // Diverged (never seen): the live stream is the server's order, so follow it from here.
     shown = live;
   }
-  return { ...state, seenDeltas, parts: new Map(state.parts).set(partID, { ...part, live, shown }) };
+  return { ...state, seenDeltas, parts: state.parts.set(partID, { ...part, live, shown }) };
 }
 
 function onBusy(state: TurnState, sessionID: string, replies: Reply[]): TurnState {
@@ -725,11 +733,9 @@ function onRetry(
   const discarded: DiscardedText[] = [];
   let parts = state.parts;
   if (sessionID === state.sessionID) {
-    for (const [partID, part] of state.parts) {
-      if (part.sessionID !== sessionID || part.closed || part.discarded) continue;
-      if (part.kind !== "text" && part.kind !== "reasoning") continue;
-      if (parts === state.parts) parts = new Map(state.parts);
-      (parts as Map<string, PartState>).set(partID, { ...part, discarded: true });
+    for (const [partID, part] of rootParts(state)) {
+      if (part.closed || part.discarded || (part.kind !== "text" && part.kind !== "reasoning")) continue;
+      parts = parts.set(partID, { ...part, discarded: true });
       if (part.shown) discarded.push({ messageID: part.messageID, partID, kind: part.kind, text: part.shown });
     }
   }
@@ -856,11 +862,21 @@ function addUsage(total: Usage, usage: Usage): void {
 
 /** Some root part still lacks text it missed in a gap. */
 function missingText(state: TurnState): boolean {
-  for (const part of state.parts.values()) {
+  for (const [, part] of rootParts(state)) {
     if (part.kind !== "text" && part.kind !== "reasoning") continue;
-    if (part.sessionID === state.sessionID && !part.closed && !part.discarded && part.live === undefined) return true;
+    if (!part.closed && !part.discarded && liveText(state, part) === undefined) return true;
   }
   return false;
+}
+
+/** The root session's parts in the turn, in order: those of its assistant messages. */
+function* rootParts(state: TurnState): Generator<[string, PartState]> {
+  for (const messageID of state.assistantIDs) {
+    for (const partID of state.messages.get(messageID)?.partIDs ?? []) {
+      const part = state.parts.get(partID);
+      if (part) yield [partID, part];
+    }
+  }
 }
 
 /** The turn has started but has no finished answer: no assistant message, or the last is unfinished. */
