@@ -245,6 +245,48 @@ export function initialTurnState(init: {
   };
 }
 
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A copy of `state` with `patch` applied. Spelled out field by field: V8 copies an object literal
+ * of known shape many times faster than `{ ...state }`, and the codec makes a new state per delta.
+ */
+function revise(state: TurnState, patch: Partial<TurnState>): TurnState {
+  return Object.assign(copyState(state), patch);
+}
+
+function copyState(state: TurnState): Mutable<TurnState> {
+  return {
+    sessionID: state.sessionID,
+    userMessageID: state.userMessageID,
+    subagents: state.subagents,
+    now: state.now,
+    started: state.started,
+    done: state.done,
+    settled: state.settled,
+    needsSnapshot: state.needsSnapshot,
+    gapOpen: state.gapOpen,
+    idleLive: state.idleLive,
+    sessions: state.sessions,
+    parentOf: state.parentOf,
+    userIDs: state.userIDs,
+    compacting: state.compacting,
+    messages: state.messages,
+    assistantIDs: state.assistantIDs,
+    parts: state.parts,
+    gaps: state.gaps,
+    heldByMessage: state.heldByMessage,
+    heldByPart: state.heldByPart,
+    heldBySession: state.heldBySession,
+    heldCount: state.heldCount,
+    requests: state.requests,
+    retryAttempt: state.retryAttempt,
+    seenDeltas: state.seenDeltas,
+    earlyError: state.earlyError,
+    maxMessageID: state.maxMessageID,
+  };
+}
+
 /**
  * Maps one server event to this turn's replies. Same inputs, same outputs. Events that are not
  * well-formed events of a consumed type give no replies (the events layer checks the same schemas).
@@ -264,7 +306,7 @@ export function mapEvent(state: TurnState, event: unknown): MapResult {
  */
 export function markGap(state: TurnState): TurnState {
   if (state.done) return state;
-  return { ...state, gaps: state.gaps + 1, gapOpen: true };
+  return revise(state, { gaps: state.gaps + 1, gapOpen: true });
 }
 
 /**
@@ -281,7 +323,7 @@ export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResu
   const idle = snapshot.status === "idle";
   // Older than an idle already seen: apply what it knows, but only a newer one can end the turn.
   const stale = !idle && state.idleLive;
-  let next: TurnState = { ...state, needsSnapshot: stale, gapOpen: false };
+  let next: TurnState = revise(state, { needsSnapshot: stale, gapOpen: false });
   for (const session of snapshot.sessions ?? []) {
     if (session.parentID !== undefined) next = linkSession(next, session.id, session.parentID, session.title, replies);
   }
@@ -292,7 +334,7 @@ export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResu
   for (const [index, message] of snapshot.messages.entries()) {
     if (message.info.sessionID !== state.sessionID) continue;
     if (index < own) {
-      if (message.info.id > next.maxMessageID) next = { ...next, maxMessageID: message.info.id };
+      if (message.info.id > next.maxMessageID) next = revise(next, { maxMessageID: message.info.id });
       continue;
     }
     next = onMessage(next, message.info, replies, "snapshot");
@@ -321,7 +363,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       return onMessage(state, event.properties.info, replies);
     case "message.part.updated": {
       const time = event.properties.time;
-      const timed = time !== undefined && time > state.now ? { ...state, now: time } : state;
+      const timed = time !== undefined && time > state.now ? revise(state, { now: time }) : state;
       return onPart(timed, event.properties.part, replies, "live");
     }
     case "message.part.delta":
@@ -347,7 +389,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       if (!error) return state;
       if (sessionID !== state.sessionID) return onSubagentError(state, sessionID, error, replies);
       if (state.done) return state;
-      if (!state.started) return { ...state, earlyError: error };
+      if (!state.started) return revise(state, { earlyError: error });
       return fail(state, error, lastAssistantText(state), replies);
     }
     case "session.compacted":
@@ -358,7 +400,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       const { requestID, reply } = event.properties;
       if (state.requests.get(requestID) !== "asked" || (reply !== "once" && reply !== "always" && reply !== "reject")) return state;
       if (!state.done) replies.push({ kind: "permission_replied", ...sessionRef(state, sessionID), id: requestID, reply });
-      return { ...state, requests: new Map(state.requests).set(requestID, "answered") };
+      return revise(state, { requests: new Map(state.requests).set(requestID, "answered") });
     }
     case "question.asked":
       return onQuestionAsked(state, event.properties, replies);
@@ -373,7 +415,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
             : { kind: "question_replied", ...sessionRef(state, sessionID), id: requestID, rejected: true },
         );
       }
-      return { ...state, requests: new Map(state.requests).set(requestID, "answered") };
+      return revise(state, { requests: new Map(state.requests).set(requestID, "answered") });
     }
     default: {
       const unhandled: never = event;
@@ -400,7 +442,7 @@ function eventSession(event: ConsumedEvent): string | undefined {
 /** Adds `sessionID` under `parentID` once the parent is in the tree; replays what it held. */
 function linkSession(state: TurnState, sessionID: string, parentID: string, title: string | undefined, replies: Reply[]): TurnState {
   if (state.sessions.has(sessionID) || sessionID === parentID) return state;
-  if (!state.sessions.has(parentID)) return { ...state, parentOf: new Map(state.parentOf).set(sessionID, parentID) };
+  if (!state.sessions.has(parentID)) return revise(state, { parentOf: new Map(state.parentOf).set(sessionID, parentID) });
   const sessions = new Map(state.sessions).set(sessionID, {
     parentID,
     agent: undefined,
@@ -411,7 +453,7 @@ function linkSession(state: TurnState, sessionID: string, parentID: string, titl
   });
   const parentOf = new Map(state.parentOf);
   parentOf.delete(sessionID);
-  let next: TurnState = { ...state, sessions, parentOf };
+  let next: TurnState = revise(state, { sessions, parentOf });
   next = release(next, "heldBySession", sessionID, replies);
   // Its own children may have been waiting for it.
   for (const [child, parent] of state.parentOf) {
@@ -460,16 +502,15 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
     synthetic: previous?.synthetic ?? role === "user",
   };
   const rootAssistant = root && inTurn && !summary;
-  let next: TurnState = {
-    ...state,
+  let next: TurnState = revise(state, {
     now: Math.max(state.now, completedAt ?? 0, time?.created ?? 0),
     messages: state.messages.set(id, message),
     started: state.started || (root && (id === state.userMessageID || inTurn)),
     assistantIDs: rootAssistant && !(previous && previous.inTurn && !previous.summary) ? [...state.assistantIDs, id] : state.assistantIDs,
     maxMessageID: root && id > state.maxMessageID ? id : state.maxMessageID,
-  };
+  });
   // The turn's own user message proves an earlier `session.error` was another turn's.
-  if (root && id === state.userMessageID) next = { ...next, earlyError: undefined };
+  if (root && id === state.userMessageID) next = revise(next, { earlyError: undefined });
   if (!root && !previous) next = announce(next, sessionID, replies);
 
   next = release(next, "heldByMessage", id, replies);
@@ -516,7 +557,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
   };
   if (!previous) {
     const messages = next.messages.set(messageID, { ...message, partIDs: [...message.partIDs, id] });
-    next = { ...next, messages };
+    next = revise(next, { messages });
   }
   const emitting = shows(next, part.sessionID);
 
@@ -536,7 +577,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     // an idle after it ends the turn.
     next = onStepFinished(next, messageID, part.reason, replies, source);
   }
-  next = { ...next, parts: next.parts.set(id, current) };
+  next = revise(next, { parts: next.parts.set(id, current) });
 
   // Deltas that arrived before this part's type was known. A live update includes every delta
   // sent before it, so they are new text only after an empty (start) update; otherwise the
@@ -545,7 +586,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
   if (held) {
     const heldByPart = new Map(next.heldByPart);
     heldByPart.delete(id);
-    next = { ...next, heldByPart, heldCount: next.heldCount - held.length };
+    next = revise(next, { heldByPart, heldCount: next.heldCount - held.length });
     const replay = source === "live" && (part.type === "text" || part.type === "reasoning") && part.text === "";
     if (replay) for (const event of held) next = step(next, event, replies);
   }
@@ -555,7 +596,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
 function onStepFinished(state: TurnState, messageID: string, reason: string | undefined, replies: Reply[], source: PartSource): TurnState {
   const message = state.messages.get(messageID);
   if (!message || message.completed) return state;
-  let next: TurnState = { ...state, messages: state.messages.set(messageID, { ...message, completed: true, finish: message.finish ?? reason }) };
+  let next: TurnState = revise(state, { messages: state.messages.set(messageID, { ...message, completed: true, finish: message.finish ?? reason }) });
   if (source === "live" && next.idleLive && next.needsSnapshot && !next.done && messageID === next.assistantIDs.at(-1)) next = settle(next, replies);
   return next;
 }
@@ -569,14 +610,14 @@ function onUserPart(state: TurnState, messageID: string, message: MessageState, 
   if (part.type === "compaction") {
     if (state.userIDs.includes(messageID)) return state;
     replies.push({ kind: "compaction", sessionID: state.sessionID, auto: part.auto, messageID });
-    return { ...state, userIDs: [...state.userIDs, messageID], compacting: true };
+    return revise(state, { userIDs: [...state.userIDs, messageID], compacting: true });
   }
   if (part.type === "text" && !part.synthetic && message.synthetic) {
-    return { ...state, messages: state.messages.set(messageID, { ...message, synthetic: false }) };
+    return revise(state, { messages: state.messages.set(messageID, { ...message, synthetic: false }) });
   }
   if (part.type === "text" && part.synthetic && message.synthetic && state.compacting && !state.userIDs.includes(messageID)) {
     // The continuation the server adds after an automatic compaction: the turn goes on under it.
-    return release({ ...state, userIDs: [...state.userIDs, messageID], compacting: false }, "heldByMessage", messageID, replies);
+    return release(revise(state, { userIDs: [...state.userIDs, messageID], compacting: false }), "heldByMessage", messageID, replies);
   }
   return state;
 }
@@ -592,7 +633,7 @@ function onTaskPart(state: TurnState, part: Extract<PartRecord, { type: "tool" }
   const input = (part.state.input ?? {}) as Record<string, unknown>;
   const agent = typeof input["subagent_type"] === "string" ? input["subagent_type"] : node.agent;
   const description = typeof input["description"] === "string" ? input["description"] : node.description;
-  next = { ...next, sessions: new Map(next.sessions).set(child, { ...node, agent, description, callID: part.callID }) };
+  next = revise(next, { sessions: new Map(next.sessions).set(child, { ...node, agent, description, callID: part.callID }) });
   return announce(next, child, replies);
 }
 
@@ -601,7 +642,7 @@ function announce(state: TurnState, sessionID: string, replies: Reply[]): TurnSt
   const node = state.sessions.get(sessionID);
   if (!node || node.announced || node.parentID === undefined || state.done) return state;
   replies.push(subagentReply(node, sessionID, "started"));
-  return { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, announced: true, busy: true }) };
+  return revise(state, { sessions: new Map(state.sessions).set(sessionID, { ...node, announced: true, busy: true }) });
 }
 
 function subagentReply(node: SessionNode, sessionID: string, status: SubagentReply["status"]): SubagentReply {
@@ -696,7 +737,7 @@ function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies
   seenDeltas = seenDeltas.add(event.id);
   // After a gap the delta's place in the text is unknown: wait for the part's full text.
   const known = liveText(state, part);
-  if (known === undefined) return { ...state, seenDeltas };
+  if (known === undefined) return revise(state, { seenDeltas });
   const live = known + delta;
   let shown = part.shown;
   // In step (the usual case, the same string): the delta is new text. Comparing the texts on every
@@ -709,13 +750,27 @@ function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies
     // Diverged (never seen): the live stream is the server's order, so follow it from here.
     shown = live;
   }
-  return { ...state, seenDeltas, parts: state.parts.set(partID, { ...part, live, shown }) };
+  // The hot path: literals of known shape, not spreads (see `revise`).
+  const next = copyState(state);
+  next.seenDeltas = seenDeltas;
+  next.parts = state.parts.set(partID, {
+    sessionID: part.sessionID,
+    messageID: part.messageID,
+    kind: part.kind,
+    shown,
+    live,
+    epoch: part.epoch,
+    closed: part.closed,
+    discarded: part.discarded,
+    toolStatuses: part.toolStatuses,
+  });
+  return next;
 }
 
 function onBusy(state: TurnState, sessionID: string, replies: Reply[]): TurnState {
   const node = state.sessions.get(sessionID);
   if (!node || node.busy || node.parentID === undefined) return state;
-  const next = { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, busy: true }) };
+  const next = revise(state, { sessions: new Map(state.sessions).set(sessionID, { ...node, busy: true }) });
   return node.announced ? next : announce(next, sessionID, replies);
 }
 
@@ -742,12 +797,11 @@ function onRetry(
   if (shows(state, sessionID)) {
     replies.push({ kind: "retry", ...sessionRef(state, sessionID), attempt: status.attempt, message: status.message, next: status.next, discarded });
   }
-  return {
-    ...state,
+  return revise(state, {
     parts,
     now: Math.max(state.now, status.next),
     retryAttempt: sessionID === state.sessionID ? status.attempt : state.retryAttempt,
-  };
+  });
 }
 
 /**
@@ -761,13 +815,13 @@ function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "
     const node = state.sessions.get(sessionID);
     if (!node || !node.busy || node.parentID === undefined) return state;
     if (!state.done) replies.push(subagentReply(node, sessionID, "idle"));
-    return { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, busy: false }) };
+    return revise(state, { sessions: new Map(state.sessions).set(sessionID, { ...node, busy: false }) });
   }
   // An idle from before this turn's prompt was taken up (a stopped turn's trailing idle)... unless a
   // gap may have hidden the prompt: then only a snapshot can tell.
-  if (!state.started) return state.gapOpen ? { ...state, idleLive: true, needsSnapshot: true } : state;
-  if (state.done) return state.settled ? state : { ...state, settled: true };
-  if (source === "live" && !state.idleLive) state = { ...state, idleLive: true };
+  if (!state.started) return state.gapOpen ? revise(state, { idleLive: true, needsSnapshot: true }) : state;
+  if (state.done) return state.settled ? state : revise(state, { settled: true });
+  if (source === "live" && !state.idleLive) state = revise(state, { idleLive: true });
   // Missing text after a gap, or no answer (a server that skipped the prompt, or one that stopped
   // mid-turn): only the stored messages can tell.
   return settle(state, replies);
@@ -775,9 +829,9 @@ function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "
 
 /** Ends the turn with its final if the stream alone can: no gap to fill, no text missing, answered. */
 function settle(state: TurnState, replies: Reply[]): TurnState {
-  if (state.gapOpen || missingText(state) || unanswered(state)) return { ...state, needsSnapshot: true };
+  if (state.gapOpen || missingText(state) || unanswered(state)) return revise(state, { needsSnapshot: true });
   replies.push(finalReply(state));
-  return { ...state, done: true, settled: true, needsSnapshot: false };
+  return revise(state, { done: true, settled: true, needsSnapshot: false });
 }
 
 function onSubagentError(state: TurnState, sessionID: string, error: RawProviderError, replies: Reply[]): TurnState {
@@ -799,7 +853,7 @@ function onPermissionAsked(state: TurnState, request: PermissionRecord | EventOf
     metadata: (request.metadata ?? {}) as Record<string, unknown>,
     ...(request.tool ? { tool: { messageID: request.tool.messageID, callID: request.tool.callID } } : {}),
   });
-  return { ...state, requests: new Map(state.requests).set(request.id, "asked") };
+  return revise(state, { requests: new Map(state.requests).set(request.id, "asked") });
 }
 
 function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Reply[]): TurnState {
@@ -818,12 +872,12 @@ function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Rep
     questions,
     ...(request.tool ? { tool: { messageID: request.tool.messageID, callID: request.tool.callID } } : {}),
   });
-  return { ...state, requests: new Map(state.requests).set(request.id, "asked") };
+  return revise(state, { requests: new Map(state.requests).set(request.id, "asked") });
 }
 
 function fail(state: TurnState, error: RawProviderError, partialText: string, replies: Reply[]): TurnState {
   replies.push({ kind: "error", sessionID: state.sessionID, error: classifyProviderError(error, { partialText, now: state.now }) });
-  return { ...state, done: true };
+  return revise(state, { done: true });
 }
 
 function finalReply(state: TurnState): FinalReply {
@@ -952,7 +1006,7 @@ function hold(state: TurnState, bucket: "heldByMessage" | "heldByPart" | "heldBy
   if (state.done || state.heldCount >= MAX_HELD) return state;
   const held = new Map(state[bucket]);
   held.set(key, [...(held.get(key) ?? []), event]);
-  return { ...state, [bucket]: held, heldCount: state.heldCount + 1 };
+  return revise(state, { [bucket]: held, heldCount: state.heldCount + 1 });
 }
 
 /** Replays the events held under `key` now that what they waited for is known. */
@@ -961,7 +1015,7 @@ function release(state: TurnState, bucket: "heldByMessage" | "heldBySession", ke
   if (!held) return state;
   const map = new Map(state[bucket]);
   map.delete(key);
-  let next: TurnState = { ...state, [bucket]: map, heldCount: state.heldCount - held.length };
+  let next: TurnState = revise(state, { [bucket]: map, heldCount: state.heldCount - held.length });
   for (const event of held) next = step(next, event, replies);
   return next;
 }
