@@ -121,7 +121,7 @@ export class World {
       mutex: this.mutex,
       logger: { warn: (message) => this.logs.push(message), error: (message) => this.logs.push(message) },
       ids: this.ids,
-      timing: { settleMs: 300, stopSettleMs: 1_500, abortRepeatMs: 20, lostTurnMs: 200, recheckMs: 100, noStartMs: 300, ...this.timing },
+      timing: { settleMs: 300, stopSettleMs: 1_500, lostTurnMs: 200, recheckMs: 100, noStartMs: 300, backoff: () => 50, maxReadFailures: 3, ...this.timing },
     };
   }
 
