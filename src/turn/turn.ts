@@ -353,7 +353,7 @@ export class Turn implements AsyncIterable<Reply> {
     try {
       await this.deps.request("post", "/session/{sessionID}/prompt_async", {
         path: { sessionID: this.sessionID },
-        body: promptBody(messageID, start.input, start.options),
+        body: promptBody(messageID, start.input, start.options, () => this.deps.ids.part()),
         idempotent: true,
         signal: this.post.signal,
       });

@@ -196,3 +196,27 @@ describe("a turn survives the event stream dropping mid-reply", () => {
     expect(final.text).toBe(await storedText(session, turn.messageID!));
   });
 });
+
+describe("a prompt delivered twice (#17)", () => {
+  it("stores its parts once: the client sends them with ascending prt_ ids", async () => {
+    // A proxy that loses the first answer to prompt_async makes the transport send the same body
+    // again; this fetch delivers every prompt body twice to the server, the same thing.
+    const twice = server.client({
+      fetch: async (input: string, init: RequestInit) => {
+        if (input.includes("/prompt_async")) await globalThis.fetch(input, init);
+        return globalThis.fetch(input, init);
+      },
+    });
+    const session = await twice.session.create({});
+    const turn = session.prompt([
+      { type: "text", text: `first part\n${directive({ text: "Stored once." })}` },
+      { type: "text", text: "second part" },
+    ]);
+    expect((await turn.done).text).toBe("Stored once.");
+    const user = (await session.messages()).find((m) => m.info.id === turn.messageID)!;
+    const texts = user.parts.flatMap((p) => (p.type === "text" ? [p] : []));
+    expect(texts.map((p) => p.text.split("\n")[0])).toEqual(["first part", "second part"]);
+    expect(texts.every((p) => /^prt_[0-9a-f]{12}[0-9A-Za-z]{14}$/.test(p.id))).toBe(true);
+    expect(texts[0]!.id < texts[1]!.id).toBe(true);
+  });
+});
