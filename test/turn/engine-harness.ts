@@ -158,7 +158,10 @@ export class World {
     if (method === "post" && path === "/session/{sessionID}/abort") return true;
     if (method === "get" && server.failReads) throw new Error("503 from the scripted server");
     if (method === "get" && path === "/session/status") return server.status;
-    if (method === "get" && path === "/session/{sessionID}/message") return server.messages;
+    if (method === "get" && path === "/session/{sessionID}/message") {
+      const limit = init?.query?.["limit"];
+      return typeof limit === "number" ? server.messages.slice(-limit) : server.messages;
+    }
     if (method === "get" && path === "/permission") return server.permissions;
     if (method === "get" && path === "/question") return server.questions;
     if (method === "get" && path === "/session/{sessionID}") {
