@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AbortedError,
   AuthenticationError,
+  NotFoundError,
   ProviderAuthError,
   type OpencodeClient,
   type Reply,
@@ -218,5 +219,13 @@ describe("a prompt delivered twice (#17)", () => {
     expect(texts.map((p) => p.text.split("\n")[0])).toEqual(["first part", "second part"]);
     expect(texts.every((p) => /^prt_[0-9a-f]{12}[0-9A-Za-z]{14}$/.test(p.id))).toBe(true);
     expect(texts[0]!.id < texts[1]!.id).toBe(true);
+  });
+});
+
+describe("a session that does not exist (#17)", () => {
+  it("attach() and abort() reject with NotFoundError (the server itself answers abort with true)", async () => {
+    const missing = client.session.get("ses_0000000000000000000000doesnotexist");
+    await expect(missing.attach()).rejects.toBeInstanceOf(NotFoundError);
+    await expect(missing.abort()).rejects.toBeInstanceOf(NotFoundError);
   });
 });
