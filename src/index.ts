@@ -1,6 +1,6 @@
 // Public entry point of opencode-serve-client (browser-safe: no child_process here).
 
-export { createClient, OpencodeClient, type OpencodeClientOptions } from "./client.js";
+export { createClient, OpencodeClient, type OpencodeClientOptions, type CloseOptions } from "./client.js";
 export type { ClientOptions } from "./http/options.js";
 export type { Logger, LogFields } from "./http/logger.js";
 export type {

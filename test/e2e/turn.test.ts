@@ -229,3 +229,38 @@ describe("a session that does not exist (#17)", () => {
     await expect(missing.abort()).rejects.toBeInstanceOf(NotFoundError);
   });
 });
+
+describe("closing the client while a turn runs (#17)", () => {
+  const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ");
+
+  /** A turn on its own client that streams for ~10 s; resolves once its first text arrived. */
+  async function slowTurn() {
+    const closing = server.client();
+    const session = await closing.session.create({});
+    const turn = session.prompt(`x\n${directive({ text: words(40), chunks: 40, chunkDelayMs: 250 })}`);
+    const ended = turn.done.catch((error: unknown) => error);
+    while (turn.text.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { closing, session, ended };
+  }
+
+  const status = async (sessionID: string) => (await client.request("get", "/session/status"))[sessionID]?.type ?? "idle";
+
+  it("stops the turn on the server: the session goes idle, the reply is stored as aborted", async () => {
+    const { closing, session, ended } = await slowTurn();
+    await closing.close();
+    expect(await ended).toBeInstanceOf(AbortedError);
+    const deadline = Date.now() + 3_000;
+    while ((await status(session.id)) !== "idle" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await status(session.id)).toBe("idle");
+    const reply = (await client.session.get(session.id).messages()).find((m) => m.info.role === "assistant");
+    expect(reply && "error" in reply.info ? reply.info.error?.name : undefined).toBe("MessageAbortedError");
+  });
+
+  it("with { abort: false } the turn runs on on the server", async () => {
+    const { closing, session, ended } = await slowTurn();
+    await closing.close({ abort: false });
+    expect(await ended).toBeInstanceOf(AbortedError);
+    expect(await status(session.id)).toBe("busy");
+    await client.session.get(session.id).abort();
+  });
+});
