@@ -51,7 +51,6 @@ export {
   initialTurnState,
   markGap,
   applySnapshot,
-  isCatchingUp,
   unplacedSessions,
   unfinishedWhileIdle,
   messageText,

@@ -955,11 +955,6 @@ export function lastAssistantText(state: TurnState): string {
   return lastID === undefined ? "" : messageText(state, lastID);
 }
 
-/** Whether some part is waiting, after a gap, for the server's text. */
-export function isCatchingUp(state: TurnState): boolean {
-  return !state.done && missingText(state);
-}
-
 /** Text of one assistant message: its text parts, in order (parts a retry discarded left out). */
 export function messageText(state: TurnState, messageID: string): string {
   const message = state.messages.get(messageID);
