@@ -110,7 +110,8 @@ type Input =
   | { kind: "event"; event: Event | StreamGap }
   | { kind: "snapshot"; snapshot: TurnSnapshot; stored: boolean }
   | { kind: "read-failed"; error: unknown }
-  | { kind: "posted"; accepted: boolean }
+  /** The prompt was sent: `answered` when the server took it, false when a stop cancelled the request (it may have it). */
+  | { kind: "posted"; answered: boolean }
   | { kind: "terminal"; reply: TerminalReply }
   | { kind: "wake" };
 
@@ -251,7 +252,7 @@ export class Turn implements AsyncIterable<Reply> {
   }
 
   /**
-   * For `client.close()`: stops the turn and resolves once the abort request was answered (or was
+   * @internal For `client.close()`: stops the turn and resolves once the abort request was answered (or was
    * not needed), without waiting for the session to go idle.
    */
   async abortForClose(): Promise<void> {
@@ -323,7 +324,7 @@ export class Turn implements AsyncIterable<Reply> {
       if (this.phase.name !== "opening") return;
       if (this.start.kind === "prompt") {
         this.phase = { name: "opening", post: "sending" };
-        this.transition({ kind: "posted", accepted: await this.sendPrompt(this.userMessageID, this.start) });
+        this.transition({ kind: "posted", answered: await this.sendPrompt(this.userMessageID, this.start) });
       } else {
         // Attaching: what happened before is all on the server.
         this.postedAt = Date.now();
@@ -346,7 +347,8 @@ export class Turn implements AsyncIterable<Reply> {
   }
 
   /**
-   * Sends the prompt; resolves with whether the server may have it. Safe to repeat (the transport
+   * Sends the prompt; resolves with whether the server answered (false: a stop cancelled it, and
+   * the server may or may not have it — its signs of life tell). Safe to repeat (the transport
    * retries it): the server keys the message and its parts by their client-chosen ids.
    */
   private async sendPrompt(messageID: string, start: Extract<TurnStart, { kind: "prompt" }>): Promise<boolean> {
@@ -359,8 +361,7 @@ export class Turn implements AsyncIterable<Reply> {
       });
       return true;
     } catch (error) {
-      // Cancelled by a stop: the server may or may not have the prompt; its signs of life tell.
-      if (this.stop && this.post.signal.aborted) return true;
+      if (this.stop && this.post.signal.aborted) return false;
       throw error;
     }
   }
@@ -408,9 +409,10 @@ export class Turn implements AsyncIterable<Reply> {
         this.onReadFailed(input.error, now);
         break;
       case "posted":
-        if (this.phase.name !== "opening" && !this.stop) break;
-        if (input.accepted) this.postedAt = now;
+        this.postedAt = now;
         if (this.phase.name === "opening") this.phase = { name: "streaming" };
+        // Stopped while it was being sent, and the server has it: stop it there.
+        if (input.answered && this.stop && this.stop.sentAt === undefined) this.sendStop();
         break;
       case "terminal":
         this.onTerminal(input.reply, now);
