@@ -159,6 +159,11 @@ export interface TurnState {
   readonly parts: PersistentMap<PartState>;
   /** Gaps marked so far (see `PartState.epoch`). */
   readonly gaps: number;
+  /**
+   * The root's text and reasoning parts still streaming (neither closed nor discarded), in order:
+   * few at any time, so an idle or a retry looks at them instead of at every part of the turn.
+   */
+  readonly openText: readonly string[];
   /** Events for a message whose role and parent are not known yet. */
   readonly heldByMessage: ReadonlyMap<string, readonly ConsumedEvent[]>;
   /** Deltas for a part whose type is not known yet (text and reasoning deltas look alike). */
@@ -233,6 +238,7 @@ export function initialTurnState(init: {
     assistantIDs: [],
     parts: PersistentMap.empty(),
     gaps: 0,
+    openText: [],
     heldByMessage: new Map(),
     heldByPart: new Map(),
     heldBySession: new Map(),
@@ -275,6 +281,7 @@ function copyState(state: TurnState): Mutable<TurnState> {
     assistantIDs: state.assistantIDs,
     parts: state.parts,
     gaps: state.gaps,
+    openText: state.openText,
     heldByMessage: state.heldByMessage,
     heldByPart: state.heldByPart,
     heldBySession: state.heldBySession,
@@ -577,7 +584,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     // an idle after it ends the turn.
     next = onStepFinished(next, messageID, part.reason, replies, source);
   }
-  next = revise(next, { parts: next.parts.set(id, current) });
+  next = revise(next, { parts: next.parts.set(id, current), openText: trackOpen(next.openText, id, previous, current, next.sessionID) });
 
   // Deltas that arrived before this part's type was known. A live update includes every delta
   // sent before it, so they are new text only after an empty (start) update; otherwise the
@@ -788,8 +795,9 @@ function onRetry(
   const discarded: DiscardedText[] = [];
   let parts = state.parts;
   if (sessionID === state.sessionID) {
-    for (const [partID, part] of rootParts(state)) {
-      if (part.closed || part.discarded || (part.kind !== "text" && part.kind !== "reasoning")) continue;
+    for (const partID of state.openText) {
+      const part = state.parts.get(partID);
+      if (!part || (part.kind !== "text" && part.kind !== "reasoning")) continue;
       parts = parts.set(partID, { ...part, discarded: true });
       if (part.shown) discarded.push({ messageID: part.messageID, partID, kind: part.kind, text: part.shown });
     }
@@ -799,6 +807,7 @@ function onRetry(
   }
   return revise(state, {
     parts,
+    openText: sessionID === state.sessionID ? [] : state.openText,
     now: Math.max(state.now, status.next),
     retryAttempt: sessionID === state.sessionID ? status.attempt : state.retryAttempt,
   });
@@ -916,21 +925,21 @@ function addUsage(total: Usage, usage: Usage): void {
 
 /** Some root part still lacks text it missed in a gap. */
 function missingText(state: TurnState): boolean {
-  for (const [, part] of rootParts(state)) {
-    if (part.kind !== "text" && part.kind !== "reasoning") continue;
-    if (!part.closed && !part.discarded && liveText(state, part) === undefined) return true;
+  for (const partID of state.openText) {
+    const part = state.parts.get(partID);
+    if (part && liveText(state, part) === undefined) return true;
   }
   return false;
 }
 
-/** The root session's parts in the turn, in order: those of its assistant messages. */
-function* rootParts(state: TurnState): Generator<[string, PartState]> {
-  for (const messageID of state.assistantIDs) {
-    for (const partID of state.messages.get(messageID)?.partIDs ?? []) {
-      const part = state.parts.get(partID);
-      if (part) yield [partID, part];
-    }
-  }
+/** `openText` after a root part changed from `before` to `after`. */
+function trackOpen(open: readonly string[], partID: string, before: PartState | undefined, after: PartState, rootID: string): readonly string[] {
+  const isOpen = (part: PartState | undefined) =>
+    part !== undefined && part.sessionID === rootID && (part.kind === "text" || part.kind === "reasoning") && !part.closed && !part.discarded;
+  const was = isOpen(before);
+  const is = isOpen(after);
+  if (was === is) return open;
+  return is ? [...open, partID] : open.filter((id) => id !== partID);
 }
 
 /** The turn has started but has no finished answer: no assistant message, or the last is unfinished. */

@@ -27,6 +27,8 @@ interface Run {
   deltaUsPerEvent: number;
   floorUsPerEvent: number;
   longestEventMs: number;
+  /** The type of that event ("gap" for marking one). */
+  longestEvent: string;
 }
 
 /** The events that build a turn of `parts` closed text parts, then `deltas` deltas into one open part, then the end. */
@@ -56,12 +58,15 @@ function measure(parts: number, deltas: number): Run {
   const { build, stream, end } = workload(parts, deltas);
   let state: TurnState = initialTurnState({ sessionID: S, userMessageID: U });
   let longest = 0;
+  let longestEvent = "";
   const feed = (frames: string[]): number => {
     const started = performance.now();
     for (const frame of frames) {
       const at = performance.now();
-      state = frame === "gap" ? markGap(state) : mapEvent(state, JSON.parse(frame)).state;
-      longest = Math.max(longest, performance.now() - at);
+      const event = JSON.parse(frame) as { type: string };
+      state = mapEvent(state, event).state;
+      const took = performance.now() - at;
+      if (took > longest) [longest, longestEvent] = [took, event.type];
     }
     return performance.now() - started;
   };
@@ -70,7 +75,7 @@ function measure(parts: number, deltas: number): Run {
   // A gap on the full turn (thrown away: recovering from it needs a snapshot) counts for the longest event.
   const gapAt = performance.now();
   markGap(state);
-  longest = Math.max(longest, performance.now() - gapAt);
+  if (performance.now() - gapAt > longest) [longest, longestEvent] = [performance.now() - gapAt, "gap"];
   feed(end);
   if (!state.done) throw new BenchmarkFailure(`the ${parts}-part turn did not end`);
 
@@ -90,6 +95,7 @@ function measure(parts: number, deltas: number): Run {
     deltaUsPerEvent: (deltaMs * 1000) / stream.length,
     floorUsPerEvent: (floorMs * 1000) / stream.length,
     longestEventMs: longest,
+    longestEvent,
   };
 }
 
@@ -118,13 +124,14 @@ export async function runCodecBenchmark(argv: string[]): Promise<void> {
       deltaUsPerEvent: median((r) => r.deltaUsPerEvent),
       floorUsPerEvent: median((r) => r.floorUsPerEvent),
       longestEventMs: Math.max(...samples.map((r) => r.longestEventMs)),
+      longestEvent: samples.reduce((a, b) => (b.longestEventMs > a.longestEventMs ? b : a)).longestEvent,
     };
   });
-  console.log("  parts     build µs/event  delta µs/event  floor µs/event  ×floor  longest event ms");
+  console.log("  parts     build µs/event  delta µs/event  floor µs/event  ×floor  longest event ms (type; a GC pause lands on some event)");
   for (const run of runs) {
     console.log(
       `  ${String(run.parts).padEnd(9)} ${run.buildUsPerEvent.toFixed(2).padStart(14)}  ${run.deltaUsPerEvent.toFixed(2).padStart(14)}  ` +
-        `${run.floorUsPerEvent.toFixed(2).padStart(14)}  ${(run.deltaUsPerEvent / run.floorUsPerEvent).toFixed(2).padStart(6)}  ${run.longestEventMs.toFixed(1).padStart(16)}`,
+        `${run.floorUsPerEvent.toFixed(2).padStart(14)}  ${(run.deltaUsPerEvent / run.floorUsPerEvent).toFixed(2).padStart(6)}  ${run.longestEventMs.toFixed(1).padStart(16)} (${run.longestEvent})`,
     );
   }
   const small = runs[0]!;
