@@ -154,8 +154,8 @@ export interface TurnState {
   /** A compaction of this turn waits for its synthetic continuation message. */
   readonly compacting: boolean;
   readonly messages: PersistentMap<MessageState>;
-  /** The turn's root assistant messages (summaries excluded), in the order they appeared. */
-  readonly assistantIDs: readonly string[];
+  /** The turn's latest root assistant message (summaries excluded), by appearance; the final's. */
+  readonly lastAssistantID: string | undefined;
   readonly parts: PersistentMap<PartState>;
   /** Gaps marked so far (see `PartState.epoch`). */
   readonly gaps: number;
@@ -235,7 +235,7 @@ export function initialTurnState(init: {
     userIDs: [init.userMessageID],
     compacting: false,
     messages: PersistentMap.empty(),
-    assistantIDs: [],
+    lastAssistantID: undefined,
     parts: PersistentMap.empty(),
     gaps: 0,
     openText: [],
@@ -278,7 +278,7 @@ function copyState(state: TurnState): Mutable<TurnState> {
     userIDs: state.userIDs,
     compacting: state.compacting,
     messages: state.messages,
-    assistantIDs: state.assistantIDs,
+    lastAssistantID: state.lastAssistantID,
     parts: state.parts,
     gaps: state.gaps,
     openText: state.openText,
@@ -513,7 +513,7 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
     now: Math.max(state.now, completedAt ?? 0, time?.created ?? 0),
     messages: state.messages.set(id, message),
     started: state.started || (root && (id === state.userMessageID || inTurn)),
-    assistantIDs: rootAssistant && !(previous && previous.inTurn && !previous.summary) ? [...state.assistantIDs, id] : state.assistantIDs,
+    lastAssistantID: rootAssistant && !(previous && previous.inTurn && !previous.summary) ? id : state.lastAssistantID,
     maxMessageID: root && id > state.maxMessageID ? id : state.maxMessageID,
   });
   // The turn's own user message proves an earlier `session.error` was another turn's.
@@ -527,7 +527,7 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   }
   // The run already went idle with this answer unfinished; its completion on the stream settles the
   // turn (a snapshot's messages settle it only as a whole, after their parts).
-  if (source === "live" && rootAssistant && message.completed && next.idleLive && next.needsSnapshot && !next.done && id === next.assistantIDs.at(-1)) {
+  if (source === "live" && rootAssistant && message.completed && next.idleLive && next.needsSnapshot && !next.done && id === next.lastAssistantID) {
     next = settle(next, replies);
   }
   return next;
@@ -604,7 +604,7 @@ function onStepFinished(state: TurnState, messageID: string, reason: string | un
   const message = state.messages.get(messageID);
   if (!message || message.completed) return state;
   let next: TurnState = revise(state, { messages: state.messages.set(messageID, { ...message, completed: true, finish: message.finish ?? reason }) });
-  if (source === "live" && next.idleLive && next.needsSnapshot && !next.done && messageID === next.assistantIDs.at(-1)) next = settle(next, replies);
+  if (source === "live" && next.idleLive && next.needsSnapshot && !next.done && messageID === next.lastAssistantID) next = settle(next, replies);
   return next;
 }
 
@@ -890,7 +890,7 @@ function fail(state: TurnState, error: RawProviderError, partialText: string, re
 }
 
 function finalReply(state: TurnState): FinalReply {
-  const lastID = state.assistantIDs[state.assistantIDs.length - 1];
+  const lastID = state.lastAssistantID;
   const last = lastID === undefined ? undefined : state.messages.get(lastID);
   const usage = { ...ZERO_USAGE };
   const subagentUsage = { ...ZERO_USAGE };
@@ -944,7 +944,7 @@ function trackOpen(open: readonly string[], partID: string, before: PartState | 
 
 /** The turn has started but has no finished answer: no assistant message, or the last is unfinished. */
 function unanswered(state: TurnState): boolean {
-  const lastID = state.assistantIDs[state.assistantIDs.length - 1];
+  const lastID = state.lastAssistantID;
   return lastID === undefined || !state.messages.get(lastID)?.completed;
 }
 
@@ -960,7 +960,7 @@ export function unfinishedWhileIdle(state: TurnState): boolean {
 
 /** Text of the turn's last assistant message so far. */
 export function lastAssistantText(state: TurnState): string {
-  const lastID = state.assistantIDs[state.assistantIDs.length - 1];
+  const lastID = state.lastAssistantID;
   return lastID === undefined ? "" : messageText(state, lastID);
 }
 

@@ -630,7 +630,7 @@ export class Turn implements AsyncIterable<Reply> {
 
   /** The stream showed the server's prompt loop running this turn: an assistant message answering it. */
   private loopRunning(): boolean {
-    return (this.state?.assistantIDs.length ?? 0) > 0;
+    return this.state?.lastAssistantID !== undefined;
   }
 
   private stopTimeout(): StopTimeoutError {
@@ -801,7 +801,7 @@ function lostTurn(state: TurnState): OpencodeError {
     if (state.earlyError) return classifyProviderError(state.earlyError, { partialText: "", now: state.now });
     return new InterruptedError("the server has no record of this turn's prompt (it restarted?)", "");
   }
-  if (state.assistantIDs.length === 0) {
+  if (state.lastAssistantID === undefined) {
     return new UnansweredError("the server stored the prompt but never answered it (servers before 1.18 skip a prompt whose id sorts before their last reply)");
   }
   return new InterruptedError("the server stopped before the turn finished (it restarted?)", lastAssistantText(state));
