@@ -12,6 +12,15 @@ import { Agents, Config, Files, Find, Providers } from "./resources.js";
 import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
+import type { Turn } from "./turn/turn.js";
+
+/** How long `close()` waits for the server to answer the aborts of the turns still running. */
+const CLOSE_ABORT_MS = 5_000;
+
+export interface CloseOptions {
+  /** Stop the turns still running on the server (one abort request each). Default true. */
+  abort?: boolean;
+}
 
 export interface OpencodeClientOptions extends ClientOptions {
   /** The `/event` stream: silence watchdog, subscriber queue bound, ready timeout, reconnect backoff. */
@@ -36,6 +45,8 @@ export class OpencodeClient {
   readonly find: Find;
   /** `client.server.version()`, `.health()`, `.check()`: which opencode this is (OpenCode 2 is `UnsupportedServerError`). */
   readonly server: ServerInfo;
+  /** This client's turns that have not ended yet. */
+  private readonly running = new Set<Turn>();
 
   constructor(options: OpencodeClientOptions = {}) {
     this.transport = new Transport(options);
@@ -47,6 +58,7 @@ export class OpencodeClient {
       request: checkedRequest(request, this.server),
       events: this.events,
       mutex: new SessionMutex(),
+      running: this.running,
       logger: this.transport.options.logger,
       ids: new MessageIDs(),
     });
@@ -68,8 +80,20 @@ export class OpencodeClient {
     return this.transport.request(method, path, init as RawRequest | undefined) as Promise<ResponseData<M, P>>;
   }
 
-  /** Closes the event stream and the client's sockets. Safe to call more than once. */
-  async close(): Promise<void> {
+  /**
+   * Closes the event stream and the client's sockets. Turns still running end with `AbortedError`
+   * and, unless `{ abort: false }`, are stopped on the server first (one abort each, waited for up
+   * to 5 s): without it the server would keep running the agent for nobody. With `{ abort: false }`
+   * they run on there, and `session.attach()` from another client can follow them. Safe to call
+   * more than once.
+   */
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (options.abort !== false && this.running.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_ABORT_MS)));
+      await Promise.race([Promise.all([...this.running].map((turn) => turn.abortForClose())), bound]);
+      clearTimeout(timer);
+    }
     await this.events.close();
     await this.transport.close();
   }

@@ -2,7 +2,7 @@
 // exported is what the docs document: classes whose instances the client hands out (sessions,
 // turns, the event hub) are exported as types only; codec internals stay in their modules.
 
-export { createClient, OpencodeClient, type OpencodeClientOptions } from "./client.js";
+export { createClient, OpencodeClient, type OpencodeClientOptions, type CloseOptions } from "./client.js";
 export type { ClientOptions } from "./http/options.js";
 export type { Logger, LogFields } from "./http/logger.js";
 export type {

@@ -270,7 +270,11 @@ export class EventSubscription<E extends Event | StreamGap = Event> implements A
       this.#resolveReady();
     }
     // In band: the marker sits exactly between the old connection's events and the new one's.
-    if (this.#sawOpen && this.#gaps && !this.push(STREAM_GAP)) return;
+    // A full queue overflows on the marker too: leave the stream, as the hub does for an event.
+    if (this.#sawOpen && this.#gaps && !this.push(STREAM_GAP)) {
+      this.#host.release(this);
+      return;
+    }
     if (this.#sawOpen && this.#reconnectListeners !== undefined) {
       const info: ReconnectInfo = { queued: this.#queue.length };
       for (const listener of this.#reconnectListeners) this.#call(listener, info);

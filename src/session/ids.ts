@@ -38,6 +38,11 @@ export class MessageIDs {
     if (id.startsWith("msg_") && (known === undefined || id > known)) this.highest.set(sessionID, id);
   }
 
+  /** A new part id (`prt_…`, ascending): a prompt's parts sent with ids are stored once however often it is retried. */
+  part(): string {
+    return ascendingID("prt");
+  }
+
   /** A new id for a prompt in `sessionID`, sorting after every id observed there. */
   next(sessionID: string): string {
     const id = this.source();

@@ -5,7 +5,6 @@ import { AbortError } from "../http/errors.js";
 
 interface Waiter {
   grant: (release: () => void) => void;
-  fail: (error: unknown) => void;
 }
 
 export class SessionMutex {
@@ -35,17 +34,10 @@ export class SessionMutex {
           signal?.removeEventListener("abort", onAbort);
           resolve(release);
         },
-        fail: reject,
       };
       waiters.push(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
-  }
-
-  /** Turns waiting or running on this session. */
-  pending(sessionID: string): number {
-    const queue = this.queues.get(sessionID);
-    return queue ? queue.waiters.length + (queue.held ? 1 : 0) : 0;
   }
 
   private releaser(sessionID: string): () => void {

@@ -58,28 +58,38 @@ export class Session {
    */
   async attach(options: CallOptions & Pick<PromptOptions, "subagents"> = {}): Promise<Turn | undefined> {
     const { subagents, ...call } = options;
+    // A session that does not exist is not idle: say so (NotFoundError) instead of "nothing running".
+    await this.deps.request("get", "/session/{sessionID}", { ...call, path: { sessionID: this.id } });
     const statuses = await this.deps.request("get", "/session/status", call);
     const status = statuses[this.id]?.type;
     if (status !== "busy" && status !== "retry") return undefined;
-    const messages = await this.deps.request("get", "/session/{sessionID}/message", {
-      path: { sessionID: this.id },
-      query: { limit: 50 },
-      ...call,
-    });
-    // The turn running is the latest prompt a person sent: compaction and its synthetic
-    // continuation are part of it.
-    const prompt = messages.findLast(
-      (m) => m.info.role === "user" && !m.parts.some((p) => p.type === "compaction" || (p.type === "text" && p.synthetic === true)),
-    );
+    const prompt = await this.runningPrompt(call);
     if (!prompt) return undefined;
     // Following sends nothing, so it takes no turn in the session's queue: with the shared lock a
     // second follower (another tab), or one of this client's own running turn, would see nothing
     // until the turn ended. A lock of its own is free at once.
     return new Turn({ ...this.deps, mutex: new SessionMutex() }, this.id, {
       kind: "attach",
-      userMessageID: prompt.info.id,
+      userMessageID: prompt,
       options: { ...(call.signal ? { signal: call.signal } : {}), ...(subagents === undefined ? {} : { subagents }) },
     });
+  }
+
+  /**
+   * The id of the prompt the running turn answers: the latest user message a person sent
+   * (compaction and its synthetic continuation are part of that turn). A long turn has many
+   * messages after it, so the newest pages grow until one holds it.
+   */
+  private async runningPrompt(call: CallOptions): Promise<string | undefined> {
+    const isPrompt = (m: StoredMessage) =>
+      m.info.role === "user" && !m.parts.some((p) => p.type === "compaction" || (p.type === "text" && p.synthetic === true));
+    for (const limit of [50, 400, undefined]) {
+      const query = limit === undefined ? {} : { query: { limit } };
+      const messages = await this.deps.request("get", "/session/{sessionID}/message", { ...call, path: { sessionID: this.id }, ...query });
+      const prompt = messages.findLast(isPrompt);
+      if (prompt || limit === undefined || messages.length < limit) return prompt?.info.id;
+    }
+    return undefined;
   }
 
   /** Sends a prompt and resolves with its final reply (rejects with the turn's typed error). */
@@ -113,8 +123,12 @@ export class Session {
     await this.deps.request("post", "/question/{requestID}/reject", { ...options, path: { requestID: questionID } });
   }
 
-  /** Aborts whatever the session is running (any client's turn). Prefer `turn.abort()` for your own. */
+  /**
+   * Aborts whatever the session is running (any client's turn). Prefer `turn.abort()` for your own.
+   * Rejects with `NotFoundError` for a session that does not exist (the server itself answers `true`).
+   */
   async abort(options?: CallOptions): Promise<boolean> {
+    await this.deps.request("get", "/session/{sessionID}", { ...options, path: { sessionID: this.id } });
     return this.deps.request("post", "/session/{sessionID}/abort", { ...options, path: { sessionID: this.id } });
   }
 

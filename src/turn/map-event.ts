@@ -9,6 +9,7 @@ import { consumedEventProblem, envelopeProblem } from "../events/schemas.js";
 import { sessionOfEvent } from "../events/session-of.js";
 import type { Event, EventOf } from "../events/types.js";
 import { classifyProviderError, type RawProviderError } from "./errors.js";
+import { PersistentMap } from "./persistent-map.js";
 import type {
   DiscardedText,
   FinalReply,
@@ -20,6 +21,7 @@ import type {
 
 type MessageRecord = components["schemas"]["Message"];
 type PartRecord = components["schemas"]["Part"];
+type ToolStateRecord = components["schemas"]["ToolState"];
 type SessionRecord = components["schemas"]["Session"];
 type PermissionRecord = components["schemas"]["PermissionRequest"];
 type QuestionRecord = components["schemas"]["QuestionRequest"];
@@ -71,10 +73,13 @@ interface PartState {
   readonly shown: string;
   /**
    * The part's text as the ordered live stream knows it: every delta after a live update appends
-   * to it. Undefined after a gap (missed deltas cannot be placed) until a live update or a final
-   * snapshot brings the whole text again. Only text beyond `shown` is ever emitted.
+   * to it. Unknown after a gap (missed deltas cannot be placed) until a live update or a final
+   * snapshot brings the whole text again; read it with `liveText`. Only text beyond `shown` is
+   * ever emitted.
    */
   readonly live: string | undefined;
+  /** The state's `gaps` when `live` was last known: a gap since makes it unknown without touching every part. */
+  readonly epoch: number;
   /** The server sent the part's final text (`time.end`), or a final snapshot did. */
   readonly closed: boolean;
   /** Retracted by a provider retry: the server abandoned it (it stays empty in storage). */
@@ -149,10 +154,17 @@ export interface TurnState {
   readonly userIDs: readonly string[];
   /** A compaction of this turn waits for its synthetic continuation message. */
   readonly compacting: boolean;
-  readonly messages: ReadonlyMap<string, MessageState>;
-  /** The turn's root assistant messages (summaries excluded), in the order they appeared. */
-  readonly assistantIDs: readonly string[];
-  readonly parts: ReadonlyMap<string, PartState>;
+  readonly messages: PersistentMap<MessageState>;
+  /** The turn's latest root assistant message (summaries excluded), by appearance; the final's. */
+  readonly lastAssistantID: string | undefined;
+  readonly parts: PersistentMap<PartState>;
+  /** Gaps marked so far (see `PartState.epoch`). */
+  readonly gaps: number;
+  /**
+   * The root's text and reasoning parts still streaming (neither closed nor discarded), in order:
+   * few at any time, so an idle or a retry looks at them instead of at every part of the turn.
+   */
+  readonly openText: readonly string[];
   /** Events for a message whose role and parent are not known yet. */
   readonly heldByMessage: ReadonlyMap<string, readonly ConsumedEvent[]>;
   /** Deltas for a part whose type is not known yet (text and reasoning deltas look alike). */
@@ -223,9 +235,11 @@ export function initialTurnState(init: {
     parentOf: new Map(),
     userIDs: [init.userMessageID],
     compacting: false,
-    messages: new Map(),
-    assistantIDs: [],
-    parts: new Map(),
+    messages: PersistentMap.empty(),
+    lastAssistantID: undefined,
+    parts: PersistentMap.empty(),
+    gaps: 0,
+    openText: [],
     heldByMessage: new Map(),
     heldByPart: new Map(),
     heldBySession: new Map(),
@@ -235,6 +249,49 @@ export function initialTurnState(init: {
     seenDeltas: SeenDeltas.empty(),
     earlyError: undefined,
     maxMessageID: "",
+  };
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A copy of `state` with `patch` applied. Spelled out field by field: V8 copies an object literal
+ * of known shape many times faster than `{ ...state }`, and the codec makes a new state per delta.
+ */
+function revise(state: TurnState, patch: Partial<TurnState>): TurnState {
+  return Object.assign(copyState(state), patch);
+}
+
+function copyState(state: TurnState): Mutable<TurnState> {
+  return {
+    sessionID: state.sessionID,
+    userMessageID: state.userMessageID,
+    subagents: state.subagents,
+    now: state.now,
+    started: state.started,
+    done: state.done,
+    settled: state.settled,
+    needsSnapshot: state.needsSnapshot,
+    gapOpen: state.gapOpen,
+    idleLive: state.idleLive,
+    sessions: state.sessions,
+    parentOf: state.parentOf,
+    userIDs: state.userIDs,
+    compacting: state.compacting,
+    messages: state.messages,
+    lastAssistantID: state.lastAssistantID,
+    parts: state.parts,
+    gaps: state.gaps,
+    openText: state.openText,
+    heldByMessage: state.heldByMessage,
+    heldByPart: state.heldByPart,
+    heldBySession: state.heldBySession,
+    heldCount: state.heldCount,
+    requests: state.requests,
+    retryAttempt: state.retryAttempt,
+    seenDeltas: state.seenDeltas,
+    earlyError: state.earlyError,
+    maxMessageID: state.maxMessageID,
   };
 }
 
@@ -257,13 +314,7 @@ export function mapEvent(state: TurnState, event: unknown): MapResult {
  */
 export function markGap(state: TurnState): TurnState {
   if (state.done) return state;
-  const parts = new Map(state.parts);
-  for (const [id, part] of parts) {
-    if ((part.kind === "text" || part.kind === "reasoning") && !part.closed && part.live !== undefined) {
-      parts.set(id, { ...part, live: undefined });
-    }
-  }
-  return { ...state, parts, gapOpen: true };
+  return revise(state, { gaps: state.gaps + 1, gapOpen: true });
 }
 
 /**
@@ -280,12 +331,20 @@ export function applySnapshot(state: TurnState, snapshot: TurnSnapshot): MapResu
   const idle = snapshot.status === "idle";
   // Older than an idle already seen: apply what it knows, but only a newer one can end the turn.
   const stale = !idle && state.idleLive;
-  let next: TurnState = { ...state, needsSnapshot: stale, gapOpen: false };
+  let next: TurnState = revise(state, { needsSnapshot: stale, gapOpen: false });
   for (const session of snapshot.sessions ?? []) {
     if (session.parentID !== undefined) next = linkSession(next, session.id, session.parentID, session.title, replies);
   }
-  for (const message of snapshot.messages) {
+  // Messages listed before this turn's prompt are earlier turns' (the server lists them in order):
+  // an earlier compaction must not pull that turn's continuation and answer into this one. (A
+  // snapshot without the prompt lists none of them: the Turn reads back until it has it.)
+  const own = snapshot.messages.findIndex((m) => m.info.id === state.userMessageID);
+  for (const [index, message] of snapshot.messages.entries()) {
     if (message.info.sessionID !== state.sessionID) continue;
+    if (index < own) {
+      if (message.info.id > next.maxMessageID) next = revise(next, { maxMessageID: message.info.id });
+      continue;
+    }
     next = onMessage(next, message.info, replies, "snapshot");
     for (const part of message.parts) next = onPart(next, part, replies, idle ? "final" : "snapshot");
   }
@@ -312,7 +371,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       return onMessage(state, event.properties.info, replies);
     case "message.part.updated": {
       const time = event.properties.time;
-      const timed = time !== undefined && time > state.now ? { ...state, now: time } : state;
+      const timed = time !== undefined && time > state.now ? revise(state, { now: time }) : state;
       return onPart(timed, event.properties.part, replies, "live");
     }
     case "message.part.delta":
@@ -324,7 +383,11 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       const status = event.properties.status;
       if (status.type === "idle") return onIdle(state, sessionID, replies, "live");
       if (status.type === "busy" || status.type === "retry") state = onBusy(state, sessionID, replies);
-      if (status.type === "retry") return onRetry(state, sessionID, status, replies);
+      if (status.type === "retry") {
+        // The checked shape lets a retry status leave its details out.
+        const { attempt, message, next } = status as { attempt?: number; message?: string; next?: number };
+        return onRetry(state, sessionID, { attempt: attempt ?? state.retryAttempt + 1, message: message ?? "", next: next ?? state.now }, replies);
+      }
       return state;
     }
     case "session.idle":
@@ -334,7 +397,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       if (!error) return state;
       if (sessionID !== state.sessionID) return onSubagentError(state, sessionID, error, replies);
       if (state.done) return state;
-      if (!state.started) return { ...state, earlyError: error };
+      if (!state.started) return revise(state, { earlyError: error });
       return fail(state, error, lastAssistantText(state), replies);
     }
     case "session.compacted":
@@ -345,7 +408,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
       const { requestID, reply } = event.properties;
       if (state.requests.get(requestID) !== "asked" || (reply !== "once" && reply !== "always" && reply !== "reject")) return state;
       if (!state.done) replies.push({ kind: "permission_replied", ...sessionRef(state, sessionID), id: requestID, reply });
-      return { ...state, requests: new Map(state.requests).set(requestID, "answered") };
+      return revise(state, { requests: new Map(state.requests).set(requestID, "answered") });
     }
     case "question.asked":
       return onQuestionAsked(state, event.properties, replies);
@@ -360,7 +423,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
             : { kind: "question_replied", ...sessionRef(state, sessionID), id: requestID, rejected: true },
         );
       }
-      return { ...state, requests: new Map(state.requests).set(requestID, "answered") };
+      return revise(state, { requests: new Map(state.requests).set(requestID, "answered") });
     }
     default: {
       const unhandled: never = event;
@@ -372,7 +435,7 @@ function step(state: TurnState, event: ConsumedEvent, replies: Reply[]): TurnSta
 /** Adds `sessionID` under `parentID` once the parent is in the tree; replays what it held. */
 function linkSession(state: TurnState, sessionID: string, parentID: string, title: string | undefined, replies: Reply[]): TurnState {
   if (state.sessions.has(sessionID) || sessionID === parentID) return state;
-  if (!state.sessions.has(parentID)) return { ...state, parentOf: new Map(state.parentOf).set(sessionID, parentID) };
+  if (!state.sessions.has(parentID)) return revise(state, { parentOf: new Map(state.parentOf).set(sessionID, parentID) });
   const sessions = new Map(state.sessions).set(sessionID, {
     parentID,
     agent: undefined,
@@ -383,7 +446,7 @@ function linkSession(state: TurnState, sessionID: string, parentID: string, titl
   });
   const parentOf = new Map(state.parentOf);
   parentOf.delete(sessionID);
-  let next: TurnState = { ...state, sessions, parentOf };
+  let next: TurnState = revise(state, { sessions, parentOf });
   next = release(next, "heldBySession", sessionID, replies);
   // Its own children may have been waiting for it.
   for (const [child, parent] of state.parentOf) {
@@ -401,9 +464,21 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   const summary = info.role === "assistant" && info.summary === true;
   const inTurn = root ? role === "assistant" && parentID !== undefined && state.userIDs.includes(parentID) : true;
   const tokens = info.role === "assistant" ? info.tokens : undefined;
-  const completedAt = info.role === "assistant" ? info.time.completed : undefined;
+  // The generated type says `time` is always there; the checked shape (what a server may send) does not.
+  const time = info.time as { created?: number; completed?: number } | undefined;
+  const completedAt = info.role === "assistant" ? time?.completed : undefined;
   const finish = info.role === "assistant" ? info.finish : undefined;
   const error = info.role === "assistant" ? (info.error as RawProviderError | undefined) : undefined;
+  const reported: Usage = tokens
+    ? {
+        input: tokens.input,
+        output: tokens.output,
+        reasoning: tokens.reasoning,
+        cacheRead: tokens.cache.read,
+        cacheWrite: tokens.cache.write,
+        cost: info.role === "assistant" ? (info.cost ?? 0) : 0,
+      }
+    : ZERO_USAGE;
   const message: MessageState = {
     sessionID,
     role,
@@ -413,30 +488,22 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
     partIDs: previous?.partIDs ?? [],
     finish: finish ?? previous?.finish,
     completed: (previous?.completed ?? false) || completedAt !== undefined || finish !== undefined || error !== undefined,
-    usage: tokens
-      ? {
-          input: tokens.input,
-          output: tokens.output,
-          reasoning: tokens.reasoning,
-          cacheRead: tokens.cache.read,
-          cacheWrite: tokens.cache.write,
-          cost: info.role === "assistant" ? (info.cost ?? 0) : 0,
-        }
-      : ZERO_USAGE,
+    // A message's usage only grows (each finished step adds to it): a snapshot read before the live
+    // update that was already applied must not take it back.
+    usage: source === "snapshot" && previous && usageTotal(reported) < usageTotal(previous.usage) ? previous.usage : reported,
     structured: (info.role === "assistant" ? info.structured : undefined) ?? previous?.structured,
     synthetic: previous?.synthetic ?? role === "user",
   };
   const rootAssistant = root && inTurn && !summary;
-  let next: TurnState = {
-    ...state,
-    now: Math.max(state.now, completedAt ?? 0, info.time.created),
-    messages: new Map(state.messages).set(id, message),
+  let next: TurnState = revise(state, {
+    now: Math.max(state.now, completedAt ?? 0, time?.created ?? 0),
+    messages: state.messages.set(id, message),
     started: state.started || (root && (id === state.userMessageID || inTurn)),
-    assistantIDs: rootAssistant && !state.assistantIDs.includes(id) ? [...state.assistantIDs, id] : state.assistantIDs,
+    lastAssistantID: rootAssistant && !(previous && previous.inTurn && !previous.summary) ? id : state.lastAssistantID,
     maxMessageID: root && id > state.maxMessageID ? id : state.maxMessageID,
-  };
+  });
   // The turn's own user message proves an earlier `session.error` was another turn's.
-  if (root && id === state.userMessageID) next = { ...next, earlyError: undefined };
+  if (root && id === state.userMessageID) next = revise(next, { earlyError: undefined });
   if (!root && !previous) next = announce(next, sessionID, replies);
 
   next = release(next, "heldByMessage", id, replies);
@@ -446,7 +513,7 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   }
   // The run already went idle with this answer unfinished; its completion on the stream settles the
   // turn (a snapshot's messages settle it only as a whole, after their parts).
-  if (source === "live" && rootAssistant && message.completed && next.idleLive && next.needsSnapshot && !next.done && id === next.assistantIDs.at(-1)) {
+  if (source === "live" && rootAssistant && message.completed && next.idleLive && next.needsSnapshot && !next.done && id === next.lastAssistantID) {
     next = settle(next, replies);
   }
   return next;
@@ -476,26 +543,34 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     kind,
     shown: "",
     live: source === "live" ? "" : undefined,
+    epoch: next.gaps,
     closed: false,
     discarded: false,
     toolStatuses: [],
   };
   if (!previous) {
-    const messages = new Map(next.messages).set(messageID, { ...message, partIDs: [...message.partIDs, id] });
-    next = { ...next, messages };
+    const messages = next.messages.set(messageID, { ...message, partIDs: [...message.partIDs, id] });
+    next = revise(next, { messages });
   }
   const emitting = shows(next, part.sessionID);
 
   if (part.type === "text" || part.type === "reasoning") {
     const closing = part.time?.end !== undefined;
-    if (source === "live" || closing || source === "final") {
-      current = settleText(current, id, part.text, emitting ? replies : undefined, sessionRef(next, part.sessionID));
+    // A record without its text says nothing about it; a snapshot's text that is behind what already
+    // streamed is older than the live stream, and must not roll the part back.
+    const behind = source !== "live" && part.text !== undefined && current.shown.length > part.text.length && current.shown.startsWith(part.text);
+    if (part.text !== undefined && !behind && (source === "live" || closing || source === "final")) {
+      current = settleText(current, id, part.text, next.gaps, emitting ? replies : undefined, sessionRef(next, part.sessionID));
       if (closing || source === "final") current = { ...current, closed: true };
     }
   } else if (part.type === "tool") {
     current = onToolPart(current, id, part, emitting ? replies : undefined, sessionRef(next, part.sessionID));
+  } else if (part.type === "step-finish" && part.sessionID === next.sessionID) {
+    // Servers that send no completing message.updated (1.18.31 after an abort) still close the step:
+    // an idle after it ends the turn.
+    next = onStepFinished(next, messageID, part.reason, replies, source);
   }
-  next = { ...next, parts: new Map(next.parts).set(id, current) };
+  next = revise(next, { parts: next.parts.set(id, current), openText: trackOpen(next.openText, id, previous, current, next.sessionID) });
 
   // Deltas that arrived before this part's type was known. A live update includes every delta
   // sent before it, so they are new text only after an empty (start) update; otherwise the
@@ -504,10 +579,18 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
   if (held) {
     const heldByPart = new Map(next.heldByPart);
     heldByPart.delete(id);
-    next = { ...next, heldByPart, heldCount: next.heldCount - held.length };
+    next = revise(next, { heldByPart, heldCount: next.heldCount - held.length });
     const replay = source === "live" && (part.type === "text" || part.type === "reasoning") && part.text === "";
     if (replay) for (const event of held) next = step(next, event, replies);
   }
+  return next;
+}
+
+function onStepFinished(state: TurnState, messageID: string, reason: string | undefined, replies: Reply[], source: PartSource): TurnState {
+  const message = state.messages.get(messageID);
+  if (!message || message.completed) return state;
+  let next: TurnState = revise(state, { messages: state.messages.set(messageID, { ...message, completed: true, finish: message.finish ?? reason }) });
+  if (source === "live" && next.idleLive && next.needsSnapshot && !next.done && messageID === next.lastAssistantID) next = settle(next, replies);
   return next;
 }
 
@@ -520,30 +603,30 @@ function onUserPart(state: TurnState, messageID: string, message: MessageState, 
   if (part.type === "compaction") {
     if (state.userIDs.includes(messageID)) return state;
     replies.push({ kind: "compaction", sessionID: state.sessionID, auto: part.auto, messageID });
-    return { ...state, userIDs: [...state.userIDs, messageID], compacting: true };
+    return revise(state, { userIDs: [...state.userIDs, messageID], compacting: true });
   }
   if (part.type === "text" && !part.synthetic && message.synthetic) {
-    return { ...state, messages: new Map(state.messages).set(messageID, { ...message, synthetic: false }) };
+    return revise(state, { messages: state.messages.set(messageID, { ...message, synthetic: false }) });
   }
   if (part.type === "text" && part.synthetic && message.synthetic && state.compacting && !state.userIDs.includes(messageID)) {
     // The continuation the server adds after an automatic compaction: the turn goes on under it.
-    return release({ ...state, userIDs: [...state.userIDs, messageID], compacting: false }, "heldByMessage", messageID, replies);
+    return release(revise(state, { userIDs: [...state.userIDs, messageID], compacting: false }), "heldByMessage", messageID, replies);
   }
   return state;
 }
 
 function onTaskPart(state: TurnState, part: Extract<PartRecord, { type: "tool" }>, replies: Reply[]): TurnState {
   if (part.tool !== "task") return state;
-  const metadata = (part.state as { metadata?: Record<string, unknown> }).metadata;
+  const metadata = (part.state as { metadata?: Record<string, unknown> } | undefined)?.metadata;
   const child = metadata?.["sessionId"];
   if (typeof child !== "string") return state;
   let next = state.sessions.has(child) ? state : linkSession(state, child, part.sessionID, undefined, replies);
   const node = next.sessions.get(child);
   if (!node) return next;
-  const input = part.state.input as Record<string, unknown>;
+  const input = (part.state.input ?? {}) as Record<string, unknown>;
   const agent = typeof input["subagent_type"] === "string" ? input["subagent_type"] : node.agent;
   const description = typeof input["description"] === "string" ? input["description"] : node.description;
-  next = { ...next, sessions: new Map(next.sessions).set(child, { ...node, agent, description, callID: part.callID }) };
+  next = revise(next, { sessions: new Map(next.sessions).set(child, { ...node, agent, description, callID: part.callID }) });
   return announce(next, child, replies);
 }
 
@@ -552,7 +635,7 @@ function announce(state: TurnState, sessionID: string, replies: Reply[]): TurnSt
   const node = state.sessions.get(sessionID);
   if (!node || node.announced || node.parentID === undefined || state.done) return state;
   replies.push(subagentReply(node, sessionID, "started"));
-  return { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, announced: true, busy: true }) };
+  return revise(state, { sessions: new Map(state.sessions).set(sessionID, { ...node, announced: true, busy: true }) });
 }
 
 function subagentReply(node: SessionNode, sessionID: string, status: SubagentReply["status"]): SubagentReply {
@@ -571,7 +654,7 @@ function subagentReply(node: SessionNode, sessionID: string, status: SubagentRep
  * Brings a text/reasoning part up to the server's `text`, which includes every delta sent before it
  * on the live stream: only what goes beyond what was shown is emitted.
  */
-function settleText(part: PartState, partID: string, text: string, replies: Reply[] | undefined, ref: ReplyRef): PartState {
+function settleText(part: PartState, partID: string, text: string, epoch: number, replies: Reply[] | undefined, ref: ReplyRef): PartState {
   if (part.discarded) return part;
   let shown = part.shown;
   if (text.startsWith(shown)) {
@@ -581,7 +664,12 @@ function settleText(part: PartState, partID: string, text: string, replies: Repl
     // The server's text diverged from what streamed (it never should): trust the server from now on.
     shown = text;
   }
-  return { ...part, shown, live: text };
+  return { ...part, shown, live: text, epoch };
+}
+
+/** The part's live text, or undefined while a gap since its last live update leaves it unknown. */
+function liveText(state: TurnState, part: PartState): string | undefined {
+  return part.epoch === state.gaps ? part.live : undefined;
 }
 
 function emit(part: PartState, partID: string, text: string, ref: ReplyRef, replies: Reply[]): void {
@@ -596,7 +684,8 @@ function emit(part: PartState, partID: string, text: string, ref: ReplyRef, repl
 }
 
 function onToolPart(part: PartState, partID: string, record: Extract<PartRecord, { type: "tool" }>, replies: Reply[] | undefined, ref: ReplyRef): PartState {
-  const state = record.state;
+  const state = record.state as ToolStateRecord | undefined;
+  if (state === undefined) return part;
   const status = state.status;
   if (part.toolStatuses.includes(status)) return part;
   if (part.toolStatuses.includes("completed") || part.toolStatuses.includes("error")) return part;
@@ -609,7 +698,7 @@ function onToolPart(part: PartState, partID: string, record: Extract<PartRecord,
       // Older servers may leave these out.
       callID: record.callID ?? partID,
       tool: record.tool || "unknown",
-      input: state.input as Record<string, unknown>,
+      input: (state.input ?? {}) as Record<string, unknown>,
       ...("title" in state && typeof state.title === "string" ? { title: state.title } : {}),
     };
     if (state.status === "pending" || state.status === "running") {
@@ -640,26 +729,41 @@ function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies
   if (seenDeltas.has(event.id)) return state;
   seenDeltas = seenDeltas.add(event.id);
   // After a gap the delta's place in the text is unknown: wait for the part's full text.
-  if (part.live === undefined) return { ...state, seenDeltas };
-  const live = part.live + delta;
+  const known = liveText(state, part);
+  if (known === undefined) return revise(state, { seenDeltas });
+  const live = known + delta;
   let shown = part.shown;
   // In step (the usual case, the same string): the delta is new text. Comparing the texts on every
   // delta would make a long part quadratic, so they are compared once, when the live text passes
   // what a snapshot showed.
-  const inStep = part.shown === part.live;
+  const inStep = part.shown === known;
   if (inStep || live.length > shown.length) {
     const fresh = inStep ? delta : live.startsWith(shown) ? live.slice(shown.length) : "";
     if (fresh && shows(state, part.sessionID)) emit(part, partID, fresh, sessionRef(state, part.sessionID), replies);
     // Diverged (never seen): the live stream is the server's order, so follow it from here.
     shown = live;
   }
-  return { ...state, seenDeltas, parts: new Map(state.parts).set(partID, { ...part, live, shown }) };
+  // The hot path: literals of known shape, not spreads (see `revise`).
+  const next = copyState(state);
+  next.seenDeltas = seenDeltas;
+  next.parts = state.parts.set(partID, {
+    sessionID: part.sessionID,
+    messageID: part.messageID,
+    kind: part.kind,
+    shown,
+    live,
+    epoch: part.epoch,
+    closed: part.closed,
+    discarded: part.discarded,
+    toolStatuses: part.toolStatuses,
+  });
+  return next;
 }
 
 function onBusy(state: TurnState, sessionID: string, replies: Reply[]): TurnState {
   const node = state.sessions.get(sessionID);
   if (!node || node.busy || node.parentID === undefined) return state;
-  const next = { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, busy: true }) };
+  const next = revise(state, { sessions: new Map(state.sessions).set(sessionID, { ...node, busy: true }) });
   return node.announced ? next : announce(next, sessionID, replies);
 }
 
@@ -677,23 +781,22 @@ function onRetry(
   const discarded: DiscardedText[] = [];
   let parts = state.parts;
   if (sessionID === state.sessionID) {
-    for (const [partID, part] of state.parts) {
-      if (part.sessionID !== sessionID || part.closed || part.discarded) continue;
-      if (part.kind !== "text" && part.kind !== "reasoning") continue;
-      if (parts === state.parts) parts = new Map(state.parts);
-      (parts as Map<string, PartState>).set(partID, { ...part, discarded: true });
+    for (const partID of state.openText) {
+      const part = state.parts.get(partID);
+      if (!part || (part.kind !== "text" && part.kind !== "reasoning")) continue;
+      parts = parts.set(partID, { ...part, discarded: true });
       if (part.shown) discarded.push({ messageID: part.messageID, partID, kind: part.kind, text: part.shown });
     }
   }
   if (shows(state, sessionID)) {
     replies.push({ kind: "retry", ...sessionRef(state, sessionID), attempt: status.attempt, message: status.message, next: status.next, discarded });
   }
-  return {
-    ...state,
+  return revise(state, {
     parts,
+    openText: sessionID === state.sessionID ? [] : state.openText,
     now: Math.max(state.now, status.next),
     retryAttempt: sessionID === state.sessionID ? status.attempt : state.retryAttempt,
-  };
+  });
 }
 
 /**
@@ -707,13 +810,13 @@ function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "
     const node = state.sessions.get(sessionID);
     if (!node || !node.busy || node.parentID === undefined) return state;
     if (!state.done) replies.push(subagentReply(node, sessionID, "idle"));
-    return { ...state, sessions: new Map(state.sessions).set(sessionID, { ...node, busy: false }) };
+    return revise(state, { sessions: new Map(state.sessions).set(sessionID, { ...node, busy: false }) });
   }
   // An idle from before this turn's prompt was taken up (a stopped turn's trailing idle)... unless a
   // gap may have hidden the prompt: then only a snapshot can tell.
-  if (!state.started) return state.gapOpen ? { ...state, idleLive: true, needsSnapshot: true } : state;
-  if (state.done) return state.settled ? state : { ...state, settled: true };
-  if (source === "live" && !state.idleLive) state = { ...state, idleLive: true };
+  if (!state.started) return state.gapOpen ? revise(state, { idleLive: true, needsSnapshot: true }) : state;
+  if (state.done) return state.settled ? state : revise(state, { settled: true });
+  if (source === "live" && !state.idleLive) state = revise(state, { idleLive: true });
   // Missing text after a gap, or no answer (a server that skipped the prompt, or one that stopped
   // mid-turn): only the stored messages can tell.
   return settle(state, replies);
@@ -721,9 +824,9 @@ function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "
 
 /** Ends the turn with its final if the stream alone can: no gap to fill, no text missing, answered. */
 function settle(state: TurnState, replies: Reply[]): TurnState {
-  if (state.gapOpen || missingText(state) || unanswered(state)) return { ...state, needsSnapshot: true };
+  if (state.gapOpen || missingText(state) || unanswered(state)) return revise(state, { needsSnapshot: true });
   replies.push(finalReply(state));
-  return { ...state, done: true, settled: true, needsSnapshot: false };
+  return revise(state, { done: true, settled: true, needsSnapshot: false });
 }
 
 function onSubagentError(state: TurnState, sessionID: string, error: RawProviderError, replies: Reply[]): TurnState {
@@ -745,7 +848,7 @@ function onPermissionAsked(state: TurnState, request: PermissionRecord | EventOf
     metadata: (request.metadata ?? {}) as Record<string, unknown>,
     ...(request.tool ? { tool: { messageID: request.tool.messageID, callID: request.tool.callID } } : {}),
   });
-  return { ...state, requests: new Map(state.requests).set(request.id, "asked") };
+  return revise(state, { requests: new Map(state.requests).set(request.id, "asked") });
 }
 
 function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Reply[]): TurnState {
@@ -764,16 +867,16 @@ function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Rep
     questions,
     ...(request.tool ? { tool: { messageID: request.tool.messageID, callID: request.tool.callID } } : {}),
   });
-  return { ...state, requests: new Map(state.requests).set(request.id, "asked") };
+  return revise(state, { requests: new Map(state.requests).set(request.id, "asked") });
 }
 
 function fail(state: TurnState, error: RawProviderError, partialText: string, replies: Reply[]): TurnState {
   replies.push({ kind: "error", sessionID: state.sessionID, error: classifyProviderError(error, { partialText, now: state.now }) });
-  return { ...state, done: true };
+  return revise(state, { done: true });
 }
 
 function finalReply(state: TurnState): FinalReply {
-  const lastID = state.assistantIDs[state.assistantIDs.length - 1];
+  const lastID = state.lastAssistantID;
   const last = lastID === undefined ? undefined : state.messages.get(lastID);
   const usage = { ...ZERO_USAGE };
   const subagentUsage = { ...ZERO_USAGE };
@@ -793,6 +896,10 @@ function finalReply(state: TurnState): FinalReply {
   };
 }
 
+function usageTotal(usage: Usage): number {
+  return usage.input + usage.output + usage.reasoning + usage.cacheRead + usage.cacheWrite + usage.cost;
+}
+
 function addUsage(total: Usage, usage: Usage): void {
   total.input += usage.input;
   total.output += usage.output;
@@ -804,16 +911,26 @@ function addUsage(total: Usage, usage: Usage): void {
 
 /** Some root part still lacks text it missed in a gap. */
 function missingText(state: TurnState): boolean {
-  for (const part of state.parts.values()) {
-    if (part.kind !== "text" && part.kind !== "reasoning") continue;
-    if (part.sessionID === state.sessionID && !part.closed && !part.discarded && part.live === undefined) return true;
+  for (const partID of state.openText) {
+    const part = state.parts.get(partID);
+    if (part && liveText(state, part) === undefined) return true;
   }
   return false;
 }
 
+/** `openText` after a root part changed from `before` to `after`. */
+function trackOpen(open: readonly string[], partID: string, before: PartState | undefined, after: PartState, rootID: string): readonly string[] {
+  const isOpen = (part: PartState | undefined) =>
+    part !== undefined && part.sessionID === rootID && (part.kind === "text" || part.kind === "reasoning") && !part.closed && !part.discarded;
+  const was = isOpen(before);
+  const is = isOpen(after);
+  if (was === is) return open;
+  return is ? [...open, partID] : open.filter((id) => id !== partID);
+}
+
 /** The turn has started but has no finished answer: no assistant message, or the last is unfinished. */
 function unanswered(state: TurnState): boolean {
-  const lastID = state.assistantIDs[state.assistantIDs.length - 1];
+  const lastID = state.lastAssistantID;
   return lastID === undefined || !state.messages.get(lastID)?.completed;
 }
 
@@ -829,13 +946,8 @@ export function unfinishedWhileIdle(state: TurnState): boolean {
 
 /** Text of the turn's last assistant message so far. */
 export function lastAssistantText(state: TurnState): string {
-  const lastID = state.assistantIDs[state.assistantIDs.length - 1];
+  const lastID = state.lastAssistantID;
   return lastID === undefined ? "" : messageText(state, lastID);
-}
-
-/** Whether some part is waiting, after a gap, for the server's text. */
-export function isCatchingUp(state: TurnState): boolean {
-  return !state.done && missingText(state);
 }
 
 /** Text of one assistant message: its text parts, in order (parts a retry discarded left out). */
@@ -884,7 +996,7 @@ function hold(state: TurnState, bucket: "heldByMessage" | "heldByPart" | "heldBy
   if (state.done || state.heldCount >= MAX_HELD) return state;
   const held = new Map(state[bucket]);
   held.set(key, [...(held.get(key) ?? []), event]);
-  return { ...state, [bucket]: held, heldCount: state.heldCount + 1 };
+  return revise(state, { [bucket]: held, heldCount: state.heldCount + 1 });
 }
 
 /** Replays the events held under `key` now that what they waited for is known. */
@@ -893,7 +1005,7 @@ function release(state: TurnState, bucket: "heldByMessage" | "heldBySession", ke
   if (!held) return state;
   const map = new Map(state[bucket]);
   map.delete(key);
-  let next: TurnState = { ...state, [bucket]: map, heldCount: state.heldCount - held.length };
+  let next: TurnState = revise(state, { [bucket]: map, heldCount: state.heldCount - held.length });
   for (const event of held) next = step(next, event, replies);
   return next;
 }

@@ -33,8 +33,14 @@ export interface PromptOptions {
   messageID?: string;
 }
 
-export function promptBody(messageID: string, input: string | PartInput[], options: PromptOptions): PromptBody {
-  const parts: PartInput[] = typeof input === "string" ? [{ type: "text", text: input }] : input;
+/**
+ * The `prompt_async` body. Every part gets an id (`partID()`, unless the caller chose one): the
+ * transport may send the body again after a lost answer, and the server stores parts by id, so a
+ * repeat stores nothing twice.
+ */
+export function promptBody(messageID: string, input: string | PartInput[], options: PromptOptions, partID: () => string): PromptBody {
+  const given: PartInput[] = typeof input === "string" ? [{ type: "text", text: input }] : input;
+  const parts = given.map((part) => (part.id === undefined ? { ...part, id: partID() } : part));
   const body: PromptBody = { messageID, parts };
   if (options.model !== undefined) body.model = parseModel(options.model);
   if (options.agent !== undefined) body.agent = options.agent;

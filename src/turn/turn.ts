@@ -4,9 +4,11 @@
 // stop request and its own deadlines. The pure codec turns events into replies; this file owns the
 // rules that need a clock or a request: catching up after gaps, stopping exactly, settling the lock.
 
-import { AbortError, ConfigurationError, OpencodeError, StreamError } from "../http/errors.js";
+import { AbortError, BadRequestError, ConfigurationError, OpencodeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
-import type { TypedRequest } from "../http/paths.js";
+import type { ResponseData, TypedRequest } from "../http/paths.js";
+import { backoffMs } from "../http/retry.js";
+import { sessionOfEvent } from "../events/session-of.js";
 import type { Event, StreamGap } from "../events/types.js";
 import type { MessageIDs } from "../session/ids.js";
 import type { SessionMutex } from "../session/mutex.js";
@@ -38,29 +40,32 @@ export interface TurnSubscription extends AsyncIterable<Event | StreamGap> {
   close(): void;
 }
 
-/** The Turn's bounds, in ms. */
+/** The Turn's bounds. */
 export interface TurnTiming {
-  /** After the terminal reply, how long to wait for the session to go idle before letting the next turn in. */
+  /** After the terminal reply, how long (ms) to wait for the session to go idle before letting the next turn in. */
   settleMs: number;
-  /** After a stop, how long the server has to report the session idle. */
+  /** After a stop, how long (ms) the server has to report the session idle. */
   stopSettleMs: number;
-  /** Between two abort requests sent at the turn's signs of life. */
-  abortRepeatMs: number;
-  /** How long an idle session must show the turn unfinished before the turn is given up. */
+  /** How long (ms) an idle session must show the turn unfinished before the turn is given up. */
   lostTurnMs: number;
-  /** Between the snapshots that watch an idle session showing the turn unfinished. */
+  /** Between the reads (ms) that watch an idle session showing the turn unfinished. */
   recheckMs: number;
-  /** Without any sign of the prompt this long after posting it, look at what the server stored. */
+  /** Without any sign of the prompt this long (ms) after posting it, look at what the server stored. */
   noStartMs: number;
+  /** Wait before repeating a failed read of the server, by failures so far (0-based). */
+  backoff: (attempt: number) => number;
+  /** Reads of the server that fail in a row before the turn ends with a `StreamError`. */
+  maxReadFailures: number;
 }
 
 const TIMING: TurnTiming = {
   settleMs: 3_000,
   stopSettleMs: 10_000,
-  abortRepeatMs: 250,
   lostTurnMs: 2_000,
   recheckMs: 1_000,
   noStartMs: 5_000,
+  backoff: backoffMs,
+  maxReadFailures: 6,
 };
 
 export interface TurnDeps {
@@ -69,6 +74,8 @@ export interface TurnDeps {
   mutex: SessionMutex;
   logger: Logger;
   ids: MessageIDs;
+  /** The turns running on this client, so closing it can stop them on the server. */
+  running?: Set<Turn>;
   timing?: Partial<TurnTiming>;
 }
 
@@ -80,12 +87,46 @@ export type TurnStart =
 /** How many unknown sessions one snapshot looks up to place them in the tree. */
 const MAX_SESSION_LOOKUPS = 10;
 
+/**
+ * Where the turn is in its life. One `transition` moves it on; everything else is data.
+ *
+ *   opening ──► streaming ◄──► gap ──► catching-up ──► streaming
+ *      │            │                                      │
+ *      └────────────┴──────────► stopping ──► ended ◄──────┘
+ */
+type Phase =
+  /** Waiting for the session lock and the stream, then sending the prompt (`sending`). */
+  | { name: "opening"; post: "unsent" | "sending" }
+  /** Following the live stream; reads of the server are only checks (see `planCheck`). */
+  | { name: "streaming" }
+  /** The stream had a gap (or the turn attaches): the server must be read, next try at `at`. */
+  | { name: "gap"; at: number }
+  /** A read of the server is in flight; `owed` when it is a gap's, retried until one succeeds. */
+  | { name: "catching-up"; owed: boolean }
+  /** The terminal reply is out: waiting until `by` for the session to settle, then releasing the lock. */
+  | { name: "stopping"; by: number }
+  | { name: "ended" };
+
 type Input =
   | { kind: "event"; event: Event | StreamGap }
   | { kind: "snapshot"; snapshot: TurnSnapshot; stored: boolean }
-  | { kind: "snapshot-failed"; error: unknown; required: boolean }
-  | { kind: "closed" }
+  | { kind: "read-failed"; error: unknown }
+  /** The prompt was sent: `answered` when the server took it, false when a stop cancelled the request (it may have it). */
+  | { kind: "posted"; answered: boolean }
+  | { kind: "terminal"; reply: TerminalReply }
   | { kind: "wake" };
+
+/** The stop the user asked for: sent once, repeated once only when the server can have ignored it. */
+interface Stop {
+  /** When the abort request went out; undefined while the prompt is not (known to be) on the server. */
+  sentAt: number | undefined;
+  /** Sent before the turn showed its prompt loop running: the server ignores such an abort. */
+  early: boolean;
+  /** The server reported the session idle (or never had the prompt). */
+  confirmed: boolean;
+  readonly settled: Promise<void>;
+  settle(error?: OpencodeError): void;
+}
 
 export class Turn implements AsyncIterable<Reply> {
   readonly sessionID: string;
@@ -111,24 +152,25 @@ export class Turn implements AsyncIterable<Reply> {
   private readonly reasoningParts = new Map<string, string>();
 
   // The machine.
+  private phase: Phase = { name: "opening", post: "unsent" };
   /** Cancels waiting for the lock and the stream, and ends the subscription. */
-  private readonly stop = new AbortController();
+  private readonly cancel = new AbortController();
   private readonly post = new AbortController();
-  /** 0: not sent; 1: in flight; 2: the server answered. */
-  private postStage: 0 | 1 | 2 = 0;
-  private postedAt = 0;
+  /** When the prompt was posted (or the turn attached); undefined while the server cannot have it. */
+  private postedAt: number | undefined;
+  private stop: Stop | undefined;
+  /** The last abort request, answered or failed (what `client.close()` waits for). */
+  private abortSent: Promise<unknown> = Promise.resolve();
+  /** A gap arrived while a read was in flight: that read cannot settle it, so another follows. */
+  private gapAfterRead = false;
+  /** A read in flight while stopping (in every other phase, `catching-up` says it). */
+  private reading = false;
   private readonly inbox: Input[] = [];
   private wakeLoop: () => void = noop;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private snapshotting = false;
-  /** A gap was seen and no snapshot has been read since. */
-  private gapPending = false;
-  /** Attaching: the stored messages are the turn's start. */
-  private attachPending: boolean;
-  /** The next snapshot decide() planned: when, and whether the turn depends on it. */
-  private snapshotPlan: { at: number; required: boolean } | undefined;
-  /** When the last snapshot was read: checks that repeat are spaced by `recheckMs`, never a tight loop. */
-  private lastSnapshotAt = -Infinity;
+  /** Reads of the server that failed in a row, and when the last one started. */
+  private readFailures = 0;
+  private lastReadAt = -Infinity;
   /** Idle snapshots showing the turn unfinished: when the first was taken, and how many. */
   private idleSeenAt: number | undefined;
   private idleSeen = 0;
@@ -138,16 +180,6 @@ export class Turn implements AsyncIterable<Reply> {
    * between storing the prompt and going busy, so giving up takes five times as long.
    */
   private endSeen = false;
-  /** Required snapshots that failed in a row; the third ends the turn. */
-  private snapshotFailures = 0;
-  private settleBy: number | undefined;
-  // Stopping.
-  private stopping = false;
-  private stopSentAt: number | undefined;
-  private stopConfirmed = false;
-  private stopDeadline: number | undefined;
-  private settleStop: (error?: OpencodeError) => void = noop;
-  private readonly stopped: Promise<void>;
   private readonly onSignal = () => void this.abort();
 
   constructor(deps: TurnDeps, sessionID: string, start: TurnStart) {
@@ -155,13 +187,9 @@ export class Turn implements AsyncIterable<Reply> {
     this.timing = { ...TIMING, ...deps.timing };
     this.sessionID = sessionID;
     this.start = start;
-    this.attachPending = start.kind === "attach";
     if (start.kind === "attach") this.userMessageID = start.userMessageID;
     else if (start.options.messageID !== undefined) this.userMessageID = start.options.messageID;
-    this.stopped = new Promise<void>((resolve, reject) => {
-      this.settleStop = (error) => (error ? reject(error) : resolve());
-    });
-    this.stopped.catch(noop);
+    deps.running?.add(this);
     const signal = start.options.signal;
     if (signal?.aborted) void this.abort();
     else signal?.addEventListener("abort", this.onSignal, { once: true });
@@ -207,21 +235,30 @@ export class Turn implements AsyncIterable<Reply> {
   /**
    * Stops the turn. It ends at once with an `error` reply carrying `AbortedError` (no other reply
    * follows), `done` rejects with it, and the server is asked to stop: a prompt still waiting for
-   * the session is dropped, one being sent is cancelled, and an abort the server ignores (sent
-   * before its prompt loop started) is repeated when the turn shows signs of life. Resolves once
-   * the server reports the session idle (the next turn on this session waits for that too);
+   * the session is dropped, one being sent is cancelled, and one the server has gets one abort
+   * request — repeated once, when the turn shows its prompt loop running, only if it was sent
+   * before that (the server ignores an abort that arrives before its prompt loop starts). Resolves
+   * once the server reports the session idle (the next turn on this session waits for that too);
    * rejects with `StopTimeoutError` if it does not within 10 s. Nobody has to await it.
    */
   abort(): Promise<void> {
-    if (this.stopping || this.terminal) return this.stopping ? this.stopped : Promise.resolve();
-    this.stopping = true;
-    this.finish({ kind: "error", sessionID: this.sessionID, error: aborted("the turn was aborted by the client") });
-    this.stopDeadline = Date.now() + this.timing.stopSettleMs;
-    if (this.postStage === 0) this.stop.abort();
-    else if (this.postStage === 1) this.post.abort();
-    else this.sendStop();
-    this.wakeLoop();
-    return this.stopped;
+    if (this.stop) return this.stop.settled;
+    if (this.terminal) return Promise.resolve();
+    let settle: (error?: OpencodeError) => void = noop;
+    const settled = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
+    settled.catch(noop);
+    this.stop = { sentAt: undefined, early: false, confirmed: false, settled, settle };
+    this.transition({ kind: "terminal", reply: { kind: "error", sessionID: this.sessionID, error: aborted("the turn was aborted by the client") } });
+    return settled;
+  }
+
+  /**
+   * @internal For `client.close()`: stops the turn and resolves once the abort request was answered (or was
+   * not needed), without waiting for the session to go idle.
+   */
+  async abortForClose(): Promise<void> {
+    void this.abort();
+    await this.abortSent;
   }
 
   /** The replies as a web `ReadableStream` (cancelling it stops the turn, like `break`). */
@@ -273,7 +310,7 @@ export class Turn implements AsyncIterable<Reply> {
     let release: (() => void) | undefined;
     let subscription: TurnSubscription | undefined;
     try {
-      release = await mutex.acquire(this.sessionID, this.stop.signal);
+      release = await mutex.acquire(this.sessionID, this.cancel.signal);
       // Chosen only now: earlier turns on this session have replied, and their ids were observed.
       this.userMessageID ??= this.deps.ids.next(this.sessionID);
       this.state = initialTurnState({
@@ -283,42 +320,51 @@ export class Turn implements AsyncIterable<Reply> {
         subagents: this.start.options.subagents,
       });
       // Subscribe and see the stream open BEFORE prompting, or the first events could be missed.
-      subscription = events.subscribe({ sessionID: this.sessionID, children: true, gaps: true, signal: this.stop.signal });
+      subscription = events.subscribe({ sessionID: this.sessionID, children: true, gaps: true, signal: this.cancel.signal });
       await subscription.ready;
-      if (this.stopping) return;
-      if (this.start.kind === "prompt") await this.sendPrompt(promptBody(this.userMessageID, this.start.input, this.start.options));
+      if (this.phase.name !== "opening") return;
+      if (this.start.kind === "prompt") {
+        this.phase = { name: "opening", post: "sending" };
+        this.transition({ kind: "posted", answered: await this.sendPrompt(this.userMessageID, this.start) });
+      } else {
+        // Attaching: what happened before is all on the server.
+        this.postedAt = Date.now();
+        this.phase = { name: "gap", at: -Infinity };
+      }
       await this.loop(subscription);
     } catch (error) {
-      if (!this.terminal) this.finish(this.errorReply(error));
+      this.transition({ kind: "terminal", reply: this.errorReply(error) });
     } finally {
+      this.phase = { name: "ended" };
       clearTimeout(this.timer);
       this.start.options.signal?.removeEventListener("abort", this.onSignal);
       subscription?.close();
       if (this.state) this.deps.ids.observe(this.sessionID, this.state.maxMessageID);
       release?.();
-      if (this.stopping) this.settleStop(this.stopConfirmed || this.postStage === 0 ? undefined : this.stopTimeout());
+      this.deps.running?.delete(this);
+      const stop = this.stop;
+      if (stop) stop.settle(stop.confirmed || this.postedAt === undefined ? undefined : this.stopTimeout());
     }
   }
 
-  private async sendPrompt(body: PromptBody): Promise<void> {
-    this.postStage = 1;
+  /**
+   * Sends the prompt; resolves with whether the server answered (false: a stop cancelled it, and
+   * the server may or may not have it — its signs of life tell). Safe to repeat (the transport
+   * retries it): the server keys the message and its parts by their client-chosen ids.
+   */
+  private async sendPrompt(messageID: string, start: Extract<TurnStart, { kind: "prompt" }>): Promise<boolean> {
     try {
       await this.deps.request("post", "/session/{sessionID}/prompt_async", {
         path: { sessionID: this.sessionID },
-        body,
-        // Safe to repeat: the server keys the message by our client-chosen messageID.
+        body: promptBody(messageID, start.input, start.options, () => this.deps.ids.part()),
         idempotent: true,
         signal: this.post.signal,
       });
-      this.postStage = 2;
-      // Stopped while it was being sent, and the server has it: stop it there.
-      if (this.stopping) this.sendStop();
+      return true;
     } catch (error) {
-      // Cancelled by a stop: the server may or may not have the prompt; its signs of life tell.
-      if (!(this.stopping && this.post.signal.aborted)) throw error;
-      this.postStage = 2;
+      if (this.stop && this.post.signal.aborted) return false;
+      throw error;
     }
-    this.postedAt = Date.now();
   }
 
   /** Feeds the machine until the session has settled after the turn's end. */
@@ -326,143 +372,200 @@ export class Turn implements AsyncIterable<Reply> {
     const iterator = subscription[Symbol.asyncIterator]();
     let pending: Promise<void> | undefined;
     const pull = () =>
-      (pending ??= iterator.next().then(
-        (result) => {
-          pending = undefined;
-          this.inbox.push(result.done ? { kind: "closed" } : { kind: "event", event: result.value });
-        },
-        (error: unknown) => {
-          pending = undefined;
-          throw error;
-        },
-      ));
+      (pending ??= iterator.next().then((result) => {
+        pending = undefined;
+        if (result.done) {
+          // The client was closed (the stream ended for good).
+          if (!this.terminal) throw aborted("the client was closed before the turn ended");
+          this.phase = { name: "ended" };
+        } else this.inbox.push({ kind: "event", event: result.value });
+      }));
     for (;;) {
-      this.decide();
-      if (this.finishedWithServer()) return;
+      this.transition({ kind: "wake" });
+      if (this.phase.name === "ended") return;
       const input = this.inbox.shift();
-      if (input === undefined) {
-        const woken = new Promise<void>((resolve) => (this.wakeLoop = resolve));
-        this.armTimer();
-        await Promise.race([pull(), woken]);
-        this.wakeLoop = noop;
+      if (input !== undefined) {
+        this.transition(input);
         continue;
       }
-      if (input.kind === "closed") {
-        if (!this.terminal) throw aborted("the client was closed before the turn ended");
-        return;
-      }
-      this.step(input);
+      const woken = new Promise<void>((resolve) => (this.wakeLoop = resolve));
+      this.armTimer();
+      await Promise.race([pull(), woken]);
+      this.wakeLoop = noop;
     }
   }
 
-  /** Applies one input to the state. */
-  private step(input: Exclude<Input, { kind: "closed" }>): void {
-    const state = this.state!;
+  /** The one transition function: applies an input, then the rules that look at the whole state. */
+  private transition(input: Input): void {
+    const now = Date.now();
     switch (input.kind) {
-      case "event": {
-        if (input.event.type === "client.gap") {
-          this.state = markGap(state);
-          this.gapPending = true;
-          this.endSeen = true;
-          return;
-        }
-        this.apply(this.codec(() => mapEvent(state, input.event)));
-        this.watchForLife(input.event);
-        this.watchRun(input.event);
-        return;
-      }
-      case "snapshot": {
-        this.snapshotFailures = 0;
-        this.apply(this.codec(() => applySnapshot(state, input.snapshot)));
-        const idle = input.snapshot.status === "idle";
-        if (this.stopping && idle && (!input.stored || this.state!.settled)) this.confirmStop();
-        if (idle && unfinishedWhileIdle(this.state!)) {
-          this.idleSeenAt ??= Date.now();
-          this.idleSeen++;
-        } else {
-          this.idleSeenAt = undefined;
-          this.idleSeen = 0;
-        }
-        return;
-      }
-      case "snapshot-failed":
-        // A server that is restarting refuses a few requests: only a run of failures decides.
-        if (!input.required || ++this.snapshotFailures < 3) {
-          this.deps.logger.warn?.("could not read the session after a gap in the event stream", {
-            sessionID: this.sessionID,
-            error: String(input.error),
-          });
-          return;
-        }
-        this.finish({
+      case "event":
+        this.onEvent(input.event, now);
+        break;
+      case "snapshot":
+        this.readFailures = 0;
+        this.onSnapshot(input.snapshot, input.stored, now);
+        break;
+      case "read-failed":
+        this.onReadFailed(input.error, now);
+        break;
+      case "posted":
+        this.postedAt = now;
+        if (this.phase.name === "opening") this.phase = { name: "streaming" };
+        // Stopped while it was being sent, and the server has it: stop it there.
+        if (input.answered && this.stop && this.stop.sentAt === undefined) this.sendStop();
+        break;
+      case "terminal":
+        this.onTerminal(input.reply, now);
+        break;
+      case "wake":
+        break;
+    }
+    this.decide(now);
+  }
+
+  private onEvent(event: Event | StreamGap, now: number): void {
+    const state = this.state!;
+    if (event.type === "client.gap") {
+      this.state = markGap(state);
+      this.endSeen = true;
+      if (this.phase.name === "streaming") this.phase = { name: "gap", at: now };
+      // A read in flight was sent before the gap: it may miss what the gap lost, so read again after it.
+      else if (this.phase.name === "catching-up") this.phase = { name: "catching-up", owed: true };
+      this.gapAfterRead = this.phase.name === "catching-up";
+      return;
+    }
+    this.apply(this.codec(() => mapEvent(state, event)));
+    this.watchForLife(event);
+    this.watchRun(event);
+  }
+
+  private onSnapshot(snapshot: TurnSnapshot, stored: boolean, now: number): void {
+    this.apply(this.codec(() => applySnapshot(this.state!, snapshot)));
+    const idle = snapshot.status === "idle";
+    if (this.stop && idle && (!stored || this.state!.settled)) this.stop.confirmed = true;
+    if (idle && unfinishedWhileIdle(this.state!)) {
+      this.idleSeenAt ??= now;
+      this.idleSeen++;
+    } else {
+      this.idleSeenAt = undefined;
+      this.idleSeen = 0;
+    }
+    if (this.phase.name === "catching-up") {
+      this.phase = this.gapAfterRead ? { name: "gap", at: now } : { name: "streaming" };
+      this.gapAfterRead = false;
+    }
+  }
+
+  /** A read failed: a gap's read is tried again with backoff; a run of failures ends the turn. */
+  private onReadFailed(error: unknown, now: number): void {
+    this.readFailures++;
+    if (this.readFailures >= this.timing.maxReadFailures && !this.terminal) {
+      this.transition({
+        kind: "terminal",
+        reply: {
           kind: "error",
           sessionID: this.sessionID,
-          error: new StreamError("could not read the session's stored messages to finish the turn", true, { cause: input.error }),
-        });
-        this.settleBy = Date.now();
-        return;
-      case "wake":
-        return;
+          error: new StreamError(`could not read the session's stored messages to follow the turn (${this.readFailures} tries)`, true, { cause: error }),
+        },
+      });
+      return;
     }
+    this.deps.logger.warn?.("could not read the session to follow the turn; trying again", { sessionID: this.sessionID, error: String(error) });
+    if (this.phase.name !== "catching-up") return;
+    const retry = now + this.timing.backoff(this.readFailures - 1);
+    this.phase = this.phase.owed || this.gapAfterRead ? { name: "gap", at: retry } : { name: "streaming" };
+    this.gapAfterRead = false;
   }
 
-  /** The rules that look at the whole state after each input: what to ask for, when to give up. */
-  private decide(): void {
-    const state = this.state!;
-    const now = Date.now();
-    if (state.settled && this.stopping) this.confirmStop();
+  /** The turn's one terminal reply: shown at once; the turn then waits for the session to settle. */
+  private onTerminal(reply: TerminalReply, now: number): void {
+    if (this.terminal) return;
+    this.finish(reply);
+    if (this.stop) {
+      const opening = this.phase.name === "opening" ? this.phase.post : undefined;
+      if (opening === "unsent") this.cancel.abort();
+      else if (opening === "sending") this.post.abort();
+      else this.sendStop();
+    }
+    if (this.phase.name === "opening" || this.phase.name === "ended") return;
+    this.phase = { name: "stopping", by: now + (this.stop ? this.timing.stopSettleMs : this.timing.settleMs) };
+  }
+
+  /** The rules that look at the whole state after each input: what to read, when to give up or end. */
+  private decide(now: number): void {
+    const state = this.state;
+    if (!state || this.phase.name === "ended" || this.phase.name === "opening") return;
+    if (this.stop && state.settled) this.stop.confirmed = true;
     // An idle session that shows the turn unfinished in snapshots taken apart has lost it.
     const lostAfter = this.endSeen || state.earlyError ? this.timing.lostTurnMs : 5 * this.timing.lostTurnMs;
     if (this.idleSeenAt !== undefined && !this.terminal && this.idleSeen >= 2 && now - this.idleSeenAt >= lostAfter) {
-      this.finish({ kind: "error", sessionID: this.sessionID, error: lostTurn(state) });
+      this.transition({ kind: "terminal", reply: { kind: "error", sessionID: this.sessionID, error: lostTurn(state) } });
+      return;
     }
-    if (this.terminal && !this.stopping) this.settleBy ??= now + this.timing.settleMs;
-    this.planSnapshot(state, now);
-    if (this.snapshotPlan && !this.snapshotting && now >= this.snapshotPlan.at) this.takeSnapshot(this.snapshotPlan.required);
+    if (this.terminal && this.phase.name !== "stopping") {
+      this.phase = { name: "stopping", by: now + (this.stop ? this.timing.stopSettleMs : this.timing.settleMs) };
+    }
+    switch (this.phase.name) {
+      case "stopping":
+        if (this.stop ? this.stop.confirmed : state.settled) this.phase = { name: "ended" };
+        else if (now >= this.phase.by) this.phase = { name: "ended" };
+        else if (this.stop && !this.reading && this.stopCheckDue(state, now)) this.read(false);
+        return;
+      case "gap":
+        if (now >= this.phase.at) this.read(true);
+        return;
+      case "streaming": {
+        const at = this.planCheck(state);
+        if (at !== undefined && now >= at) this.read(false);
+        return;
+      }
+      case "catching-up":
+        return;
+    }
   }
 
   /**
-   * Whether the turn needs to look at the server over plain requests, and when. Recomputed from the
-   * state each time, so a reason that went away (the prompt appeared) asks for nothing.
+   * When the turn should look at the server over plain requests though the stream had no gap:
+   * an idle the stream cannot settle (text missing after a gap, no answer) and its rechecks, or no
+   * trace of the prompt (or only another turn's trailing error or idle). Recomputed from the state
+   * each time, so a reason that went away (the prompt appeared) asks for nothing.
    */
-  private planSnapshot(state: TurnState, now: number): void {
+  private planCheck(state: TurnState): number | undefined {
     let at = Infinity;
-    let required = false;
-    const want = (when: number, decides: boolean) => {
-      at = Math.min(at, when);
-      required ||= decides;
-    };
-    // Right after a gap or on attaching: what was missed, or what happened before, is all there.
-    if (this.gapPending) want(-Infinity, false);
-    if (this.attachPending) want(-Infinity, true);
-    if (!this.terminal) {
-      // An idle the stream cannot settle (text missing after a gap, no answer), and its rechecks.
-      if (state.needsSnapshot || this.idleSeenAt !== undefined) want(now, true);
-      // No trace of the prompt, or only another turn's trailing error or idle.
-      if (!state.started && this.postStage === 2) want(state.earlyError ? now : this.postedAt + this.timing.noStartMs, true);
-    }
-    // A stop before the prompt showed up: is it on the server at all?
-    if (this.stopping && !this.stopConfirmed && this.postStage === 2 && !state.started) want(now, true);
-    if (at === Infinity) {
-      this.snapshotPlan = undefined;
-      return;
-    }
-    const urgent = this.gapPending || this.attachPending;
-    this.snapshotPlan = { at: urgent ? at : Math.max(at, this.lastSnapshotAt + this.timing.recheckMs), required };
+    if (state.needsSnapshot || this.idleSeenAt !== undefined) at = Math.min(at, -Infinity);
+    if (!state.started && this.postedAt !== undefined) at = Math.min(at, state.earlyError ? -Infinity : this.postedAt + this.timing.noStartMs);
+    if (at === Infinity) return undefined;
+    // Checks that repeat are spaced, never a tight loop; failed ones back off.
+    const spacing = this.readFailures > 0 ? this.timing.backoff(this.readFailures - 1) : this.timing.recheckMs;
+    return Math.max(at, this.lastReadAt + spacing);
   }
 
-  /** Whether the loop may end: the turn ended and the session settled (or waiting for it ran out). */
-  private finishedWithServer(): boolean {
-    const now = Date.now();
-    if (this.stopping) return this.stopConfirmed || now >= this.stopDeadline! || this.postStage === 0;
-    if (!this.terminal) return false;
-    return this.state!.settled || now >= this.settleBy!;
+  /** A stop before the prompt showed up: is it on the server at all? */
+  private stopCheckDue(state: TurnState, now: number): boolean {
+    return !this.stop!.confirmed && this.postedAt !== undefined && !state.started && now >= this.lastReadAt + this.timing.recheckMs;
+  }
+
+  private read(owed: boolean): void {
+    if (this.phase.name === "stopping") this.reading = true;
+    else this.phase = { name: "catching-up", owed };
+    this.lastReadAt = Date.now();
+    this.readSnapshot(this.state!).then(
+      (input) => this.deliver(input),
+      (error: unknown) => this.deliver({ kind: "read-failed", error }),
+    );
+  }
+
+  private deliver(input: Input): void {
+    this.reading = false;
+    this.inbox.push(input);
+    this.wakeLoop();
   }
 
   private apply(result: MapResult): void {
     this.state = result.state;
     for (const reply of result.replies) {
-      if (reply.kind === "final" || reply.kind === "error") this.finish(reply);
+      if (reply.kind === "final" || reply.kind === "error") this.transition({ kind: "terminal", reply });
       else this.push(reply);
     }
   }
@@ -472,20 +575,18 @@ export class Turn implements AsyncIterable<Reply> {
     try {
       return map();
     } catch (error) {
-      this.finish({
-        kind: "error",
-        sessionID: this.sessionID,
-        error: new StreamError(`the turn codec failed on an event: ${String(error)}`, false, { cause: error }),
+      this.transition({
+        kind: "terminal",
+        reply: { kind: "error", sessionID: this.sessionID, error: new StreamError(`the turn codec failed on an event: ${String(error)}`, false, { cause: error }) },
       });
-      this.settleBy = Date.now();
+      if (this.phase.name === "stopping") this.phase = { name: "stopping", by: Date.now() };
       return { state: this.state!, replies: [] };
     }
   }
 
   /** Tracks what the live stream says about the root session's run (see `endSeen`). */
   private watchRun(event: Event): void {
-    const sessionID = (event.properties as { sessionID?: string }).sessionID;
-    if (sessionID !== this.sessionID) return;
+    if (sessionOfEvent(event) !== this.sessionID) return;
     const idle = event.type === "session.idle" || (event.type === "session.status" && event.properties.status.type === "idle");
     if (idle || event.type === "session.error") this.endSeen = true;
     else if (event.type === "session.status") {
@@ -496,61 +597,58 @@ export class Turn implements AsyncIterable<Reply> {
   }
 
   /**
-   * While stopping, every sign that the server is running the turn repeats the abort: one sent
-   * before the server's prompt loop started was ignored.
+   * While stopping: an abort sent before the server's prompt loop ran was ignored, so the first
+   * sign that the loop runs this turn (its assistant message, or the session busy once the prompt
+   * is stored) sends it once more. Signs after an abort that reached a running loop send nothing.
    */
   private watchForLife(event: Event): void {
-    if (!this.stopping || this.stopConfirmed) return;
+    const stop = this.stop;
+    if (!stop || stop.confirmed) return;
     const state = this.state!;
-    const props = event.properties as { sessionID?: string; info?: { id?: string; parentID?: string } };
-    const sessionID = props.sessionID ?? props.info?.id;
-    if (sessionID !== this.sessionID) return;
-    const ours =
-      (event.type === "message.updated" && (props.info?.id === this.userMessageID || props.info?.parentID === this.userMessageID)) ||
-      (event.type === "session.status" && state.started) ||
-      (event.type === "message.part.updated" && state.started);
-    if (ours) this.sendStop();
+    if (sessionOfEvent(event) !== this.sessionID) return;
+    const props = event.properties as { info?: { id?: string; parentID?: string } };
+    const running =
+      (event.type === "message.updated" && props.info?.parentID === this.userMessageID) ||
+      (event.type === "session.status" && event.properties.status.type === "busy" && state.started);
+    const stored = event.type === "message.updated" && props.info?.id === this.userMessageID;
+    if (stop.sentAt === undefined && this.postedAt !== undefined && (running || stored)) this.sendStop();
+    else if (stop.early && running) {
+      this.sendStop();
+      stop.early = false;
+    }
   }
 
+  /** Sends one abort request; remembers whether the server could have ignored it. */
   private sendStop(): void {
-    const now = Date.now();
-    if (this.stopSentAt !== undefined && now - this.stopSentAt < this.timing.abortRepeatMs) return;
-    this.stopSentAt = now;
-    this.deps
+    const stop = this.stop!;
+    stop.sentAt = Date.now();
+    stop.early = !this.loopRunning();
+    this.abortSent = this.deps
       .request("post", "/session/{sessionID}/abort", { path: { sessionID: this.sessionID } })
       .catch((error: unknown) => this.deps.logger.warn?.("could not ask the server to stop the turn", { sessionID: this.sessionID, error: String(error) }));
   }
 
-  private confirmStop(): void {
-    this.stopConfirmed = true;
+  /** The stream showed the server's prompt loop running this turn: an assistant message answering it. */
+  private loopRunning(): boolean {
+    return this.state?.lastAssistantID !== undefined;
   }
 
   private stopTimeout(): StopTimeoutError {
     return new StopTimeoutError(`the server did not report session ${this.sessionID} idle within ${this.timing.stopSettleMs} ms of the stop`);
   }
 
-  private takeSnapshot(required: boolean): void {
-    this.snapshotting = true;
-    this.gapPending = false;
-    this.attachPending = false;
-    this.lastSnapshotAt = Date.now();
-    this.readSnapshot(this.state!).then(
-      (input) => this.deliver(input),
-      (error: unknown) => this.deliver({ kind: "snapshot-failed", error, required }),
-    );
-  }
-
-  private deliver(input: Input): void {
-    this.snapshotting = false;
-    this.inbox.push(input);
-    this.wakeLoop();
-  }
-
-  /** Wakes the loop at the next deadline: a due snapshot, the settle bound, the stop bound. */
+  /** Wakes the loop at the next deadline: a due read, the settle or stop bound. */
   private armTimer(): void {
     clearTimeout(this.timer);
-    const deadlines = [this.snapshotting ? undefined : this.snapshotPlan?.at, this.terminal && !this.stopping ? this.settleBy : undefined, this.stopping ? this.stopDeadline : undefined];
-    const next = Math.min(...deadlines.map((d) => d ?? Infinity));
+    const phase = this.phase;
+    const state = this.state;
+    let next = Infinity;
+    if (phase.name === "gap") next = phase.at;
+    else if (phase.name === "streaming" && state) next = this.planCheck(state) ?? Infinity;
+    else if (phase.name === "stopping") {
+      next = phase.by;
+      if (this.stop && !this.reading && state && this.postedAt !== undefined && !state.started) next = Math.min(next, this.lastReadAt + this.timing.recheckMs);
+    }
     if (next === Infinity) return;
     this.timer = setTimeout(() => {
       this.inbox.push({ kind: "wake" });
@@ -564,12 +662,12 @@ export class Turn implements AsyncIterable<Reply> {
    */
   private async readSnapshot(state: TurnState): Promise<Input> {
     const { request } = this.deps;
-    const signal = this.stop.signal;
+    const signal = this.cancel.signal;
     const statuses = await request("get", "/session/status", { signal });
     const type = statuses[this.sessionID]?.type;
     const status: TurnSnapshot["status"] = type === "busy" || type === "retry" ? type : "idle";
     const [messages, permissions, questions] = await Promise.all([
-      this.readTurnMessages(state, signal),
+      readTurnMessages(request, this.sessionID, this.userMessageID!, Math.max(20, 2 * state.messages.size + 10), signal),
       request("get", "/permission", { signal }),
       request("get", "/question", { signal }),
     ]);
@@ -577,23 +675,9 @@ export class Turn implements AsyncIterable<Reply> {
     for (const pending of [...permissions, ...questions]) if (!state.sessions.has(pending.sessionID)) unknown.add(pending.sessionID);
     for (const [id, value] of Object.entries(statuses)) if (value.type !== "idle" && !state.sessions.has(id)) unknown.add(id);
     const sessions = await this.placeSessions(state, [...unknown], signal);
-    const stored = messages.some((m) => m.info.id === this.userMessageID);
+    // A stored turn shows its prompt, or (when the server could not list the prompt) an answer to it.
+    const stored = messages.some((m) => m.info.id === this.userMessageID || ("parentID" in m.info && m.info.parentID === this.userMessageID));
     return { kind: "snapshot", snapshot: { status, messages, permissions, questions, sessions }, stored };
-  }
-
-  /** The root session's latest messages, enough of them to include this turn's user message. */
-  private async readTurnMessages(state: TurnState, signal: AbortSignal): Promise<TurnSnapshot["messages"]> {
-    let limit = Math.max(20, 2 * state.messages.size + 10);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const messages = await this.deps.request("get", "/session/{sessionID}/message", {
-        path: { sessionID: this.sessionID },
-        query: { limit },
-        signal,
-      });
-      if (messages.length < limit || messages.some((m) => m.info.id === this.userMessageID)) return messages;
-      limit *= 4;
-    }
-    return this.deps.request("get", "/session/{sessionID}/message", { path: { sessionID: this.sessionID }, signal });
   }
 
   /** Follows unknown sessions' parent chains, so the codec can tell sub-agents from strangers. */
@@ -629,7 +713,6 @@ export class Turn implements AsyncIterable<Reply> {
   }
 
   private finish(reply: TerminalReply): void {
-    if (this.terminal) return;
     this.replies.push(reply);
     this.terminal = reply;
     this.markEnded();
@@ -661,13 +744,64 @@ export class Turn implements AsyncIterable<Reply> {
   }
 }
 
+type StoredMessage = ResponseData<"get", "/session/{sessionID}/message">[number];
+
+/**
+ * The root session's latest messages, enough of them to include the turn's user message. A server
+ * that cannot list some stored message answers the whole page with 400 (1.18.33 fails on a
+ * structured-output prompt's stored `format`): then the newest messages it can list are read, which
+ * are the turn's when the unlistable one is its prompt.
+ */
+export async function readTurnMessages(
+  request: TypedRequest,
+  sessionID: string,
+  userMessageID: string,
+  first: number,
+  signal?: AbortSignal,
+): Promise<StoredMessage[]> {
+  const page = (limit: number | undefined) =>
+    request("get", "/session/{sessionID}/message", { path: { sessionID }, ...(limit === undefined ? {} : { query: { limit } }), signal });
+  let limit = first;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let messages: StoredMessage[];
+    try {
+      messages = await page(limit);
+    } catch (error) {
+      if (!(error instanceof BadRequestError)) throw error;
+      return newestListable(page, limit, error);
+    }
+    if (messages.length < limit || messages.some((m) => m.info.id === userMessageID)) return messages;
+    limit *= 4;
+  }
+  return page(undefined);
+}
+
+/** The largest newest page the server can list, below a `limit` it cannot: a binary search. */
+async function newestListable(page: (limit: number) => Promise<StoredMessage[]>, failing: number, error: BadRequestError): Promise<StoredMessage[]> {
+  let best: StoredMessage[] | undefined;
+  let low = 0;
+  let high = failing;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    try {
+      best = await page(middle);
+      low = middle;
+    } catch (retry) {
+      if (!(retry instanceof BadRequestError)) throw retry;
+      high = middle;
+    }
+  }
+  if (best === undefined) throw error;
+  return best;
+}
+
 /** Why an idle session left the turn unfinished, as a typed error. */
 function lostTurn(state: TurnState): OpencodeError {
   if (!state.started) {
     if (state.earlyError) return classifyProviderError(state.earlyError, { partialText: "", now: state.now });
     return new InterruptedError("the server has no record of this turn's prompt (it restarted?)", "");
   }
-  if (state.assistantIDs.length === 0) {
+  if (state.lastAssistantID === undefined) {
     return new UnansweredError("the server stored the prompt but never answered it (servers before 1.18 skip a prompt whose id sorts before their last reply)");
   }
   return new InterruptedError("the server stopped before the turn finished (it restarted?)", lastAssistantText(state));

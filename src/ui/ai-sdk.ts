@@ -385,9 +385,11 @@ export interface UIMessageStreamOptions extends WireOptions {
 export function toUIMessageStream(turn: TurnLike, options: UIMessageStreamOptions = {}): ReadableStream<OpencodeUIChunk> {
   const chunks = chunksOf(turn, options);
   let started = false;
+  let cancelled = false;
   return new ReadableStream<OpencodeUIChunk>({
     async pull(controller) {
       const { done, value } = await chunks.next();
+      if (cancelled) return;
       if (!started) {
         started = true;
         controller.enqueue(startChunk(turn, options.messageId));
@@ -395,8 +397,10 @@ export function toUIMessageStream(turn: TurnLike, options: UIMessageStreamOption
       if (done) controller.close();
       else controller.enqueue(value);
     },
-    async cancel() {
-      await chunks.return(undefined);
+    // Detaches: returning the chunks would end the turn's iterator, and leaving a Turn's loop stops
+    // the turn. Left unread, the turn runs on; `turn.done` still settles.
+    cancel() {
+      cancelled = true;
     },
   });
 }

@@ -5,8 +5,10 @@
 //   npm run bench -- events --rounds 3 --shapes small,large --consumers floor,official
 //   npm run bench -- turn --turns 10 --shapes short,tool
 //   npm run bench -- bundle
+//   npm run bench -- codec --parts 10,100000 --deltas 20000
 
 import { runBundleBenchmark } from "./bundle.js";
+import { runCodecBenchmark } from "./codec.js";
 import { BenchmarkFailure, runEventsBenchmark } from "./events.js";
 import { runTurnBenchmark } from "./turn.js";
 
@@ -14,6 +16,7 @@ const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   events: runEventsBenchmark,
   turn: runTurnBenchmark,
   bundle: runBundleBenchmark,
+  codec: runCodecBenchmark,
 };
 
 const argv = process.argv.slice(2);

@@ -81,6 +81,25 @@ describe("faults on the event connection", () => {
   });
 });
 
+describe("a cut at the end of a structured-output turn", () => {
+  it("still ends with the final and its structured value (the server cannot list that prompt: 400)", async () => {
+    const session = await client.session.create({});
+    const script = { text: "Looking it up.", chunks: 4, chunkDelayMs: 150, toolCalls: [{ name: "StructuredOutput", input: { answer: 42 } }] };
+    const turn = session.prompt(`x\n${directive(script)}`, {
+      format: { type: "json_schema", schema: { type: "object", properties: { answer: { type: "number" } }, required: ["answer"] } },
+    });
+    for await (const reply of turn) {
+      // Nothing more reaches the client (the value, the message update, the idle): the watchdog
+      // reconnects and the turn must catch up from the server's storage.
+      if (reply.kind === "delta") expect(proxy.stall("/event")).toBe(1);
+    }
+    const final = await turn.done;
+    expect(final.structured).toEqual({ answer: 42 });
+    expect(final.finish).toBe("tool-calls");
+    expect(final.text).toBe("Looking it up.");
+  }, 30_000);
+});
+
 describe("faults on requests", () => {
   it("prompt_async reset mid-body is retried under the same messageID: one user message, one turn", async () => {
     const session = await client.session.create({});

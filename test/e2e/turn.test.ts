@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AbortedError,
   AuthenticationError,
+  NotFoundError,
   ProviderAuthError,
   type OpencodeClient,
   type Reply,
@@ -194,5 +195,72 @@ describe("a turn survives the event stream dropping mid-reply", () => {
     expect(final.text).toBe(text);
     expect(joined(replies, "delta")).toBe(text);
     expect(final.text).toBe(await storedText(session, turn.messageID!));
+  });
+});
+
+describe("a prompt delivered twice (#17)", () => {
+  it("stores its parts once: the client sends them with ascending prt_ ids", async () => {
+    // A proxy that loses the first answer to prompt_async makes the transport send the same body
+    // again; this fetch delivers every prompt body twice to the server, the same thing.
+    const twice = server.client({
+      fetch: async (input: string, init: RequestInit) => {
+        if (input.includes("/prompt_async")) await globalThis.fetch(input, init);
+        return globalThis.fetch(input, init);
+      },
+    });
+    const session = await twice.session.create({});
+    const turn = session.prompt([
+      { type: "text", text: `first part\n${directive({ text: "Stored once." })}` },
+      { type: "text", text: "second part" },
+    ]);
+    expect((await turn.done).text).toBe("Stored once.");
+    const user = (await session.messages()).find((m) => m.info.id === turn.messageID)!;
+    const texts = user.parts.flatMap((p) => (p.type === "text" ? [p] : []));
+    expect(texts.map((p) => p.text.split("\n")[0])).toEqual(["first part", "second part"]);
+    expect(texts.every((p) => /^prt_[0-9a-f]{12}[0-9A-Za-z]{14}$/.test(p.id))).toBe(true);
+    expect(texts[0]!.id < texts[1]!.id).toBe(true);
+  });
+});
+
+describe("a session that does not exist (#17)", () => {
+  it("attach() and abort() reject with NotFoundError (the server itself answers abort with true)", async () => {
+    const missing = client.session.get("ses_0000000000000000000000doesnotexist");
+    await expect(missing.attach()).rejects.toBeInstanceOf(NotFoundError);
+    await expect(missing.abort()).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe("closing the client while a turn runs (#17)", () => {
+  const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ");
+
+  /** A turn on its own client that streams for ~10 s; resolves once its first text arrived. */
+  async function slowTurn() {
+    const closing = server.client();
+    const session = await closing.session.create({});
+    const turn = session.prompt(`x\n${directive({ text: words(40), chunks: 40, chunkDelayMs: 250 })}`);
+    const ended = turn.done.catch((error: unknown) => error);
+    while (turn.text.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    return { closing, session, ended };
+  }
+
+  const status = async (sessionID: string) => (await client.request("get", "/session/status"))[sessionID]?.type ?? "idle";
+
+  it("stops the turn on the server: the session goes idle, the reply is stored as aborted", async () => {
+    const { closing, session, ended } = await slowTurn();
+    await closing.close();
+    expect(await ended).toBeInstanceOf(AbortedError);
+    const deadline = Date.now() + 3_000;
+    while ((await status(session.id)) !== "idle" && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await status(session.id)).toBe("idle");
+    const reply = (await client.session.get(session.id).messages()).find((m) => m.info.role === "assistant");
+    expect(reply && "error" in reply.info ? reply.info.error?.name : undefined).toBe("MessageAbortedError");
+  });
+
+  it("with { abort: false } the turn runs on on the server", async () => {
+    const { closing, session, ended } = await slowTurn();
+    await closing.close({ abort: false });
+    expect(await ended).toBeInstanceOf(AbortedError);
+    expect(await status(session.id)).toBe("busy");
+    await client.session.get(session.id).abort();
   });
 });

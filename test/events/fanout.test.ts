@@ -177,6 +177,21 @@ describe("bounded queues", () => {
     await expect(slow.next()).rejects.toBeInstanceOf(SubscriberOverflowError);
   });
 
+  it("a subscriber that overflows on the gap marker is released: the connection closes with it", async () => {
+    const { client } = await setup();
+    const slow = client.events.subscribe({ maxQueue: 3, gaps: true });
+    await slow.ready;
+    const first = await server.connection(0);
+    // server.connected and two more fill the queue; the stream then ends and the client reconnects.
+    first.send({ ...end, id: "evt_1" });
+    first.send({ ...end, id: "evt_2" });
+    first.res.end();
+    const second = await server.connection(1);
+    await second.closed;
+    expect(client.events.state).toBe("closed");
+    await expect(slow.next()).rejects.toBeInstanceOf(SubscriberOverflowError);
+  });
+
   it("concurrent reads resolve in order", async () => {
     const { client, stream } = await setup();
     const subscription = client.events.subscribe({ types: ["server.heartbeat"] });

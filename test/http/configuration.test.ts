@@ -31,7 +31,7 @@ describe("configuration errors", () => {
     const error = thrown(() => parseModel(model));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toBe(`model must look like "provider/model", got ${JSON.stringify(model)}`);
-    expect(thrown(() => promptBody("msg_1", "hi", { model }))).toBeInstanceOf(ConfigurationError);
+    expect(thrown(() => promptBody("msg_1", "hi", { model }, () => "prt_1"))).toBeInstanceOf(ConfigurationError);
   });
 
   it("a model string splits at the first slash", () => {

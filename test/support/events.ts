@@ -98,6 +98,12 @@ export const ev = {
     }),
   compactionPart: (sessionID: string, messageID: string, auto = true) =>
     event("message.part.updated", { sessionID, part: { id: `prt_c_${messageID}`, sessionID, messageID, type: "compaction", auto, overflow: false } }),
+  /** The part that closes one model step (its `reason` is the step's finish). */
+  stepFinish: (sessionID: string, messageID: string, reason: string) =>
+    event("message.part.updated", {
+      sessionID,
+      part: { id: `prt_f_${messageID}`, sessionID, messageID, type: "step-finish", reason, cost: 0, tokens: { input: 0, output: 0, reasoning: 0, cache: { read: 0, write: 0 } } },
+    }),
   syntheticText: (sessionID: string, messageID: string, text: string) =>
     event("message.part.updated", { sessionID, part: { id: `prt_s_${messageID}`, sessionID, messageID, type: "text", text, synthetic: true, time: { start: 1, end: 1 } } }),
 };

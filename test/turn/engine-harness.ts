@@ -121,7 +121,7 @@ export class World {
       mutex: this.mutex,
       logger: { warn: (message) => this.logs.push(message), error: (message) => this.logs.push(message) },
       ids: this.ids,
-      timing: { settleMs: 300, stopSettleMs: 1_500, abortRepeatMs: 20, lostTurnMs: 200, recheckMs: 100, noStartMs: 300, ...this.timing },
+      timing: { settleMs: 300, stopSettleMs: 1_500, lostTurnMs: 200, recheckMs: 100, noStartMs: 300, backoff: () => 50, maxReadFailures: 3, ...this.timing },
     };
   }
 
@@ -158,7 +158,10 @@ export class World {
     if (method === "post" && path === "/session/{sessionID}/abort") return true;
     if (method === "get" && server.failReads) throw new Error("503 from the scripted server");
     if (method === "get" && path === "/session/status") return server.status;
-    if (method === "get" && path === "/session/{sessionID}/message") return server.messages;
+    if (method === "get" && path === "/session/{sessionID}/message") {
+      const limit = init?.query?.["limit"];
+      return typeof limit === "number" ? server.messages.slice(-limit) : server.messages;
+    }
     if (method === "get" && path === "/permission") return server.permissions;
     if (method === "get" && path === "/question") return server.questions;
     if (method === "get" && path === "/session/{sessionID}") {

@@ -167,7 +167,10 @@ describe("Turn engine: stopping", () => {
     await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U));
     await expect(turn.abort()).rejects.toBeInstanceOf(StopTimeoutError);
     await expect(turn.done).rejects.toBeInstanceOf(AbortedError);
-    expect(world.mutex.pending(S)).toBe(0);
+    // The lock is free: a new holder gets it at once.
+    const free = await Promise.race([world.mutex.acquire(S), tick(50).then(() => undefined)]);
+    expect(free).toBeTypeOf("function");
+    free!();
   });
 
   it("leaving a for-await early stops the turn on the server", async () => {
@@ -469,5 +472,76 @@ describe("Turn engine: failures of its own", () => {
     const error = await turn.done.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StreamError);
     expect((error as Error).message).toMatch(/codec/);
+  });
+});
+
+describe("Turn engine: catching up when reads fail (#17)", () => {
+  it("a catch-up read that fails is retried with backoff: a permission asked during the gap still shows", async () => {
+    const world = new World({ maxReadFailures: 10 });
+    const turn = world.prompt(S, "hi", { messageID: U });
+    const replies: Reply[] = [];
+    const reading = (async () => {
+      for await (const reply of turn) replies.push(reply);
+    })();
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U));
+    world.server.failReads = true;
+    await world.send("gap");
+    // The session waits on the permission: the stream is silent, only reads can show it.
+    await until(() => world.logs.length >= 2);
+    world.server.failReads = false;
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [stored(userInfo()), stored(assistantInfo())];
+    world.server.permissions = [{ id: "per_1", sessionID: S, permission: "bash", patterns: ["ls"], always: [], metadata: {} }];
+    await until(() => replies.some((r) => r.kind === "permission"));
+    await world.send(ev.assistantMessage(S, A, U, finished()), ev.idle(S));
+    await reading;
+    expect(kinds(replies)).toEqual(["permission", "final"]);
+  });
+
+  it("a server that stays unreachable after a gap ends the turn with a retryable StreamError, not a hang", async () => {
+    const world = new World({ maxReadFailures: 3 });
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U));
+    world.server.failReads = true;
+    await world.send("gap");
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamError);
+    expect((error as StreamError).retryable).toBe(true);
+    expect(world.callsTo("get", "/session/status")).toHaveLength(3);
+  });
+});
+
+describe("Turn engine: one abort per stop (#17)", () => {
+  it("a stop of a running turn sends one abort, however many events follow", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""));
+    const stopped = turn.abort();
+    for (let i = 0; i < 5; i++) {
+      await world.send(ev.delta(S, A, "prt_t", `d${i}`), ev.status(S, { type: "busy" }));
+      // Spaced wider than any repeat interval: signs of life alone never send another abort.
+      await tick(80);
+    }
+    await world.send(ev.error(S, { name: "MessageAbortedError", data: { message: "aborted" } }), ev.status(S, { type: "idle" }));
+    await stopped;
+    expect(world.callsTo("post", "/session/{sessionID}/abort")).toHaveLength(1);
+  });
+
+  it("an abort sent before the prompt loop ran is repeated exactly once when the loop shows up", async () => {
+    const world = new World();
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [stored(userInfo())];
+    const turn = world.prompt(S, "hi", { messageID: U });
+    await until(() => world.callsTo("post", "/session/{sessionID}/prompt_async").length === 1);
+    await tick();
+    const stopped = turn.abort();
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""));
+    for (let i = 0; i < 3; i++) {
+      await world.send(ev.delta(S, A, "prt_t", `d${i}`), ev.assistantMessage(S, A, U));
+      await tick(30);
+    }
+    await world.send(ev.error(S, { name: "MessageAbortedError", data: { message: "aborted" } }), ev.status(S, { type: "idle" }));
+    await stopped;
+    expect(world.callsTo("post", "/session/{sessionID}/abort")).toHaveLength(2);
   });
 });

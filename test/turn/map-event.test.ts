@@ -513,3 +513,104 @@ describe("compaction", () => {
     expect(JSON.stringify(replies)).not.toContain("Theirs.");
   });
 });
+
+describe("snapshots hold only this turn", () => {
+  const info = (event: EventShape) => event.properties["info"] as never;
+  const part = (event: EventShape) => event.properties["part"] as never;
+  const stored = (event: EventShape, parts: EventShape[] = []) => ({ info: info(event), parts: parts.map(part) });
+
+  it("an earlier turn's compaction in the snapshot never makes that turn's answer this turn's final", () => {
+    // Ids sort as the server makes them: the earlier turn's messages, then this turn's prompt.
+    const [U0, C0, SUM, K0, OLD, MINE, ME] = ["msg_01", "msg_02", "msg_03", "msg_04", "msg_05", "msg_06", "msg_07"];
+    let state = initialTurnState({ sessionID: S, userMessageID: MINE });
+    state = mapEvent(state, ev.userMessage(S, MINE)).state;
+    state = markGap(state);
+    const result = applySnapshot(state, {
+      status: "idle",
+      messages: [
+        stored(ev.userMessage(S, U0)),
+        stored(ev.userMessage(S, C0), [ev.compactionPart(S, C0, true)]),
+        stored(ev.assistantMessage(S, SUM, C0, finished({ summary: true })), [ev.part(S, SUM, "prt_sum", "text", "Summary.", true)]),
+        stored(ev.userMessage(S, K0), [ev.syntheticText(S, K0, "Continue if you have next steps.")]),
+        stored(ev.assistantMessage(S, OLD, K0, finished({ cost: 5 })), [ev.part(S, OLD, "prt_old", "text", "The old answer.", true)]),
+        stored(ev.userMessage(S, MINE), [ev.part(S, MINE, "prt_mine", "text", "my prompt", true)]),
+        stored(ev.assistantMessage(S, ME, MINE, finished({ cost: 1 })), [ev.part(S, ME, "prt_me", "text", "My answer.", true)]),
+      ],
+    });
+    expect(result.replies.map((r) => r.kind)).toEqual(["delta", "final"]);
+    expect(result.replies.at(-1)).toMatchObject({ kind: "final", text: "My answer.", messageID: ME, usage: { cost: 1 } });
+    expect(result.state.maxMessageID).toBe(ME);
+  });
+
+  it("without an answer of its own the turn stays unanswered, not ended by an earlier turn's answer", () => {
+    const [C0, K0, OLD, MINE] = ["msg_02", "msg_04", "msg_05", "msg_06"];
+    let state = initialTurnState({ sessionID: S, userMessageID: MINE });
+    state = mapEvent(state, ev.userMessage(S, MINE)).state;
+    state = markGap(state);
+    const result = applySnapshot(state, {
+      status: "idle",
+      messages: [
+        stored(ev.userMessage(S, C0), [ev.compactionPart(S, C0, true)]),
+        stored(ev.userMessage(S, K0), [ev.syntheticText(S, K0, "Continue.")]),
+        stored(ev.assistantMessage(S, OLD, K0, finished()), [ev.part(S, OLD, "prt_old", "text", "The old answer.", true)]),
+        stored(ev.userMessage(S, MINE)),
+      ],
+    });
+    expect(result.replies).toEqual([]);
+    expect(unfinishedWhileIdle(result.state)).toBe(true);
+  });
+});
+
+describe("stale snapshots", () => {
+  const info = (event: EventShape) => event.properties["info"] as never;
+  const part = (event: EventShape) => event.properties["part"] as never;
+  const usage = { input: 10, output: 5, reasoning: 0, cache: { read: 0, write: 0 } };
+
+  it("a snapshot older than the live usage never resets it to 0", () => {
+    const live = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", "Done.", true),
+      ev.assistantMessage(S, A, U, finished({ tokens: usage, cost: 0.5 })),
+    ]);
+    // Read before the step finished: no tokens stored yet.
+    const snap = applySnapshot(live.state, { status: "busy", messages: [{ info: info(ev.assistantMessage(S, A, U)), parts: [] }] });
+    const end = run([ev.idle(S)], snap.state);
+    expect(end.replies.at(-1)).toMatchObject({ kind: "final", usage: { input: 10, output: 5, cost: 0.5 } });
+  });
+
+  it("a snapshot whose text is behind what streamed never rolls the part back", () => {
+    const live = run([ev.userMessage(S, U), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""), ev.delta(S, A, "prt_t", "Hello"), ev.delta(S, A, "prt_t", " world")]);
+    // An idle snapshot taken while the part held less text (servers that store partial text).
+    const snap = applySnapshot(live.state, { status: "idle", messages: [{ info: info(ev.assistantMessage(S, A, U)), parts: [part(ev.part(S, A, "prt_t", "text", "Hello"))] }] });
+    // The next delta still streams at once (the part was not closed on the stale text)...
+    const next = run([ev.delta(S, A, "prt_t", "!")], snap.state);
+    expect(next.replies).toMatchObject([{ kind: "delta", text: "!" }]);
+    // ...and nothing is emitted twice.
+    const after = run([ev.part(S, A, "prt_t", "text", "Hello world!", true), ev.assistantMessage(S, A, U, finished()), ev.idle(S)], next.state);
+    after.replies.unshift(...next.replies);
+    expect(texts([...live.replies, ...snap.replies, ...after.replies], "delta")).toBe("Hello world!");
+    expect(after.replies.at(-1)).toMatchObject({ kind: "final", text: "Hello world!" });
+  });
+});
+
+describe("servers that send no completing message.updated", () => {
+  it("an idle after this turn's finished step ends it (1.18.31 after an abort)", () => {
+    const { replies, state } = run([
+      ev.userMessage(S, U),
+      ev.status(S, { type: "busy" }),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_t", "text", "Partial", true),
+      ev.stepFinish(S, A, "stop"),
+      ev.status(S, { type: "idle" }),
+      ev.idle(S),
+    ]);
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Partial", finish: "stop" });
+    expect(state.done).toBe(true);
+  });
+
+  it("a step that finished only in another turn's message does not end this one", () => {
+    const { replies } = run([ev.userMessage(S, U), ev.assistantMessage(S, A, U), ev.stepFinish(S, "msg_other", "stop"), ev.idle(S)]);
+    expect(replies.filter((r) => r.kind === "final")).toEqual([]);
+  });
+});

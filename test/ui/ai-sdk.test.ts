@@ -376,3 +376,19 @@ describe("useChat resume and disconnects", () => {
     expect(turn.aborted).toBe(1);
   });
 });
+
+describe("toUIMessageStream cancel", () => {
+  it("detaches: the turn runs on to its final and no abort is sent", async () => {
+    const { World } = await import("../turn/engine-harness.js");
+    const { ev, finished } = await import("../support/events.js");
+    const world = new World();
+    const turn = world.prompt("ses_s", "hi", { messageID: "msg_u" });
+    const reader = toUIMessageStream(turn).getReader();
+    await world.send(ev.userMessage("ses_s", "msg_u"), ev.assistantMessage("ses_s", "msg_a", "msg_u"), ev.part("ses_s", "msg_a", "prt_t", "text", ""), ev.delta("ses_s", "msg_a", "prt_t", "Hel"));
+    expect((await reader.read()).value).toMatchObject({ type: "start" });
+    await reader.cancel();
+    await world.send(ev.delta("ses_s", "msg_a", "prt_t", "lo"), ev.part("ses_s", "msg_a", "prt_t", "text", "Hello", true), ev.assistantMessage("ses_s", "msg_a", "msg_u", finished()), ev.idle("ses_s"));
+    await expect(turn.done).resolves.toMatchObject({ kind: "final", text: "Hello" });
+    expect(world.callsTo("post", "/session/{sessionID}/abort")).toHaveLength(0);
+  });
+});
