@@ -92,6 +92,18 @@ export class UnansweredError extends OpencodeError {
   readonly retryable = true;
 }
 
+/**
+ * The turn's last step asked for tools, and the server went idle without answering: a rejected
+ * permission or question stops its loop there. `partialText` is that step's text.
+ */
+export class StoppedAfterToolCallsError extends OpencodeError {
+  override readonly name = "StoppedAfterToolCallsError" as const;
+  readonly retryable = false;
+  constructor(message: string, readonly partialText: string) {
+    super(message);
+  }
+}
+
 /** A stop was asked for, but the server did not report the session idle within the bound. */
 export class StopTimeoutError extends OpencodeError {
   override readonly name = "StopTimeoutError" as const;

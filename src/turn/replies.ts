@@ -10,6 +10,19 @@ export interface Usage {
   cacheWrite: number;
   /** Provider cost in USD as opencode computes it. */
   cost: number;
+  /**
+   * Tokens in the model's context at the latest step (its input, cache and output): with
+   * `contextWindow`, a context meter. Set on the turn's own usage, not on `subagentUsage`.
+   */
+  contextUsed?: number;
+  /** The answering model's context limit (`limit.context` of `GET /provider`), when the client knows it. */
+  contextWindow?: number;
+}
+
+/** Who answered: the provider and model, and the agent, the server stored on the reply. */
+export interface AnsweredBy {
+  model: { providerID: string; modelID: string };
+  agent?: string;
 }
 
 /**
@@ -47,6 +60,11 @@ export interface ToolCallReply extends PartRef {
   input: Record<string, unknown>;
   status: "pending" | "running";
   title?: string;
+  /**
+   * The tool's progress while running, e.g. bash's `output` so far. Each update carries the whole
+   * output (it can also shrink): show the latest, never append.
+   */
+  metadata?: Record<string, unknown>;
 }
 
 export interface ToolResultReply extends PartRef {
@@ -169,7 +187,7 @@ export interface RetryReply extends SessionRef {
   discarded: DiscardedText[];
 }
 
-export interface FinalReply {
+export interface FinalReply extends Partial<AnsweredBy> {
   kind: "final";
   sessionID: string;
   /** The turn's last assistant message (undefined if the turn produced none). */
