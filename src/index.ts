@@ -13,7 +13,18 @@ export type {
   RequestPath,
   ResponseData,
 } from "./http/paths.js";
-export { Agents, Config, Files, Find, Providers, type ModelEntry } from "./resources.js";
+export { Agents, Commands, Config, Files, Find, Providers, type ModelEntry, type SlashCommand } from "./resources.js";
+export {
+  bytes,
+  url,
+  sniffMime,
+  AttachmentTooLargeError,
+  UnsupportedAttachmentError,
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  type AttachmentOptions,
+  type FilePartInput,
+} from "./session/attachments.js";
+export { decidePermission, wildcardMatch, type PermissionPolicy, type PermissionRule, type PermissionAction, type PolicyDecision } from "./turn/permission-policy.js";
 export {
   OpencodeError,
   APIError,
@@ -54,6 +65,7 @@ export {
   isCatchingUp,
   unplacedSessions,
   unfinishedWhileIdle,
+  turnUsage,
   messageText,
   lastAssistantText,
 } from "./turn/map-event.js";
@@ -67,6 +79,8 @@ export type {
   ToolResultReply,
   PermissionReply,
   PermissionRepliedReply,
+  PermissionPolicyReply,
+  AnsweredBy,
   QuestionReply,
   QuestionRepliedReply,
   QuestionItem,
@@ -93,10 +107,14 @@ export {
   InterruptedError,
   UnansweredError,
   StopTimeoutError,
+  StoppedAfterToolCallsError,
+  PromptRejectedError,
+  UnknownAgentError,
+  UnreadableFileError,
   classifyProviderError,
 } from "./turn/errors.js";
 export type { RawProviderError } from "./turn/errors.js";
-export { Turn, type PromptOptions, type PartInput, type TurnTiming } from "./turn/turn.js";
+export { Turn, type PromptOptions, type PartInput, type TurnTiming, type TurnOptions } from "./turn/turn.js";
 export type { SubagentDetail } from "./turn/map-event.js";
 export { Session, Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export { SessionMutex } from "./session/mutex.js";

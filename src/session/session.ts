@@ -6,13 +6,14 @@ import type { components, operations } from "../../generated/opencode.js";
 import type { CallOptions, ResponseData } from "../http/paths.js";
 import { parseModel } from "../turn/prompt-body.js";
 import type { FinalReply } from "../turn/replies.js";
-import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
+import { Turn, type PartInput, type PromptOptions, type TurnDeps, type TurnOptions } from "../turn/turn.js";
 import { SessionMutex } from "./mutex.js";
 
 export type SessionInfo = components["schemas"]["Session"];
 type CreateBody = NonNullable<operations["session.create"]["requestBody"]>["content"]["application/json"];
 type UpdateBody = NonNullable<operations["session.update"]["requestBody"]>["content"]["application/json"];
 type CommandBody = NonNullable<operations["session.command"]["requestBody"]>["content"]["application/json"];
+type ShellBody = NonNullable<operations["session.shell"]["requestBody"]>["content"]["application/json"];
 /** `"provider/model"` or `{ providerID, modelID }`. */
 type ModelChoice = string | { providerID: string; modelID: string };
 
@@ -164,23 +165,28 @@ export class Session {
     );
   }
 
-  /** Runs a shell command in the session (as `agent`, default "build"); resolves with the stored result message. */
-  async shell(command: string, options: CallOptions & { agent?: string; model?: ModelChoice } = {}): Promise<StoredMessage> {
-    const { agent = "build", model, ...call } = options;
-    const body = { command, agent, ...(model === undefined ? {} : { model: parseModel(model) }) };
-    return this.exclusive(call.signal, () =>
-      this.deps.request("post", "/session/{sessionID}/shell", { ...call, path: { sessionID: this.id }, body }),
-    );
+  /**
+   * Runs a shell command in the session (as `agent`, default "build") and streams it as a Turn: the
+   * bash tool's output arrives as `tool_call` updates while it runs (each the whole output so far),
+   * then its `tool_result` and the `final`.
+   */
+  shell(command: string, options: TurnOptions & { agent?: string; model?: ModelChoice } = {}): Turn {
+    const { agent = "build", model, ...turn } = options;
+    const body: Omit<ShellBody, "messageID"> = { command, agent, ...(model === undefined ? {} : { model: parseModel(model) }) };
+    return new Turn(this.deps, this.id, { kind: "shell", body, options: turn });
   }
 
-  /** Runs a slash command (`/init`, a configured command) with its arguments; resolves when its reply is stored. */
-  async command(
+  /**
+   * Runs a slash command (`/init`, a configured command; `client.command.list()` names them) with its
+   * arguments, and streams it as a Turn like a prompt.
+   */
+  command(
     name: string,
     args = "",
-    options: CallOptions & { agent?: string; model?: ModelChoice; variant?: string; parts?: CommandBody["parts"] } = {},
-  ): Promise<ResponseData<"post", "/session/{sessionID}/command">> {
-    const { agent, model, variant, parts, ...call } = options;
-    const body: CommandBody = { command: name, arguments: args };
+    options: TurnOptions & { agent?: string; model?: ModelChoice; variant?: string; parts?: CommandBody["parts"] } = {},
+  ): Turn {
+    const { agent, model, variant, parts, ...turn } = options;
+    const body: Omit<CommandBody, "messageID"> = { command: name, arguments: args };
     if (agent !== undefined) body.agent = agent;
     // This route takes the model as one "provider/model" string.
     if (model !== undefined) {
@@ -189,9 +195,7 @@ export class Session {
     }
     if (variant !== undefined) body.variant = variant;
     if (parts !== undefined) body.parts = parts;
-    return this.exclusive(call.signal, () =>
-      this.deps.request("post", "/session/{sessionID}/command", { ...call, path: { sessionID: this.id }, body }),
-    );
+    return new Turn(this.deps, this.id, { kind: "command", body, options: turn });
   }
 
   /** Files the session changed (whole session, or one message's changes), with before/after text. */

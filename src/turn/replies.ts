@@ -1,6 +1,7 @@
 // The Reply union a Turn yields, in server order; exactly one `final` or `error` ends a turn.
 
 import type { OpencodeError } from "../http/errors.js";
+import type { PermissionRule } from "./permission-policy.js";
 
 export interface Usage {
   input: number;
@@ -96,6 +97,22 @@ export interface PermissionRepliedReply extends SessionRef {
   /** The `permission` reply's `id`. */
   id: string;
   reply: "once" | "always" | "reject";
+}
+
+/**
+ * A permission request the permission policy answered (no `permission` reply is shown for it):
+ * which request, the answer, and the rule that gave it — the audit trail.
+ */
+export interface PermissionPolicyReply extends SessionRef {
+  kind: "permission_policy";
+  /** The request's id. */
+  id: string;
+  permission: string;
+  patterns: string[];
+  reply: "once" | "always" | "reject";
+  rule: PermissionRule;
+  /** Set when an earlier answer of this turn (an "always", a "reject") covered it: the server applies that one, nothing more is sent. */
+  coveredBy?: string;
 }
 
 export interface QuestionOption {
@@ -217,6 +234,7 @@ export type Reply =
   | ToolResultReply
   | PermissionReply
   | PermissionRepliedReply
+  | PermissionPolicyReply
   | QuestionReply
   | QuestionRepliedReply
   | SubagentReply

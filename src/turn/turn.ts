@@ -7,14 +7,26 @@
 import { AbortError, ConfigurationError, OpencodeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import type { TypedRequest } from "../http/paths.js";
+import type { operations } from "../../generated/opencode.js";
 import type { Event, StreamGap } from "../events/types.js";
 import type { MessageIDs } from "../session/ids.js";
 import type { SessionMutex } from "../session/mutex.js";
-import { AbortedError, classifyProviderError, InterruptedError, StopTimeoutError, UnansweredError } from "./errors.js";
+import {
+  AbortedError,
+  classifyProviderError,
+  InterruptedError,
+  PromptRejectedError,
+  StopTimeoutError,
+  UnansweredError,
+  UnknownAgentError,
+  UnreadableFileError,
+  type RawProviderError,
+} from "./errors.js";
 import {
   applySnapshot,
   initialTurnState,
   lastAssistantText,
+  turnUsage,
   mapEvent,
   markGap,
   unfinishedWhileIdle,
@@ -23,8 +35,9 @@ import {
   type TurnSnapshot,
   type TurnState,
 } from "./map-event.js";
+import { coveredBy, decidePermission, type PermissionPolicy, type PolicyDecision } from "./permission-policy.js";
 import { promptBody, type PartInput, type PromptBody, type PromptOptions } from "./prompt-body.js";
-import type { ErrorReply, FinalReply, Reply, TerminalReply } from "./replies.js";
+import type { ErrorReply, FinalReply, PermissionReply, Reply, TerminalReply, Usage } from "./replies.js";
 
 export type { PartInput, PromptOptions } from "./prompt-body.js";
 
@@ -70,11 +83,30 @@ export interface TurnDeps {
   logger: Logger;
   ids: MessageIDs;
   timing?: Partial<TurnTiming>;
+  /** What the server knows about agents and models: checks a start before it is sent, and gives context windows. */
+  catalog?: TurnCatalog;
+  /** The client's permission rules (a prompt's own come first). */
+  permissions?: PermissionPolicy;
 }
 
-/** What the Turn does: send a prompt, or follow a turn already running on the server. */
+/** The session layer's knowledge of the server's agents and models, as the Turn uses it. */
+export interface TurnCatalog {
+  /** Rejects with a typed error what the server would take and then drop or fail on (an unknown agent, an attachment the model cannot read). */
+  check(start: TurnStart, signal: AbortSignal): Promise<void>;
+  /** The model's context limit, when known (without a request). */
+  contextWindow(model: { providerID: string; modelID: string }): number | undefined;
+}
+
+/** Options every kind of started turn takes. */
+export type TurnOptions = Pick<PromptOptions, "signal" | "subagents" | "messageID" | "permissions">;
+type CommandBody = Omit<NonNullable<operations["session.command"]["requestBody"]>["content"]["application/json"], "messageID">;
+type ShellBody = Omit<NonNullable<operations["session.shell"]["requestBody"]>["content"]["application/json"], "messageID">;
+
+/** What the Turn does: send a prompt, a slash command or a shell command, or follow a turn already running on the server. */
 export type TurnStart =
   | { kind: "prompt"; input: string | PartInput[]; options: PromptOptions }
+  | { kind: "command"; body: CommandBody; options: TurnOptions }
+  | { kind: "shell"; body: ShellBody; options: TurnOptions }
   | { kind: "attach"; userMessageID: string; options: Pick<PromptOptions, "signal" | "subagents"> };
 
 /** How many unknown sessions one snapshot looks up to place them in the tree. */
@@ -84,6 +116,7 @@ type Input =
   | { kind: "event"; event: Event | StreamGap }
   | { kind: "snapshot"; snapshot: TurnSnapshot; stored: boolean }
   | { kind: "snapshot-failed"; error: unknown; required: boolean }
+  | { kind: "send-failed"; error: unknown }
   | { kind: "closed" }
   | { kind: "wake" };
 
@@ -149,6 +182,8 @@ export class Turn implements AsyncIterable<Reply> {
   private settleStop: (error?: OpencodeError) => void = noop;
   private readonly stopped: Promise<void>;
   private readonly onSignal = () => void this.abort();
+  /** Permission answers the policy sent in this turn (an "always" or "reject" covers later requests). */
+  private readonly policyAnswers: { id: string; sessionID: string; permission: string; always: string[]; reply: PolicyDecision["reply"]; sent: Promise<void> }[] = [];
 
   constructor(deps: TurnDeps, sessionID: string, start: TurnStart) {
     this.deps = deps;
@@ -197,6 +232,15 @@ export class Turn implements AsyncIterable<Reply> {
   /** The root session's reasoning streamed so far. */
   get reasoning(): string {
     return joined(this.reasoningParts);
+  }
+
+  /**
+   * The root session's usage so far, step by step (summed like `final.usage`), with the context the
+   * latest step used and, when the client knows the model, its context window.
+   */
+  get usage(): Usage {
+    if (!this.state) return turnUsage(initialTurnState({ sessionID: this.sessionID, userMessageID: "" }));
+    return this.withContextWindow(turnUsage(this.state), this.answeringModel());
   }
 
   /** Whether the turn has ended (its terminal reply was produced). */
@@ -284,9 +328,9 @@ export class Turn implements AsyncIterable<Reply> {
       });
       // Subscribe and see the stream open BEFORE prompting, or the first events could be missed.
       subscription = events.subscribe({ sessionID: this.sessionID, children: true, gaps: true, signal: this.stop.signal });
-      await subscription.ready;
+      await Promise.all([subscription.ready, this.deps.catalog?.check(this.start, this.stop.signal)]);
       if (this.stopping) return;
-      if (this.start.kind === "prompt") await this.sendPrompt(promptBody(this.userMessageID, this.start.input, this.start.options));
+      await this.send(this.userMessageID);
       await this.loop(subscription);
     } catch (error) {
       if (!this.terminal) this.finish(this.errorReply(error));
@@ -298,6 +342,44 @@ export class Turn implements AsyncIterable<Reply> {
       release?.();
       if (this.stopping) this.settleStop(this.stopConfirmed || this.postStage === 0 ? undefined : this.stopTimeout());
     }
+  }
+
+  /** Sends what the turn starts with. */
+  private async send(messageID: string): Promise<void> {
+    const start = this.start;
+    switch (start.kind) {
+      case "attach":
+        return;
+      case "prompt":
+        return this.sendPrompt(promptBody(messageID, start.input, start.options));
+      case "command":
+      case "shell":
+        return this.sendLong(start.kind, { ...start.body, messageID });
+    }
+  }
+
+  /**
+   * Slash and shell commands answer only when they end, so the turn follows the stream meanwhile:
+   * the request counts as delivered once sent, and only a failure before the turn showed up on
+   * the stream ends it (after that, the stream tells how it ends).
+   */
+  private sendLong(kind: "command" | "shell", body: Record<string, unknown>): void {
+    const path = kind === "command" ? "/session/{sessionID}/command" : "/session/{sessionID}/shell";
+    this.deps
+      .request("post", path, {
+        path: { sessionID: this.sessionID },
+        body: body as never,
+        // Keyed by our messageID, so a retry cannot run the command twice.
+        idempotent: true,
+        timeoutMs: 0,
+        signal: this.post.signal,
+      })
+      .catch((error: unknown) => {
+        this.inbox.push({ kind: "send-failed", error });
+        this.wakeLoop();
+      });
+    this.postStage = 2;
+    this.postedAt = Date.now();
   }
 
   private async sendPrompt(body: PromptBody): Promise<void> {
@@ -367,6 +449,7 @@ export class Turn implements AsyncIterable<Reply> {
           return;
         }
         this.apply(this.codec(() => mapEvent(state, input.event)));
+        this.watchRejection(input.event);
         this.watchForLife(input.event);
         this.watchRun(input.event);
         return;
@@ -399,6 +482,14 @@ export class Turn implements AsyncIterable<Reply> {
           sessionID: this.sessionID,
           error: new StreamError("could not read the session's stored messages to finish the turn", true, { cause: input.error }),
         });
+        this.settleBy = Date.now();
+        return;
+      case "send-failed":
+        if (this.terminal || this.state!.started || (this.stopping && this.post.signal.aborted)) {
+          this.deps.logger.warn?.("the command's request failed after the turn started", { sessionID: this.sessionID, error: String(input.error) });
+          return;
+        }
+        this.finish(this.errorReply(input.error));
         this.settleBy = Date.now();
         return;
       case "wake":
@@ -462,9 +553,72 @@ export class Turn implements AsyncIterable<Reply> {
   private apply(result: MapResult): void {
     this.state = result.state;
     for (const reply of result.replies) {
-      if (reply.kind === "final" || reply.kind === "error") this.finish(reply);
-      else this.push(reply);
+      if (reply.kind === "final") this.finish({ ...reply, usage: this.withContextWindow(reply.usage, reply.model) });
+      else if (reply.kind === "error") this.finish(reply);
+      else if (reply.kind !== "permission" || !this.answerByPolicy(reply)) this.push(reply);
     }
+  }
+
+  /** The model of the turn's latest step, or the one the prompt named. */
+  private answeringModel(): { providerID: string; modelID: string } | undefined {
+    const last = this.state?.assistantIDs.at(-1);
+    return (last === undefined ? undefined : this.state!.messages.get(last)?.answeredBy?.model) ?? undefined;
+  }
+
+  private withContextWindow(usage: Usage, model: { providerID: string; modelID: string } | undefined): Usage {
+    const contextWindow = model && this.deps.catalog?.contextWindow(model);
+    return contextWindow === undefined ? usage : { ...usage, contextWindow };
+  }
+
+  /**
+   * Answers a permission request by the prompt's and the client's rules, if one matches: sends the
+   * answer (unless an earlier answer of this turn covers it, as the server applies it) and reports
+   * it as a `permission_policy` reply instead of asking.
+   */
+  private answerByPolicy(reply: PermissionReply): boolean {
+    const options = this.start.kind === "attach" ? undefined : this.start.options;
+    const policy = [...(options?.permissions ?? []), ...(this.deps.permissions ?? [])];
+    const decision = policy.length === 0 ? undefined : decidePermission(policy, reply);
+    if (!decision) return false;
+    const earlier = this.policyAnswers.find((a) => coveredBy(a, reply));
+    const { id, sessionID, permission, patterns } = reply;
+    const audit = { kind: "permission_policy" as const, sessionID, ...(reply.parentSessionID ? { parentSessionID: reply.parentSessionID } : {}), id, permission, patterns, reply: decision.reply, rule: decision.rule };
+    if (earlier) {
+      this.push({ ...audit, reply: earlier.reply, coveredBy: earlier.id });
+      // The server lets go of what it covers; if this one is still pending after, answer it too.
+      void earlier.sent.then(() => this.answerIfPending(reply, earlier));
+      return true;
+    }
+    const sent = this.sendPolicyAnswer(id, decision);
+    this.policyAnswers.push({ id, sessionID, permission, always: reply.always, reply: decision.reply, sent });
+    this.push(audit);
+    return true;
+  }
+
+  private sendPolicyAnswer(requestID: string, decision: PolicyDecision): Promise<void> {
+    return this.deps
+      .request("post", "/permission/{requestID}/reply", { path: { requestID }, body: { reply: decision.reply } })
+      .then(noop, (error: unknown) => this.deps.logger.warn?.("could not answer a permission request by the policy", { requestID, error: String(error) }));
+  }
+
+  private async answerIfPending(reply: PermissionReply, earlier: { reply: PolicyDecision["reply"] }): Promise<void> {
+    if (this.terminal || this.state?.requests.get(reply.id) === "answered") return;
+    const pending = await this.deps.request("get", "/permission", { signal: this.stop.signal }).catch(() => []);
+    if (pending.some((p) => p.id === reply.id)) await this.sendPolicyAnswer(reply.id, { reply: earlier.reply, rule: { action: "allow" } });
+  }
+
+  /**
+   * The server takes any prompt and reports an unknown agent or an unreadable file only as a
+   * `session.error` — before the prompt is stored, or beside a run that goes on without the file.
+   * One naming this turn's agent or file ends the turn with it (and stops the run that would
+   * answer without the file).
+   */
+  private watchRejection(event: Event): void {
+    if (event.type !== "session.error" || this.terminal || event.properties.sessionID !== this.sessionID || !event.properties.error) return;
+    const error = classifyProviderError(event.properties.error as RawProviderError, { partialText: "", now: Date.now() });
+    if (!(error instanceof PromptRejectedError) || !rejectsStart(error, this.start)) return;
+    this.finish({ kind: "error", sessionID: this.sessionID, error });
+    if (this.state!.started || error instanceof UnreadableFileError) this.sendStop();
   }
 
   /** A codec failure is a bug: the turn ends with a typed error instead of hanging on it. */
@@ -671,6 +825,27 @@ function lostTurn(state: TurnState): OpencodeError {
     return new UnansweredError("the server stored the prompt but never answered it (servers before 1.18 skip a prompt whose id sorts before their last reply)");
   }
   return new InterruptedError("the server stopped before the turn finished (it restarted?)", lastAssistantText(state));
+}
+
+/** Whether a rejection names what this turn sent: its agent, or one of its file parts' paths. */
+function rejectsStart(error: PromptRejectedError, start: TurnStart): boolean {
+  if (start.kind === "attach") return false;
+  if (error instanceof UnknownAgentError) {
+    const agent = start.kind === "prompt" ? start.options.agent : start.body.agent;
+    return agent === error.agent;
+  }
+  const parts = start.kind === "prompt" ? (typeof start.input === "string" ? [] : start.input) : start.kind === "command" ? (start.body.parts ?? []) : [];
+  return parts.some((part) => part.type === "file" && filePath(part.url) === (error as UnreadableFileError).path);
+}
+
+/** The local path of a `file://` URL. */
+function filePath(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 function aborted(message: string): AbortedError {

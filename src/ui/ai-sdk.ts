@@ -215,6 +215,9 @@ export class UIMessageChunks {
         }
         break;
       }
+      case "permission_policy":
+        // The app's rules answered it: nothing for the user to approve; the tool's result follows.
+        break;
       case "question":
         this.close(reply.sessionID, out);
         out.push({
