@@ -56,7 +56,7 @@ export function bytes(data: Uint8Array | ArrayBuffer, options: AttachmentOptions
   const view = data instanceof Uint8Array ? data : new Uint8Array(data);
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES;
   if (view.byteLength > maxBytes) throw new AttachmentTooLargeError(options.filename, view.byteLength, maxBytes);
-  const mime = options.mime ?? sniffMime(view, options.filename);
+  const mime = asText(options.mime ?? sniffMime(view, options.filename));
   return {
     type: "file",
     mime,
@@ -87,6 +87,15 @@ export function inputKind(mime: string): "image" | "pdf" | "audio" | "video" | u
   if (top === "image" && mime !== "image/svg+xml") return "image";
   if (top === "audio" || top === "video") return top;
   return undefined;
+}
+
+/**
+ * Text sent inline goes as `text/plain`: that is what every server turns into the user's text
+ * (servers before 1.14 pass other text types on to the provider, which refuses them).
+ */
+function asText(mime: string): string {
+  const textual = mime.startsWith("text/") || mime === "application/json" || mime === "application/xml" || mime.endsWith("+json") || mime.endsWith("+xml");
+  return textual && mime !== "image/svg+xml" ? "text/plain" : mime;
 }
 
 const SIGNATURES: [number[], string][] = [

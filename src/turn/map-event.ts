@@ -906,6 +906,15 @@ export function unfinishedWhileIdle(state: TurnState): boolean {
   return !state.started || unanswered(state);
 }
 
+/**
+ * Makes `userMessageID` the turn's prompt while the turn has not started: servers before 1.14
+ * store a shell command's user message under an id of their own.
+ */
+export function adoptPrompt(state: TurnState, userMessageID: string): TurnState {
+  if (state.started) return state;
+  return { ...state, userMessageID, userIDs: [userMessageID] };
+}
+
 /** Text of the turn's last assistant message so far. */
 export function lastAssistantText(state: TurnState): string {
   const lastID = state.assistantIDs[state.assistantIDs.length - 1];

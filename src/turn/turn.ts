@@ -23,6 +23,7 @@ import {
   type RawProviderError,
 } from "./errors.js";
 import {
+  adoptPrompt,
   applySnapshot,
   initialTurnState,
   lastAssistantText,
@@ -448,7 +449,8 @@ export class Turn implements AsyncIterable<Reply> {
           this.endSeen = true;
           return;
         }
-        this.apply(this.codec(() => mapEvent(state, input.event)));
+        this.adoptShellPrompt(input.event);
+        this.apply(this.codec(() => mapEvent(this.state!, input.event)));
         this.watchRejection(input.event);
         this.watchForLife(input.event);
         this.watchRun(input.event);
@@ -605,6 +607,18 @@ export class Turn implements AsyncIterable<Reply> {
     if (this.terminal || this.state?.requests.get(reply.id) === "answered") return;
     const pending = await this.deps.request("get", "/permission", { signal: this.stop.signal }).catch(() => []);
     if (pending.some((p) => p.id === reply.id)) await this.sendPolicyAnswer(reply.id, { reply: earlier.reply, rule: { action: "allow" } });
+  }
+
+  /**
+   * Servers before 1.14 ignore the messageID of a shell command and store its user message under an
+   * id of their own: the first other user message of the session after sending it is the turn's.
+   */
+  private adoptShellPrompt(event: Event): void {
+    if (this.start.kind !== "shell" || this.postStage !== 2 || this.state!.started || event.type !== "message.updated") return;
+    const info = event.properties.info;
+    if (info.role !== "user" || info.sessionID !== this.sessionID || info.id === this.userMessageID) return;
+    this.userMessageID = info.id;
+    this.state = adoptPrompt(this.state!, info.id);
   }
 
   /**
