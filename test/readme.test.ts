@@ -2,22 +2,12 @@
 // its own module against src/ (imports of "opencode-serve-client" map to the source), strict.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { typecheckSnippets } from "./support/typecheck.js";
+import { tsBlocks, typecheckSnippets } from "./support/typecheck.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 
-/** The ```ts blocks, named after the line they start on. */
-function tsBlocks(markdown: string): Record<string, string> {
-  const blocks: Record<string, string> = {};
-  for (const match of markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
-    const line = markdown.slice(0, match.index).split("\n").length;
-    blocks[`README-line-${line}`] = match[1]!;
-  }
-  return blocks;
-}
-
 describe("README", () => {
-  const blocks = tsBlocks(readme);
+  const blocks = tsBlocks(readme, "README");
 
   it("has the ts snippets this test is meant to check", () => {
     expect(Object.keys(blocks).length).toBeGreaterThanOrEqual(10);
