@@ -156,7 +156,7 @@ describe("session handle one-liners", () => {
 
   it("fork copies the session; children lists sessions started from it", async () => {
     const session = await client.session.create({ title: "parent" });
-    await session.shell("echo forked");
+    await session.shell("echo forked").done;
     const fork = await session.fork();
     expect(fork.id).not.toBe(session.id);
     expect((await fork.messages()).map((m) => m.info.role)).toEqual(["user", "assistant"]);
