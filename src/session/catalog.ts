@@ -4,6 +4,7 @@
 // model's context window. A catalog that cannot be read checks nothing: the server still decides.
 
 import type { components } from "../../generated/opencode.js";
+import { AbortError } from "../http/errors.js";
 import type { TypedRequest } from "../http/paths.js";
 import { parseModel } from "../turn/prompt-body.js";
 import { UnknownAgentError } from "../turn/errors.js";
@@ -13,89 +14,106 @@ import { inputKind, UnsupportedAttachmentError } from "./attachments.js";
 type Model = components["schemas"]["Model"];
 type ModelRef = { providerID: string; modelID: string };
 
+/** After a failed read, how long every turn goes without it (a server without the route, or one that is behind, is not asked per turn). */
+const RETRY_AFTER_MS = 30_000;
+
 export class ServerCatalog implements TurnCatalog {
-  private agents: Promise<string[] | undefined> | undefined;
-  private models: Promise<Map<string, Model> | undefined> | undefined;
-  private loadedModels: Map<string, Model> | undefined;
-  private defaultModel: Promise<string | undefined> | undefined;
+  private readonly agents: SharedRead<string[]>;
+  private readonly models: SharedRead<Map<string, Model>>;
+  private readonly defaultModel: SharedRead<string | undefined>;
 
-  constructor(private readonly request: TypedRequest) {}
+  constructor(request: TypedRequest) {
+    this.agents = new SharedRead(async () => agentNames(await request("get", "/agent")));
+    this.models = new SharedRead(async () => modelsOf(await request("get", "/provider")));
+    this.defaultModel = new SharedRead(async () => {
+      const model: unknown = (await request("get", "/config"))?.model;
+      return typeof model === "string" ? model : undefined;
+    });
+  }
 
-  async check(start: TurnStart, signal: AbortSignal): Promise<void> {
+  /** The shared reads go on for other turns; a stopped turn just stops waiting for them. */
+  check(start: TurnStart, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = () => reject(new AbortError("the turn was stopped while checking it"));
+      if (signal.aborted) return stop();
+      signal.addEventListener("abort", stop, { once: true });
+      this.checkStart(start).then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+    });
+  }
+
+  private async checkStart(start: TurnStart): Promise<void> {
     if (start.kind === "attach") return;
     // Read once so every final can carry its model's context window.
-    const models = this.modelList(signal, false);
+    const models = this.models.get();
     const agent = start.kind === "prompt" ? start.options.agent : start.body.agent;
-    if (agent !== undefined) await this.checkAgent(agent, signal);
-    const files = (start.kind === "prompt" ? (typeof start.input === "string" ? [] : start.input) : start.kind === "command" ? (start.body.parts ?? []) : []).flatMap(
-      (part) => (part.type === "file" && inputKind(part.mime) !== undefined ? [part] : []),
-    );
+    if (agent !== undefined) await this.checkAgent(agent);
+    const parts = start.kind === "prompt" ? (typeof start.input === "string" ? [] : start.input) : start.kind === "command" ? (start.body.parts ?? []) : [];
+    const files = parts.flatMap((part) => (part.type === "file" && inputKind(part.mime) !== undefined ? [part] : []));
     if (files.length > 0) {
       const chosen = start.kind === "prompt" ? start.options.model : start.kind === "command" ? start.body.model : undefined;
-      const ref = chosen !== undefined ? parseModel(chosen) : await this.serverDefault(signal);
-      const model = ref && (await this.model(ref, signal));
-      if (ref && model) {
-        for (const part of files) {
-          const kind = inputKind(part.mime)!;
-          if (accepts(model, kind) === false) throw new UnsupportedAttachmentError(part.mime, kind, `${ref.providerID}/${ref.modelID}`, part.filename);
-        }
+      const ref = chosen !== undefined ? parseModel(chosen) : modelRef(await this.defaultModel.get());
+      const model = ref && ((await this.models.get())?.get(key(ref)) ?? (await this.models.get(true))?.get(key(ref)));
+      for (const part of model ? files : []) {
+        const kind = inputKind(part.mime)!;
+        if (accepts(model!, kind) === false) throw new UnsupportedAttachmentError(part.mime, kind, key(ref!), part.filename);
       }
     }
     await models;
   }
 
   contextWindow(model: ModelRef): number | undefined {
-    const context = this.loadedModels?.get(key(model))?.limit.context;
+    const context = this.models.known?.get(key(model))?.limit?.context;
     return typeof context === "number" && context > 0 ? context : undefined;
   }
 
-  private async checkAgent(agent: string, signal: AbortSignal): Promise<void> {
-    let names = await (this.agents ??= this.agentList(signal));
+  private async checkAgent(agent: string): Promise<void> {
+    let names = await this.agents.get();
     // Config can add agents while the client runs: a miss is read again once.
-    if (names && !names.includes(agent)) names = await (this.agents = this.agentList(signal));
+    if (names && !names.includes(agent)) names = await this.agents.get(true);
     if (names && !names.includes(agent)) {
       throw new UnknownAgentError(`Agent not found: ${JSON.stringify(agent)}; the server has ${names.join(", ")}`, { name: "UnknownAgentError", data: { agent } }, agent, names);
     }
   }
+}
 
-  private async agentList(signal: AbortSignal): Promise<string[] | undefined> {
-    const agents = await this.request("get", "/agent", { signal }).catch(() => undefined);
-    return Array.isArray(agents) ? agents.map((a) => a.name) : undefined;
-  }
+/**
+ * One read shared by every turn of the client (so never under one turn's signal). A failed read
+ * is not repeated for a while: a server without the route, or one that is behind, is not asked
+ * again by every turn.
+ */
+class SharedRead<T> {
+  private pending: Promise<T | undefined> | undefined;
+  private failedAt = -Infinity;
+  /** The last value read, if any. */
+  known: T | undefined;
 
-  private async model(ref: ModelRef, signal: AbortSignal): Promise<Model | undefined> {
-    const found = (await this.modelList(signal, false))?.get(key(ref));
-    return found ?? (await this.modelList(signal, true))?.get(key(ref));
-  }
+  constructor(private readonly read: () => Promise<T>) {}
 
-  private modelList(signal: AbortSignal, refresh: boolean): Promise<Map<string, Model> | undefined> {
-    if (this.models && !refresh) return this.models;
-    return (this.models = this.request("get", "/provider", { signal }).then(
-      (providers) => {
-        const map = new Map<string, Model>();
-        for (const provider of providers.all) for (const [id, model] of Object.entries(provider.models)) map.set(key({ providerID: provider.id, modelID: id }), model);
-        return (this.loadedModels = map);
-      },
+  get(refresh = false): Promise<T | undefined> {
+    if (this.pending && !refresh) return this.pending;
+    if (Date.now() - this.failedAt < RETRY_AFTER_MS) return Promise.resolve(this.known);
+    return (this.pending = this.read().then(
+      (value) => (this.known = value),
       () => {
-        // Read again next time: this one may have failed for this turn's signal only.
-        this.models = undefined;
-        return undefined;
+        this.failedAt = Date.now();
+        this.pending = undefined;
+        return this.known;
       },
     ));
   }
+}
 
-  /** The model a prompt naming none runs on: the config's `model`, when set. */
-  private async serverDefault(signal: AbortSignal): Promise<ModelRef | undefined> {
-    const model = await (this.defaultModel ??= this.request("get", "/config", { signal }).then(
-      (config) => config.model,
-      () => (this.defaultModel = undefined),
-    ));
-    if (!model) return undefined;
-    try {
-      return parseModel(model);
-    } catch {
-      return undefined;
-    }
+function agentNames(agents: unknown): string[] {
+  if (!Array.isArray(agents)) throw new TypeError("not an agent list");
+  return agents.flatMap((a: { name?: unknown }) => (typeof a?.name === "string" ? [a.name] : []));
+}
+
+function modelRef(model: string | undefined): ModelRef | undefined {
+  if (model === undefined) return undefined;
+  try {
+    return parseModel(model);
+  } catch {
+    return undefined;
   }
 }
 
@@ -105,6 +123,18 @@ function accepts(model: Model, kind: string): boolean | undefined {
   if (capabilities) return capabilities[kind] === true;
   const modalities = (model as { modalities?: { input?: unknown } }).modalities?.input;
   return Array.isArray(modalities) ? modalities.includes(kind) : undefined;
+}
+
+/** Every provider's models by `"provider/model"`; what is not shaped like a provider list is skipped. */
+function modelsOf(providers: unknown): Map<string, Model> {
+  const map = new Map<string, Model>();
+  const all = (providers as { all?: unknown } | undefined)?.all;
+  if (!Array.isArray(all)) return map;
+  for (const provider of all as { id?: unknown; models?: unknown }[]) {
+    if (typeof provider?.id !== "string" || !provider.models || typeof provider.models !== "object") continue;
+    for (const [id, model] of Object.entries(provider.models as Record<string, Model>)) map.set(key({ providerID: provider.id, modelID: id }), model);
+  }
+  return map;
 }
 
 function key(ref: ModelRef): string {

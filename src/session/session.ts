@@ -1,6 +1,6 @@
-// Session handles: `client.session.create()` / `.get(id)` and, on a handle, `prompt()` (a
-// streaming Turn), `run()` (its final reply), `respond()` to permission requests, `abort()`, and
-// one-line session operations (fork, share, revert, summarize, shell, command, diff, todo, …).
+// Session handles: `client.session.create()` / `.get(id)` and, on a handle, `prompt()`, `shell()`
+// and `command()` (streaming Turns), `run()` (a prompt's final reply), `respond()` to permission
+// requests, `abort()`, and one-line session operations (fork, share, revert, summarize, diff, todo, …).
 
 import type { components, operations } from "../../generated/opencode.js";
 import type { CallOptions, ResponseData } from "../http/paths.js";
