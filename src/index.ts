@@ -14,17 +14,8 @@ export type {
   ResponseData,
 } from "./http/paths.js";
 export { Agents, Commands, Config, Files, Find, Providers, type ModelEntry, type SlashCommand } from "./resources.js";
-export {
-  bytes,
-  url,
-  sniffMime,
-  AttachmentTooLargeError,
-  UnsupportedAttachmentError,
-  DEFAULT_MAX_ATTACHMENT_BYTES,
-  type AttachmentOptions,
-  type FilePartInput,
-} from "./session/attachments.js";
-export { decidePermission, wildcardMatch, type PermissionPolicy, type PermissionRule, type PermissionAction, type PolicyDecision } from "./turn/permission-policy.js";
+export { bytes, url, AttachmentTooLargeError, UnsupportedAttachmentError, type AttachmentOptions, type FilePartInput } from "./session/attachments.js";
+export type { PermissionPolicy, PermissionRule, PermissionAction } from "./turn/permission-policy.js";
 export {
   OpencodeError,
   APIError,
@@ -65,7 +56,6 @@ export {
   isCatchingUp,
   unplacedSessions,
   unfinishedWhileIdle,
-  turnUsage,
   messageText,
   lastAssistantText,
 } from "./turn/map-event.js";
