@@ -2,7 +2,7 @@
 // (abort in each phase, a stale error before our prompt, gaps mid-reasoning and mid-tool, a snapshot
 // followed by an older live update, a codec failure), sub-agents, questions and lost requests.
 import { describe, expect, it } from "vitest";
-import { AbortedError, InterruptedError, StopTimeoutError, UnansweredError, ProviderAuthError } from "../../src/turn/errors.js";
+import { AbortedError, InterruptedError, StopTimeoutError, UnansweredError, ProviderAuthError, UnknownAgentError, UnreadableFileError } from "../../src/turn/errors.js";
 import { StreamError } from "../../src/http/errors.js";
 import type { Reply } from "../../src/turn/replies.js";
 import { ev, finished } from "../support/events.js";
@@ -512,5 +512,26 @@ describe("Turn engine: commands, shell and the permission policy", () => {
     expect(world.callsTo("post", "/permission/{requestID}/reply").map((c) => c.init!.path!["requestID"])).toEqual(["per_1", "per_2"]);
     await world.send(...answer("ran").slice(2));
     await turn.done;
+  });
+
+  it("the server's 'Agent not found' for this turn's agent ends it at once with UnknownAgentError; another agent's does not", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U, agent: "nope" });
+    await world.send(ev.error(S, { name: "UnknownError", data: { message: 'Agent not found: "other". Available agents: build' } }));
+    expect(turn.finished).toBe(false);
+    await world.send(ev.error(S, { name: "UnknownError", data: { message: 'Agent not found: "nope". Available agents: build, plan' } }));
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnknownAgentError);
+    expect(error).toMatchObject({ agent: "nope" });
+  });
+
+  it("the server's 'File not found' for this turn's file:// part ends it and stops the run that would answer without it", async () => {
+    const world = new World();
+    const turn = world.turn(S, { kind: "prompt", input: [{ type: "text", text: "read" }, { type: "file", mime: "text/plain", url: "file:///tmp/missing%20file.txt" }], options: { messageID: U } });
+    await world.send(ev.error(S, { name: "UnknownError", data: { message: "File not found: /tmp/missing file.txt" } }), ev.userMessage(S, U), ev.status(S, { type: "busy" }));
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnreadableFileError);
+    expect(error).toMatchObject({ path: "/tmp/missing file.txt" });
+    await until(() => world.callsTo("post", "/session/{sessionID}/abort").length >= 1);
   });
 });
