@@ -355,7 +355,7 @@ export class Turn implements AsyncIterable<Reply> {
         return this.sendPrompt(promptBody(messageID, start.input, start.options));
       case "command":
       case "shell":
-        return this.sendLong(start.kind, { ...start.body, messageID });
+        return this.sendLong(start, messageID);
     }
   }
 
@@ -364,21 +364,17 @@ export class Turn implements AsyncIterable<Reply> {
    * the request counts as delivered once sent, and only a failure before the turn showed up on
    * the stream ends it (after that, the stream tells how it ends).
    */
-  private sendLong(kind: "command" | "shell", body: Record<string, unknown>): void {
-    const path = kind === "command" ? "/session/{sessionID}/command" : "/session/{sessionID}/shell";
-    this.deps
-      .request("post", path, {
-        path: { sessionID: this.sessionID },
-        body: body as never,
-        // Keyed by our messageID, so a retry cannot run the command twice.
-        idempotent: true,
-        timeoutMs: 0,
-        signal: this.post.signal,
-      })
-      .catch((error: unknown) => {
-        this.inbox.push({ kind: "send-failed", error });
-        this.wakeLoop();
-      });
+  private sendLong(start: Extract<TurnStart, { kind: "command" | "shell" }>, messageID: string): void {
+    // No timeout: it answers at the end. Not retried: a server before 1.14 ignores the shell's messageID, so a repeat would run it twice.
+    const init = { path: { sessionID: this.sessionID }, timeoutMs: 0, signal: this.post.signal };
+    const sent =
+      start.kind === "command"
+        ? this.deps.request("post", "/session/{sessionID}/command", { ...init, body: { ...start.body, messageID } })
+        : this.deps.request("post", "/session/{sessionID}/shell", { ...init, body: { ...start.body, messageID } });
+    sent.catch((error: unknown) => {
+      this.inbox.push({ kind: "send-failed", error });
+      this.wakeLoop();
+    });
     this.postStage = 2;
     this.postedAt = Date.now();
   }
