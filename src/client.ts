@@ -8,7 +8,8 @@ import { isEventStreamPath, type HttpMethod, type RequestInitArgs, type RequestP
 import { Transport, type RawRequest } from "./http/transport.js";
 import { EventHub, type EventHubOptions } from "./events/hub.js";
 import { checkedRequest, ServerInfo } from "./http/server-version.js";
-import { Agents, Config, Files, Find, Providers } from "./resources.js";
+import { Agents, Commands, Config, Files, Find, Providers } from "./resources.js";
+import { ServerCatalog } from "./session/catalog.js";
 import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
@@ -21,10 +22,16 @@ export interface CloseOptions {
   /** Stop the turns still running on the server (one abort request each). Default true. */
   abort?: boolean;
 }
+import type { PermissionPolicy } from "./turn/permission-policy.js";
 
 export interface OpencodeClientOptions extends ClientOptions {
   /** The `/event` stream: silence watchdog, subscriber queue bound, ready timeout, reconnect backoff. */
   events?: EventHubOptions;
+  /**
+   * Permission rules every turn applies (to its sub-agents too): matching requests are answered
+   * without asking, each reported as a `permission_policy` reply. A prompt's own rules come first.
+   */
+  permissions?: PermissionPolicy;
 }
 
 export class OpencodeClient {
@@ -37,6 +44,8 @@ export class OpencodeClient {
   readonly provider: Providers;
   /** `client.agent.list()`: the agents a prompt can run as. */
   readonly agent: Agents;
+  /** `client.command.list()`: the slash commands `session.command()` runs. */
+  readonly command: Commands;
   /** `client.config.get()`: the server's merged config. */
   readonly config: Config;
   /** `client.file.read(path)`, `.list(dir)`, `.status()`: the project's files. */
@@ -53,15 +62,19 @@ export class OpencodeClient {
     this.events = new EventHub(this.transport, options.events);
     const request = this.request.bind(this) as TypedRequest;
     this.server = new ServerInfo(this.transport);
+    const checked = checkedRequest(request, this.server);
     this.session = new Sessions({
       // Session requests and turns check the server's version once, before the first of them.
-      request: checkedRequest(request, this.server),
+      request: checked,
       events: this.events,
       mutex: new SessionMutex(),
       running: this.running,
       logger: this.transport.options.logger,
       ids: new MessageIDs(),
+      catalog: new ServerCatalog(checked),
+      ...(options.permissions ? { permissions: options.permissions } : {}),
     });
+    this.command = new Commands(request);
     this.provider = new Providers(request);
     this.agent = new Agents(request);
     this.config = new Config(request);

@@ -15,7 +15,9 @@ export type {
   RequestPath,
   ResponseData,
 } from "./http/paths.js";
-export type { Agents, Config, Files, Find, Providers, ModelEntry } from "./resources.js";
+export type { Agents, Commands, Config, Files, Find, Providers, ModelEntry, SlashCommand } from "./resources.js";
+export { bytes, url, AttachmentTooLargeError, UnsupportedAttachmentError, type AttachmentOptions, type FilePartInput } from "./session/attachments.js";
+export type { PermissionPolicy, PermissionRule, PermissionAction } from "./turn/permission-policy.js";
 export {
   OpencodeError,
   APIError,
@@ -63,6 +65,8 @@ export type {
   ToolResultReply,
   PermissionReply,
   PermissionRepliedReply,
+  PermissionPolicyReply,
+  AnsweredBy,
   QuestionReply,
   QuestionRepliedReply,
   QuestionItem,
@@ -89,9 +93,13 @@ export {
   InterruptedError,
   UnansweredError,
   StopTimeoutError,
+  StoppedAfterToolCallsError,
+  PromptRejectedError,
+  UnknownAgentError,
+  UnreadableFileError,
 } from "./turn/errors.js";
 export type { RawProviderError } from "./turn/errors.js";
-export type { Turn, PromptOptions, PartInput, TurnTiming } from "./turn/turn.js";
+export type { Turn, PromptOptions, PartInput, TurnTiming, TurnOptions } from "./turn/turn.js";
 export type { SubagentDetail } from "./turn/map-event.js";
 export { LONG_CALL_TIMEOUT_MS, type Session, type Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export {

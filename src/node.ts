@@ -19,3 +19,4 @@ declare module "./http/options.js" {
 installDefaultEngine(undiciEngine);
 
 export * from "./index.js";
+export { file } from "./session/attachment-file.js";

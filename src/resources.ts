@@ -62,6 +62,44 @@ export class Agents {
   }
 }
 
+/** A slash command `session.command(name, args)` can run. */
+export interface SlashCommand {
+  name: string;
+  description?: string;
+  /** The agent it runs as, when it names one. */
+  agent?: string;
+  /** The model it runs on, when it names one (`"provider/model"`). */
+  model?: string;
+  /** Where it comes from: a configured command, an MCP prompt, a skill. */
+  source?: string;
+  /** Runs as a sub-agent task. */
+  subtask?: boolean;
+  /** The arguments its template takes (`$ARGUMENTS`, `$1`, …). */
+  args: string[];
+  /** The prompt template the arguments fill. */
+  template: string;
+}
+
+/** `client.command`: the slash commands the server offers. */
+export class Commands {
+  constructor(private readonly request: TypedRequest) {}
+
+  async list(options?: CallOptions): Promise<SlashCommand[]> {
+    const commands = await this.request("get", "/command", { ...options });
+    return commands.map((c) => ({
+      name: c.name,
+      ...(c.description !== undefined ? { description: c.description } : {}),
+      ...(c.agent !== undefined ? { agent: c.agent } : {}),
+      ...(c.model !== undefined ? { model: c.model } : {}),
+      ...(c.source !== undefined ? { source: c.source } : {}),
+      ...(c.subtask !== undefined ? { subtask: c.subtask } : {}),
+      // Older servers may leave the hints out.
+      args: c.hints ?? [],
+      template: c.template,
+    }));
+  }
+}
+
 /** `client.config`: the server's merged opencode config. */
 export class Config {
   constructor(private readonly request: TypedRequest) {}

@@ -5,7 +5,7 @@
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { UIChats, type ChatRequestBody, type Session } from "../../src/node.js";
+import { UIChats, type ChatRequestBody, type FilePartInput, type Session } from "../../src/node.js";
 import { directive } from "../../test/support/model-server.js";
 import { connect } from "../shared/connect.js";
 
@@ -59,7 +59,10 @@ const server = createServer(async (req, res) => {
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ChatRequestBody & { id: string };
       const session = await sessionFor(body.id);
       // A new user message starts a turn; approvals (addToolApprovalResponse) continue the running one.
-      await send(await chats.handle(session, body, (text) => session.prompt(connection.scripted ? scripted(text) : text, connection.model ? { model: connection.model } : {})), res);
+      // Files the user attached in useChat come along as prompt file parts.
+      const prompt = (text: string, files: FilePartInput[]) =>
+        session.prompt([{ type: "text", text: connection.scripted ? scripted(text) : text }, ...files], connection.model ? { model: connection.model } : {});
+      await send(await chats.handle(session, body, prompt), res);
     } else if (req.method === "GET" && resume) {
       const session = sessions.get(decodeURIComponent(resume[1]!));
       await send(session ? chats.resume((await session).id, req.headers["last-event-id"] as string | undefined) : new Response(null, { status: 204 }), res);

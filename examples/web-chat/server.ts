@@ -1,7 +1,8 @@
 // A small web chat: a Node server that runs turns and re-broadcasts them to one static page as
 // SSE. `npx tsx examples/web-chat/server.ts` then open the printed URL. PORT picks the port.
 // With the local scripted server, bash asks for permission (approve/deny), a prompt with "ask"
-// makes the agent ask a question with options, one with "delegate" starts a sub-agent. A dropped
+// makes the agent ask a question with options, one with "delegate" starts a sub-agent; a file can
+// be attached (sent inline; one the model cannot read is refused with a typed error). A dropped
 // stream reconnects to /api/replies and resumes where it stopped; a reloaded page shows the
 // running turn again. Several of these processes can share one opencode server behind a load
 // balancer (set BEHIND_LOAD_BALANCER=1): a reconnect that lands on a process that never saw the
@@ -17,6 +18,8 @@ import {
   pipeResumeToNodeResponse,
   pipeTurnToNodeResponse,
   TurnReplays,
+  url as attachment,
+  type PartInput,
   type Session,
   type SSEOptions,
   type WireReply,
@@ -111,7 +114,13 @@ const server = createServer(async (req, res) => {
       const session = await knownSession(String(body["sessionID"]));
       if (!session) return void res.writeHead(404).end("unknown session");
       const text = String(body["text"] ?? "");
-      const turn = session.prompt(connection.scripted ? scripted(text, ++turns) : text, {
+      const parts: PartInput[] = [{ type: "text", text: connection.scripted ? scripted(text, ++turns) : text }];
+      // The page sends an attached file as a data: URL with its name and type.
+      const file = body["file"] as { name?: unknown; type?: unknown; dataUrl?: unknown } | undefined;
+      if (file && typeof file.dataUrl === "string" && file.dataUrl.startsWith("data:")) {
+        parts.push(attachment(file.dataUrl, { mime: String(file.type || "application/octet-stream"), filename: String(file.name ?? "attachment") }));
+      }
+      const turn = session.prompt(parts, {
         subagents: "all",
         ...(connection.model ? { model: connection.model } : {}),
       });

@@ -10,6 +10,7 @@ import type {
   DiscardedText,
   ErrorReply,
   FinalReply,
+  PermissionPolicyReply,
   PermissionRepliedReply,
   PermissionReply,
   QuestionRepliedReply,
@@ -228,6 +229,7 @@ const FIELDS = {
   reasoning: { kind: true, sessionID: true, parentSessionID: true, messageID: true, partID: true, text: true } satisfies Record<keyof ReasoningReply, true>,
   tool_call: {
     kind: true, sessionID: true, parentSessionID: true, messageID: true, partID: true, callID: true, tool: true, input: true, status: true, title: true,
+    metadata: true,
   } satisfies Record<keyof ToolCallReply, true>,
   tool_result: {
     kind: true, sessionID: true, parentSessionID: true, messageID: true, partID: true, callID: true, tool: true, input: true, status: true,
@@ -236,6 +238,9 @@ const FIELDS = {
   permission: {
     kind: true, sessionID: true, parentSessionID: true, id: true, permission: true, patterns: true, always: true, metadata: true, tool: true,
   } satisfies Record<keyof PermissionReply, true>,
+  permission_policy: {
+    kind: true, sessionID: true, parentSessionID: true, id: true, permission: true, patterns: true, reply: true, rule: true, coveredBy: true,
+  } satisfies Record<keyof PermissionPolicyReply, true>,
   permission_replied: { kind: true, sessionID: true, parentSessionID: true, id: true, reply: true } satisfies Record<keyof PermissionRepliedReply, true>,
   question: { kind: true, sessionID: true, parentSessionID: true, id: true, questions: true, tool: true } satisfies Record<keyof QuestionReply, true>,
   question_replied: { kind: true, sessionID: true, parentSessionID: true, id: true, answers: true, rejected: true } satisfies Record<keyof QuestionRepliedReply, true>,
@@ -246,12 +251,12 @@ const FIELDS = {
   compaction: { kind: true, sessionID: true, parentSessionID: true, auto: true, messageID: true } satisfies Record<keyof CompactionReply, true>,
   retry: { kind: true, sessionID: true, parentSessionID: true, attempt: true, message: true, next: true, discarded: true } satisfies Record<keyof RetryReply, true>,
   final: {
-    kind: true, sessionID: true, messageID: true, text: true, finish: true, usage: true, subagentUsage: true, structured: true,
+    kind: true, sessionID: true, messageID: true, text: true, finish: true, usage: true, subagentUsage: true, structured: true, model: true, agent: true,
   } satisfies Record<keyof FinalReply, true>,
   error: { kind: true, sessionID: true, error: true } satisfies Record<keyof ErrorReply, true>,
 } as const;
 
-const USAGE_FIELDS = { input: true, output: true, reasoning: true, cacheRead: true, cacheWrite: true, cost: true } satisfies Record<keyof Usage, true>;
+const USAGE_FIELDS = { input: true, output: true, reasoning: true, cacheRead: true, cacheWrite: true, cost: true, contextUsed: true, contextWindow: true } satisfies Record<keyof Usage, true>;
 const DISCARDED_FIELDS = { messageID: true, partID: true, kind: true, text: true } satisfies Record<keyof DiscardedText, true>;
 
 /** A tool reply through the app's filter; the filter may not turn it into another kind or another call. */
@@ -298,6 +303,8 @@ export function toWireReply(reply: Reply, options: WireOptions = {}): WireReply 
       return pick(reply, FIELDS.reasoning);
     case "permission":
       return pick(reply, FIELDS.permission);
+    case "permission_policy":
+      return pick(reply, FIELDS.permission_policy);
     case "permission_replied":
       return pick(reply, FIELDS.permission_replied);
     case "question":

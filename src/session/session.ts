@@ -1,18 +1,19 @@
-// Session handles: `client.session.create()` / `.get(id)` and, on a handle, `prompt()` (a
-// streaming Turn), `run()` (its final reply), `respond()` to permission requests, `abort()`, and
-// one-line session operations (fork, share, revert, summarize, shell, command, diff, todo, …).
+// Session handles: `client.session.create()` / `.get(id)` and, on a handle, `prompt()`, `shell()`
+// and `command()` (streaming Turns), `run()` (a prompt's final reply), `respond()` to permission
+// requests, `abort()`, and one-line session operations (fork, share, revert, summarize, diff, todo, …).
 
 import type { components, operations } from "../../generated/opencode.js";
 import type { CallOptions, ResponseData } from "../http/paths.js";
 import { parseModel } from "../turn/prompt-body.js";
 import type { FinalReply } from "../turn/replies.js";
-import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
+import { Turn, type PartInput, type PromptOptions, type TurnDeps, type TurnOptions } from "../turn/turn.js";
 import { SessionMutex } from "./mutex.js";
 
 export type SessionInfo = components["schemas"]["Session"];
 type CreateBody = NonNullable<operations["session.create"]["requestBody"]>["content"]["application/json"];
 type UpdateBody = NonNullable<operations["session.update"]["requestBody"]>["content"]["application/json"];
 type CommandBody = NonNullable<operations["session.command"]["requestBody"]>["content"]["application/json"];
+type ShellBody = NonNullable<operations["session.shell"]["requestBody"]>["content"]["application/json"];
 /** `"provider/model"` or `{ providerID, modelID }`. */
 type ModelChoice = string | { providerID: string; modelID: string };
 
@@ -196,28 +197,27 @@ export class Session {
   }
 
   /**
-   * Runs a shell command in the session (as `agent`, default "build"); resolves with the stored
-   * result message. Default `timeoutMs`: `LONG_CALL_TIMEOUT_MS` (it answers when the command ends).
+   * Runs a shell command in the session (as `agent`, default "build") and streams it as a Turn: the
+   * bash tool's output arrives as `tool_call` updates while it runs (each the whole output so far),
+   * then its `tool_result` and the `final`.
    */
-  async shell(command: string, options: CallOptions & { agent?: string; model?: ModelChoice } = {}): Promise<StoredMessage> {
-    const { agent = "build", model, ...call } = options;
-    const body = { command, agent, ...(model === undefined ? {} : { model: parseModel(model) }) };
-    return this.exclusive(call.signal, () =>
-      this.deps.request("post", "/session/{sessionID}/shell", { timeoutMs: LONG_CALL_TIMEOUT_MS, ...call, path: { sessionID: this.id }, body }),
-    );
+  shell(command: string, options: TurnOptions & { agent?: string; model?: ModelChoice } = {}): Turn {
+    const { agent = "build", model, ...turn } = options;
+    const body: Omit<ShellBody, "messageID"> = { command, agent, ...(model === undefined ? {} : { model: parseModel(model) }) };
+    return new Turn(this.deps, this.id, { kind: "shell", body, options: turn });
   }
 
   /**
-   * Runs a slash command (`/init`, a configured command) with its arguments; resolves when its
-   * reply is stored. Default `timeoutMs`: `LONG_CALL_TIMEOUT_MS` (a model writes the reply).
+   * Runs a slash command (`/init`, a configured command; `client.command.list()` names them) with its
+   * arguments, and streams it as a Turn like a prompt.
    */
-  async command(
+  command(
     name: string,
     args = "",
-    options: CallOptions & { agent?: string; model?: ModelChoice; variant?: string; parts?: CommandBody["parts"] } = {},
-  ): Promise<ResponseData<"post", "/session/{sessionID}/command">> {
-    const { agent, model, variant, parts, ...call } = options;
-    const body: CommandBody = { command: name, arguments: args };
+    options: TurnOptions & { agent?: string; model?: ModelChoice; variant?: string; parts?: CommandBody["parts"] } = {},
+  ): Turn {
+    const { agent, model, variant, parts, ...turn } = options;
+    const body: Omit<CommandBody, "messageID"> = { command: name, arguments: args };
     if (agent !== undefined) body.agent = agent;
     // This route takes the model as one "provider/model" string.
     if (model !== undefined) {
@@ -226,9 +226,7 @@ export class Session {
     }
     if (variant !== undefined) body.variant = variant;
     if (parts !== undefined) body.parts = parts;
-    return this.exclusive(call.signal, () =>
-      this.deps.request("post", "/session/{sessionID}/command", { timeoutMs: LONG_CALL_TIMEOUT_MS, ...call, path: { sessionID: this.id }, body }),
-    );
+    return new Turn(this.deps, this.id, { kind: "command", body, options: turn });
   }
 
   /** Files the session changed (whole session, or one message's changes), with before/after text. */

@@ -72,6 +72,33 @@ export class UnknownProviderError extends ProviderError {
   }
 }
 
+/** The server took the prompt (204) but refused what it named: an agent it does not have, a file it cannot read. */
+export abstract class PromptRejectedError extends ProviderError {
+  readonly retryable = false;
+}
+
+/** The prompt named an agent the server does not have. */
+export class UnknownAgentError extends PromptRejectedError {
+  override readonly name = "UnknownAgentError" as const;
+  constructor(
+    message: string,
+    raw: RawProviderError,
+    readonly agent: string,
+    /** The agents the server has, when known. */
+    readonly available?: string[],
+  ) {
+    super(message, raw);
+  }
+}
+
+/** A `file://` part named a file the server cannot read. */
+export class UnreadableFileError extends PromptRejectedError {
+  override readonly name = "UnreadableFileError" as const;
+  constructor(message: string, raw: RawProviderError, readonly path: string) {
+    super(message, raw);
+  }
+}
+
 /**
  * The server stopped (restart, crash) before the turn finished: it is idle, but the stored turn
  * has no end. `partialText` is what the turn's last assistant message had stored.
@@ -91,6 +118,18 @@ export class InterruptedError extends OpencodeError {
 export class UnansweredError extends OpencodeError {
   override readonly name = "UnansweredError" as const;
   readonly retryable = true;
+}
+
+/**
+ * The turn's last step asked for tools, and the server went idle without answering: a rejected
+ * permission or question stops its loop there. `partialText` is that step's text.
+ */
+export class StoppedAfterToolCallsError extends OpencodeError {
+  override readonly name = "StoppedAfterToolCallsError" as const;
+  readonly retryable = false;
+  constructor(message: string, readonly partialText: string) {
+    super(message);
+  }
 }
 
 /** A stop was asked for, but the server did not report the session idle within the bound. */
@@ -127,6 +166,11 @@ export function classifyProviderError(raw: RawProviderError, context: ClassifyCo
     return new ProviderServerError(message, raw);
   }
   if (name === "MessageAbortedError") return new AbortedError(message, raw);
+  // The server words these only in the message.
+  const agent = /^Agent not found: "([^"]*)"/.exec(detail);
+  if (agent) return new UnknownAgentError(message, raw, agent[1]!);
+  const file = /^File not found: (.+)$/.exec(detail);
+  if (file) return new UnreadableFileError(message, raw, file[1]!);
   return new UnknownProviderError(message, raw);
 }
 

@@ -8,9 +8,10 @@ import type { components } from "../../generated/opencode.js";
 import { consumedEventProblem, envelopeProblem } from "../events/schemas.js";
 import { sessionOfEvent } from "../events/session-of.js";
 import type { Event, EventOf } from "../events/types.js";
-import { classifyProviderError, type RawProviderError } from "./errors.js";
+import { classifyProviderError, StoppedAfterToolCallsError, type RawProviderError } from "./errors.js";
 import { PersistentMap } from "./persistent-map.js";
 import type {
+  AnsweredBy,
   DiscardedText,
   FinalReply,
   QuestionItem,
@@ -86,6 +87,8 @@ interface PartState {
   readonly discarded: boolean;
   /** Tool statuses already reported, so each is reported once. */
   readonly toolStatuses: readonly string[];
+  /** The running tool's `metadata.output` last reported: bash re-sends it whole as it grows. */
+  readonly toolOutput: unknown;
 }
 
 interface MessageState {
@@ -104,6 +107,10 @@ interface MessageState {
   readonly structured: unknown;
   /** User messages: every text part so far is synthetic (a compaction's continuation). */
   readonly synthetic: boolean;
+  /** Assistant messages: who answered (the server stores provider, model and agent on each). */
+  readonly answeredBy: AnsweredBy | undefined;
+  /** Assistant messages: the tokens the model saw and wrote in this step (its context in use). */
+  readonly contextUsed: number;
 }
 
 interface SessionNode {
@@ -493,6 +500,8 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
     usage: source === "snapshot" && previous && usageTotal(reported) < usageTotal(previous.usage) ? previous.usage : reported,
     structured: (info.role === "assistant" ? info.structured : undefined) ?? previous?.structured,
     synthetic: previous?.synthetic ?? role === "user",
+    answeredBy: answeredBy(info) ?? previous?.answeredBy,
+    contextUsed: tokens ? tokens.input + tokens.output + tokens.reasoning + tokens.cache.read + tokens.cache.write : (previous?.contextUsed ?? 0),
   };
   const rootAssistant = root && inTurn && !summary;
   let next: TurnState = revise(state, {
@@ -547,6 +556,7 @@ function onPart(state: TurnState, part: PartRecord, replies: Reply[], source: Pa
     closed: false,
     discarded: false,
     toolStatuses: [],
+    toolOutput: undefined,
   };
   if (!previous) {
     const messages = next.messages.set(messageID, { ...message, partIDs: [...message.partIDs, id] });
@@ -687,7 +697,10 @@ function onToolPart(part: PartState, partID: string, record: Extract<PartRecord,
   const state = record.state as ToolStateRecord | undefined;
   if (state === undefined) return part;
   const status = state.status;
-  if (part.toolStatuses.includes(status)) return part;
+  const output = runningOutput(record);
+  // A running bash tool re-sends its whole output as it grows (or shrinks): report each new snapshot.
+  const grown = status === "running" && output !== undefined && output !== part.toolOutput;
+  if (part.toolStatuses.includes(status) && !grown) return part;
   if (part.toolStatuses.includes("completed") || part.toolStatuses.includes("error")) return part;
   if (status !== "pending" && status !== "running" && status !== "completed" && status !== "error") return part;
   if (replies) {
@@ -702,7 +715,8 @@ function onToolPart(part: PartState, partID: string, record: Extract<PartRecord,
       ...("title" in state && typeof state.title === "string" ? { title: state.title } : {}),
     };
     if (state.status === "pending" || state.status === "running") {
-      replies.push({ kind: "tool_call", ...base, status: state.status });
+      const metadata = (state as { metadata?: Record<string, unknown> }).metadata;
+      replies.push(metadata === undefined ? { kind: "tool_call", ...base, status: state.status } : { kind: "tool_call", ...base, status: state.status, metadata });
     } else if (state.status === "completed") {
       replies.push({ kind: "tool_result", ...base, status: "completed", output: state.output, metadata: state.metadata as Record<string, unknown> });
     } else {
@@ -710,7 +724,14 @@ function onToolPart(part: PartState, partID: string, record: Extract<PartRecord,
       replies.push({ kind: "tool_result", ...base, status: "error", error: state.error, metadata });
     }
   }
-  return { ...part, toolStatuses: [...part.toolStatuses, status] };
+  const toolStatuses = part.toolStatuses.includes(status) ? part.toolStatuses : [...part.toolStatuses, status];
+  return { ...part, toolStatuses, toolOutput: output ?? part.toolOutput };
+}
+
+/** A running tool's partial output (`metadata.output`), when it has one. */
+function runningOutput(record: Extract<PartRecord, { type: "tool" }>): unknown {
+  if (record.state.status !== "running") return undefined;
+  return (record.state as { metadata?: Record<string, unknown> }).metadata?.["output"];
 }
 
 function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies: Reply[]): TurnState {
@@ -756,6 +777,7 @@ function onDelta(state: TurnState, event: EventOf<"message.part.delta">, replies
     closed: part.closed,
     discarded: part.discarded,
     toolStatuses: part.toolStatuses,
+    toolOutput: part.toolOutput,
   });
   return next;
 }
@@ -825,6 +847,11 @@ function onIdle(state: TurnState, sessionID: string, replies: Reply[], source: "
 /** Ends the turn with its final if the stream alone can: no gap to fill, no text missing, answered. */
 function settle(state: TurnState, replies: Reply[]): TurnState {
   if (state.gapOpen || missingText(state) || unanswered(state)) return revise(state, { needsSnapshot: true });
+  const stopped = stoppedAfterToolCalls(state);
+  if (stopped) {
+    replies.push({ kind: "error", sessionID: state.sessionID, error: stopped });
+    return revise(state, { done: true, settled: true, needsSnapshot: false });
+  }
   replies.push(finalReply(state));
   return revise(state, { done: true, settled: true, needsSnapshot: false });
 }
@@ -878,11 +905,9 @@ function fail(state: TurnState, error: RawProviderError, partialText: string, re
 function finalReply(state: TurnState): FinalReply {
   const lastID = state.lastAssistantID;
   const last = lastID === undefined ? undefined : state.messages.get(lastID);
-  const usage = { ...ZERO_USAGE };
   const subagentUsage = { ...ZERO_USAGE };
   for (const message of state.messages.values()) {
-    if (message.role !== "assistant" || !message.inTurn) continue;
-    addUsage(message.sessionID === state.sessionID ? usage : subagentUsage, message.usage);
+    if (message.role === "assistant" && message.inTurn && message.sessionID !== state.sessionID) addUsage(subagentUsage, message.usage);
   }
   return {
     kind: "final",
@@ -890,14 +915,55 @@ function finalReply(state: TurnState): FinalReply {
     messageID: lastID,
     text: lastID === undefined ? "" : messageText(state, lastID),
     finish: last?.finish,
-    usage,
+    usage: turnUsage(state),
     subagentUsage,
+    ...(last?.answeredBy ?? {}),
     ...(last?.structured !== undefined ? { structured: last.structured } : {}),
   };
 }
 
 function usageTotal(usage: Usage): number {
   return usage.input + usage.output + usage.reasoning + usage.cacheRead + usage.cacheWrite + usage.cost;
+}
+
+/** Who answered an assistant message: the provider, model and agent the server stored on it. */
+function answeredBy(info: MessageRecord): AnsweredBy | undefined {
+  if (info.role !== "assistant") return undefined;
+  // Servers before 1.14 name the agent only as `mode`.
+  const agent = (info as { agent?: unknown }).agent ?? (info as { mode?: unknown }).mode;
+  return {
+    model: { providerID: info.providerID, modelID: info.modelID },
+    ...(typeof agent === "string" ? { agent } : {}),
+  };
+}
+
+/**
+ * The root session's usage so far: summed over the turn's finished and running steps, with the
+ * context the latest step used. `turn.usage` reads it live.
+ */
+export function turnUsage(state: TurnState): Usage {
+  const usage = { ...ZERO_USAGE };
+  // Every root step, a compaction's summary included.
+  for (const message of state.messages.values()) {
+    if (message.role === "assistant" && message.inTurn && message.sessionID === state.sessionID) addUsage(usage, message.usage);
+  }
+  const lastID = state.lastAssistantID;
+  return { ...usage, contextUsed: lastID === undefined ? 0 : state.messages.get(lastID)!.contextUsed };
+}
+
+/**
+ * A turn whose last step asked for tools and then went idle never answered: a rejected permission
+ * (or question) stops the server's loop there. That is not an empty final.
+ */
+function stoppedAfterToolCalls(state: TurnState): StoppedAfterToolCallsError | undefined {
+  const lastID = state.lastAssistantID;
+  const last = lastID === undefined ? undefined : state.messages.get(lastID);
+  // A compaction after it (another client's summarize) ended the run instead.
+  if (last?.finish !== "tool-calls" || last.parentID !== state.userIDs.at(-1)) return undefined;
+  return new StoppedAfterToolCallsError(
+    "the agent stopped after calling tools without answering (a rejected permission or question ends the run there)",
+    messageText(state, lastID!),
+  );
 }
 
 function addUsage(total: Usage, usage: Usage): void {
@@ -942,6 +1008,15 @@ function unanswered(state: TurnState): boolean {
 export function unfinishedWhileIdle(state: TurnState): boolean {
   if (state.done) return false;
   return !state.started || unanswered(state);
+}
+
+/**
+ * Makes `userMessageID` the turn's prompt while the turn has not started: servers before 1.14
+ * store a shell command's user message under an id of their own.
+ */
+export function adoptPrompt(state: TurnState, userMessageID: string): TurnState {
+  if (state.started) return state;
+  return revise(state, { userMessageID, userIDs: [userMessageID] });
 }
 
 /** Text of the turn's last assistant message so far. */

@@ -4,6 +4,7 @@
 import type { components, operations } from "../../generated/opencode.js";
 import { ConfigurationError } from "../http/errors.js";
 import type { SubagentDetail } from "./map-event.js";
+import type { PermissionPolicy } from "./permission-policy.js";
 
 export type PromptBody = NonNullable<operations["session.prompt_async"]["requestBody"]>["content"]["application/json"];
 
@@ -31,6 +32,8 @@ export interface PromptOptions {
   signal?: AbortSignal;
   /** The user message id (`msg_…`); generated in opencode's ascending form when omitted. */
   messageID?: string;
+  /** Permission rules for this turn and its sub-agents, tried before the client's (`createClient({ permissions })`). */
+  permissions?: PermissionPolicy;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The Reply union a Turn yields, in server order; exactly one `final` or `error` ends a turn.
 
 import type { OpencodeError } from "../http/errors.js";
+import type { PermissionRule } from "./permission-policy.js";
 
 export interface Usage {
   input: number;
@@ -10,6 +11,19 @@ export interface Usage {
   cacheWrite: number;
   /** Provider cost in USD as opencode computes it. */
   cost: number;
+  /**
+   * Tokens in the model's context at the latest step (its input, cache and output): with
+   * `contextWindow`, a context meter. Set on the turn's own usage, not on `subagentUsage`.
+   */
+  contextUsed?: number;
+  /** The answering model's context limit (`limit.context` of `GET /provider`), when the client knows it. */
+  contextWindow?: number;
+}
+
+/** Who answered: the provider and model, and the agent, the server stored on the reply. */
+export interface AnsweredBy {
+  model: { providerID: string; modelID: string };
+  agent?: string;
 }
 
 /**
@@ -47,6 +61,11 @@ export interface ToolCallReply extends PartRef {
   input: Record<string, unknown>;
   status: "pending" | "running";
   title?: string;
+  /**
+   * The tool's progress while running, e.g. bash's `output` so far. Each update carries the whole
+   * output (it can also shrink): show the latest, never append.
+   */
+  metadata?: Record<string, unknown>;
 }
 
 export interface ToolResultReply extends PartRef {
@@ -78,6 +97,22 @@ export interface PermissionRepliedReply extends SessionRef {
   /** The `permission` reply's `id`. */
   id: string;
   reply: "once" | "always" | "reject";
+}
+
+/**
+ * A permission request the permission policy answered (no `permission` reply is shown for it):
+ * which request, the answer, and the rule that gave it — the audit trail.
+ */
+export interface PermissionPolicyReply extends SessionRef {
+  kind: "permission_policy";
+  /** The request's id. */
+  id: string;
+  permission: string;
+  patterns: string[];
+  reply: "once" | "always" | "reject";
+  rule: PermissionRule;
+  /** Set when an earlier answer of this turn (an "always", a "reject") covered it: the server applies that one, nothing more is sent. */
+  coveredBy?: string;
 }
 
 export interface QuestionOption {
@@ -169,7 +204,7 @@ export interface RetryReply extends SessionRef {
   discarded: DiscardedText[];
 }
 
-export interface FinalReply {
+export interface FinalReply extends Partial<AnsweredBy> {
   kind: "final";
   sessionID: string;
   /** The turn's last assistant message (undefined if the turn produced none). */
@@ -199,6 +234,7 @@ export type Reply =
   | ToolResultReply
   | PermissionReply
   | PermissionRepliedReply
+  | PermissionPolicyReply
   | QuestionReply
   | QuestionRepliedReply
   | SubagentReply

@@ -9,14 +9,27 @@ import type { Logger } from "../http/logger.js";
 import type { ResponseData, TypedRequest } from "../http/paths.js";
 import { backoffMs } from "../http/retry.js";
 import { sessionOfEvent } from "../events/session-of.js";
+import type { operations } from "../../generated/opencode.js";
 import type { Event, StreamGap } from "../events/types.js";
 import type { MessageIDs } from "../session/ids.js";
 import type { SessionMutex } from "../session/mutex.js";
-import { AbortedError, classifyProviderError, InterruptedError, StopTimeoutError, UnansweredError } from "./errors.js";
 import {
+  AbortedError,
+  classifyProviderError,
+  InterruptedError,
+  PromptRejectedError,
+  StopTimeoutError,
+  UnansweredError,
+  UnknownAgentError,
+  UnreadableFileError,
+  type RawProviderError,
+} from "./errors.js";
+import {
+  adoptPrompt,
   applySnapshot,
   initialTurnState,
   lastAssistantText,
+  turnUsage,
   mapEvent,
   markGap,
   unfinishedWhileIdle,
@@ -25,8 +38,9 @@ import {
   type TurnSnapshot,
   type TurnState,
 } from "./map-event.js";
+import { coveredBy, decidePermission, type PermissionPolicy, type PolicyDecision } from "./permission-policy.js";
 import { promptBody, type PartInput, type PromptBody, type PromptOptions } from "./prompt-body.js";
-import type { ErrorReply, FinalReply, Reply, TerminalReply } from "./replies.js";
+import type { ErrorReply, FinalReply, PermissionReply, Reply, TerminalReply, Usage } from "./replies.js";
 
 export type { PartInput, PromptOptions } from "./prompt-body.js";
 
@@ -77,11 +91,30 @@ export interface TurnDeps {
   /** The turns running on this client, so closing it can stop them on the server. */
   running?: Set<Turn>;
   timing?: Partial<TurnTiming>;
+  /** What the server knows about agents and models: checks a start before it is sent, and gives context windows. */
+  catalog?: TurnCatalog;
+  /** The client's permission rules (a prompt's own come first). */
+  permissions?: PermissionPolicy;
 }
 
-/** What the Turn does: send a prompt, or follow a turn already running on the server. */
+/** The session layer's knowledge of the server's agents and models, as the Turn uses it. */
+export interface TurnCatalog {
+  /** Rejects with a typed error what the server would take and then drop or fail on (an unknown agent, an attachment the model cannot read). */
+  check(start: TurnStart, signal: AbortSignal): Promise<void>;
+  /** The model's context limit, when known (without a request). */
+  contextWindow(model: { providerID: string; modelID: string }): number | undefined;
+}
+
+/** Options every kind of started turn takes. */
+export type TurnOptions = Pick<PromptOptions, "signal" | "subagents" | "messageID" | "permissions">;
+type CommandBody = Omit<NonNullable<operations["session.command"]["requestBody"]>["content"]["application/json"], "messageID">;
+type ShellBody = Omit<NonNullable<operations["session.shell"]["requestBody"]>["content"]["application/json"], "messageID">;
+
+/** What the Turn does: send a prompt, a slash command or a shell command, or follow a turn already running on the server. */
 export type TurnStart =
   | { kind: "prompt"; input: string | PartInput[]; options: PromptOptions }
+  | { kind: "command"; body: CommandBody; options: TurnOptions }
+  | { kind: "shell"; body: ShellBody; options: TurnOptions }
   | { kind: "attach"; userMessageID: string; options: Pick<PromptOptions, "signal" | "subagents"> };
 
 /** How many unknown sessions one snapshot looks up to place them in the tree. */
@@ -114,6 +147,8 @@ type Input =
   /** The prompt was sent: `answered` when the server took it, false when a stop cancelled the request (it may have it). */
   | { kind: "posted"; answered: boolean }
   | { kind: "terminal"; reply: TerminalReply }
+  /** A command's or shell's request failed (they answer only when they end). */
+  | { kind: "send-failed"; error: unknown }
   | { kind: "wake" };
 
 /** The stop the user asked for: sent once, repeated once only when the server can have ignored it. */
@@ -181,6 +216,8 @@ export class Turn implements AsyncIterable<Reply> {
    */
   private endSeen = false;
   private readonly onSignal = () => void this.abort();
+  /** Permission answers the policy sent in this turn (an "always" or "reject" covers later requests). */
+  private readonly policyAnswers: { id: string; sessionID: string; permission: string; always: string[]; reply: PolicyDecision["reply"]; sent: Promise<void> }[] = [];
 
   constructor(deps: TurnDeps, sessionID: string, start: TurnStart) {
     this.deps = deps;
@@ -227,6 +264,15 @@ export class Turn implements AsyncIterable<Reply> {
     return joined(this.reasoningParts);
   }
 
+  /**
+   * The root session's usage so far, step by step (summed like `final.usage`), with the context the
+   * latest step used and, when the client knows the model, its context window.
+   */
+  get usage(): Usage {
+    if (!this.state) return turnUsage(initialTurnState({ sessionID: this.sessionID, userMessageID: "" }));
+    return this.withContextWindow(turnUsage(this.state), this.answeringModel());
+  }
+
   /** Whether the turn has ended (its terminal reply was produced). */
   get finished(): boolean {
     return this.terminal !== undefined;
@@ -242,13 +288,18 @@ export class Turn implements AsyncIterable<Reply> {
    * rejects with `StopTimeoutError` if it does not within 10 s. Nobody has to await it.
    */
   abort(): Promise<void> {
+    return this.stopWith({ kind: "error", sessionID: this.sessionID, error: aborted("the turn was aborted by the client") });
+  }
+
+  /** Ends the turn with `reply` and stops the server's run of it (see `abort()`). */
+  private stopWith(reply: TerminalReply): Promise<void> {
     if (this.stop) return this.stop.settled;
     if (this.terminal) return Promise.resolve();
     let settle: (error?: OpencodeError) => void = noop;
     const settled = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
     settled.catch(noop);
     this.stop = { sentAt: undefined, early: false, confirmed: false, settled, settle };
-    this.transition({ kind: "terminal", reply: { kind: "error", sessionID: this.sessionID, error: aborted("the turn was aborted by the client") } });
+    this.transition({ kind: "terminal", reply });
     return settled;
   }
 
@@ -321,11 +372,14 @@ export class Turn implements AsyncIterable<Reply> {
       });
       // Subscribe and see the stream open BEFORE prompting, or the first events could be missed.
       subscription = events.subscribe({ sessionID: this.sessionID, children: true, gaps: true, signal: this.cancel.signal });
-      await subscription.ready;
+      await Promise.all([subscription.ready, this.deps.catalog?.check(this.start, this.cancel.signal)]);
       if (this.phase.name !== "opening") return;
       if (this.start.kind === "prompt") {
         this.phase = { name: "opening", post: "sending" };
         this.transition({ kind: "posted", answered: await this.sendPrompt(this.userMessageID, this.start) });
+      } else if (this.start.kind === "command" || this.start.kind === "shell") {
+        this.sendLong(this.start, this.userMessageID);
+        this.transition({ kind: "posted", answered: true });
       } else {
         // Attaching: what happened before is all on the server.
         this.postedAt = Date.now();
@@ -365,6 +419,24 @@ export class Turn implements AsyncIterable<Reply> {
       if (this.stop && this.post.signal.aborted) return false;
       throw error;
     }
+  }
+
+  /**
+   * Slash and shell commands answer only when they end, so the turn follows the stream meanwhile:
+   * the request counts as delivered once sent, and only a failure before the turn showed up on
+   * the stream ends it (after that, the stream tells how it ends).
+   */
+  private sendLong(start: Extract<TurnStart, { kind: "command" | "shell" }>, messageID: string): void {
+    // No timeout: it answers at the end. Not retried: a server before 1.14 ignores the shell's messageID, so a repeat would run it twice.
+    const init = { path: { sessionID: this.sessionID }, timeoutMs: 0, signal: this.post.signal };
+    const sent =
+      start.kind === "command"
+        ? this.deps.request("post", "/session/{sessionID}/command", { ...init, body: { ...start.body, messageID } })
+        : this.deps.request("post", "/session/{sessionID}/shell", { ...init, body: { ...start.body, messageID } });
+    sent.catch((error: unknown) => {
+      this.inbox.push({ kind: "send-failed", error });
+      this.wakeLoop();
+    });
   }
 
   /** Feeds the machine until the session has settled after the turn's end. */
@@ -418,6 +490,12 @@ export class Turn implements AsyncIterable<Reply> {
       case "terminal":
         this.onTerminal(input.reply, now);
         break;
+      case "send-failed":
+        // Once the turn shows on the stream, the stream tells how it ends.
+        if (this.terminal || this.state!.started || (this.stop && this.post.signal.aborted)) {
+          this.deps.logger.warn?.("the command's request failed after the turn started", { sessionID: this.sessionID, error: String(input.error) });
+        } else this.onTerminal(this.errorReply(input.error), now);
+        break;
       case "wake":
         break;
     }
@@ -435,7 +513,9 @@ export class Turn implements AsyncIterable<Reply> {
       this.gapAfterRead = this.phase.name === "catching-up";
       return;
     }
-    this.apply(this.codec(() => mapEvent(state, event)));
+    this.adoptShellPrompt(event);
+    this.apply(this.codec(() => mapEvent(this.state!, event)));
+    this.watchRejection(event);
     this.watchForLife(event);
     this.watchRun(event);
   }
@@ -565,9 +645,85 @@ export class Turn implements AsyncIterable<Reply> {
   private apply(result: MapResult): void {
     this.state = result.state;
     for (const reply of result.replies) {
-      if (reply.kind === "final" || reply.kind === "error") this.transition({ kind: "terminal", reply });
-      else this.push(reply);
+      if (reply.kind === "final") this.transition({ kind: "terminal", reply: { ...reply, usage: this.withContextWindow(reply.usage, reply.model) } });
+      else if (reply.kind === "error") this.transition({ kind: "terminal", reply });
+      else if (reply.kind !== "permission" || !this.answerByPolicy(reply)) this.push(reply);
     }
+  }
+
+  /** The model of the turn's latest step, or the one the prompt named. */
+  private answeringModel(): { providerID: string; modelID: string } | undefined {
+    const last = this.state?.lastAssistantID;
+    return (last === undefined ? undefined : this.state!.messages.get(last)?.answeredBy?.model) ?? undefined;
+  }
+
+  private withContextWindow(usage: Usage, model: { providerID: string; modelID: string } | undefined): Usage {
+    const contextWindow = model && this.deps.catalog?.contextWindow(model);
+    return contextWindow === undefined ? usage : { ...usage, contextWindow };
+  }
+
+  /**
+   * Answers a permission request by the prompt's and the client's rules, if one matches: sends the
+   * answer (unless an earlier answer of this turn covers it, as the server applies it) and reports
+   * it as a `permission_policy` reply instead of asking.
+   */
+  private answerByPolicy(reply: PermissionReply): boolean {
+    const options = this.start.kind === "attach" ? undefined : this.start.options;
+    const policy = [...(options?.permissions ?? []), ...(this.deps.permissions ?? [])];
+    const decision = policy.length === 0 ? undefined : decidePermission(policy, reply);
+    if (!decision) return false;
+    const earlier = this.policyAnswers.find((a) => coveredBy(a, reply));
+    const { id, sessionID, permission, patterns } = reply;
+    const audit = { kind: "permission_policy" as const, sessionID, ...(reply.parentSessionID ? { parentSessionID: reply.parentSessionID } : {}), id, permission, patterns, reply: decision.reply, rule: decision.rule };
+    if (earlier) {
+      this.push({ ...audit, reply: earlier.reply, coveredBy: earlier.id });
+      // The server lets go of what it covers; if this one is still pending after, answer it too.
+      void earlier.sent.then(() => this.answerIfPending(reply, earlier));
+      return true;
+    }
+    const sent = this.sendPolicyAnswer(id, decision);
+    this.policyAnswers.push({ id, sessionID, permission, always: reply.always, reply: decision.reply, sent });
+    this.push(audit);
+    return true;
+  }
+
+  private sendPolicyAnswer(requestID: string, decision: PolicyDecision): Promise<void> {
+    return this.deps
+      .request("post", "/permission/{requestID}/reply", { path: { requestID }, body: { reply: decision.reply } })
+      .then(noop, (error: unknown) => this.deps.logger.warn?.("could not answer a permission request by the policy", { requestID, error: String(error) }));
+  }
+
+  private async answerIfPending(reply: PermissionReply, earlier: { reply: PolicyDecision["reply"] }): Promise<void> {
+    if (this.terminal || this.state?.requests.get(reply.id) === "answered") return;
+    const pending = await this.deps.request("get", "/permission", { signal: this.cancel.signal }).catch(() => []);
+    if (pending.some((p) => p.id === reply.id)) await this.sendPolicyAnswer(reply.id, { reply: earlier.reply, rule: { action: "allow" } });
+  }
+
+  /**
+   * Servers before 1.14 ignore the messageID of a shell command and store its user message under an
+   * id of their own: the first other user message of the session after sending it is the turn's.
+   */
+  private adoptShellPrompt(event: Event): void {
+    if (this.start.kind !== "shell" || this.postedAt === undefined || this.state!.started || event.type !== "message.updated") return;
+    const info = event.properties.info;
+    if (info.role !== "user" || info.sessionID !== this.sessionID || info.id === this.userMessageID) return;
+    this.userMessageID = info.id;
+    this.state = adoptPrompt(this.state!, info.id);
+  }
+
+  /**
+   * The server takes any prompt and reports an unknown agent or an unreadable file only as a
+   * `session.error` — before the prompt is stored, or beside a run that goes on without the file.
+   * One naming this turn's agent or file ends the turn with it (and stops the run that would
+   * answer without the file).
+   */
+  private watchRejection(event: Event): void {
+    if (event.type !== "session.error" || this.terminal || event.properties.sessionID !== this.sessionID || !event.properties.error) return;
+    const error = classifyProviderError(event.properties.error as RawProviderError, { partialText: "", now: Date.now() });
+    if (!(error instanceof PromptRejectedError) || !rejectsStart(error, this.start)) return;
+    const reply: ErrorReply = { kind: "error", sessionID: this.sessionID, error };
+    if (this.state!.started || error instanceof UnreadableFileError) void this.stopWith(reply);
+    else this.transition({ kind: "terminal", reply });
   }
 
   /** A codec failure is a bug: the turn ends with a typed error instead of hanging on it. */
@@ -805,6 +961,27 @@ function lostTurn(state: TurnState): OpencodeError {
     return new UnansweredError("the server stored the prompt but never answered it (servers before 1.18 skip a prompt whose id sorts before their last reply)");
   }
   return new InterruptedError("the server stopped before the turn finished (it restarted?)", lastAssistantText(state));
+}
+
+/** Whether a rejection names what this turn sent: its agent, or one of its file parts' paths. */
+function rejectsStart(error: PromptRejectedError, start: TurnStart): boolean {
+  if (start.kind === "attach") return false;
+  if (error instanceof UnknownAgentError) {
+    const agent = start.kind === "prompt" ? start.options.agent : start.body.agent;
+    return agent === error.agent;
+  }
+  const parts = start.kind === "prompt" ? (typeof start.input === "string" ? [] : start.input) : start.kind === "command" ? (start.body.parts ?? []) : [];
+  return parts.some((part) => part.type === "file" && filePath(part.url) === (error as UnreadableFileError).path);
+}
+
+/** The local path of a `file://` URL. */
+function filePath(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).pathname);
+  } catch {
+    return undefined;
+  }
 }
 
 function aborted(message: string): AbortedError {

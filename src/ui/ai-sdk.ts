@@ -5,6 +5,7 @@
 
 import type { PermissionResponse, Session } from "../session/session.js";
 import type { Turn } from "../turn/turn.js";
+import type { FilePartInput } from "../session/attachments.js";
 import type { QuestionItem, Reply, SubagentReply, Usage } from "../turn/replies.js";
 import { AbortedError } from "../turn/errors.js";
 import { browserSafeMessage, filterToolReply, frameId, parseFrameId, toWireError, type WireError, type WireOptions } from "../browser/wire.js";
@@ -221,6 +222,9 @@ export class UIMessageChunks {
         }
         break;
       }
+      case "permission_policy":
+        // The app's rules answered it: nothing for the user to approve; the tool's result follows.
+        break;
       case "question":
         this.close(reply.sessionID, out);
         out.push({
@@ -442,7 +446,25 @@ export interface ChatRequestBody {
 export interface ChatMessageLike {
   id: string;
   role: "user" | "assistant" | "system";
-  parts: { type: string; text?: string; state?: string; approval?: { id: string; approved?: boolean; reason?: string } }[];
+  parts: {
+    type: string;
+    text?: string;
+    state?: string;
+    approval?: { id: string; approved?: boolean; reason?: string };
+    /** File parts (`type: "file"`): what `useChat` sends for an attachment. */
+    mediaType?: string;
+    filename?: string;
+    url?: string;
+  }[];
+}
+
+/** A `useChat` message's file parts as prompt file parts (`mediaType` → `mime`). */
+function filesOf(message: ChatMessageLike): FilePartInput[] {
+  return message.parts.flatMap((part) =>
+    part.type === "file" && typeof part.url === "string" && part.url
+      ? [{ type: "file" as const, mime: part.mediaType || "application/octet-stream", url: part.url, ...(part.filename ? { filename: part.filename } : {}) }]
+      : [],
+  );
 }
 
 /**
@@ -485,15 +507,22 @@ export class UIChats {
 
   /**
    * Answers a `useChat` POST for `session`: the last message is the user's (prompt it) or the
-   * assistant's with approval responses (respond, then continue the turn). `prompt` makes the turn.
+   * assistant's with approval responses (respond, then continue the turn). `prompt` makes the turn
+   * from the message's text and its attachments (`useChat` file parts, as prompt file parts).
    */
-  async handle(session: Session, body: ChatRequestBody, prompt: (text: string) => Turn, init: ResponseInit = {}): Promise<Response> {
+  async handle(
+    session: Session,
+    body: ChatRequestBody,
+    prompt: (text: string, files: FilePartInput[]) => Turn,
+    init: ResponseInit = {},
+  ): Promise<Response> {
     const last = body.messages.at(-1);
     if (!last) return new Response("no messages", { status: 400 });
     if (last.role === "user") {
       const text = last.parts.flatMap((part) => (part.type === "text" && part.text ? [part.text] : [])).join("\n");
-      if (!text) return new Response("the last user message has no text", { status: 400 });
-      return this.start(prompt(text), init);
+      const files = filesOf(last);
+      if (!text && files.length === 0) return new Response("the last user message has no text", { status: 400 });
+      return this.start(prompt(text, files), init);
     }
     await this.answerApprovals(session, last);
     return this.continue(session.id, init);

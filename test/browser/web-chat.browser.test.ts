@@ -145,6 +145,23 @@ describe("web-chat in Chromium", () => {
     await page.close();
   });
 
+  it("a file attached with the picker goes with the prompt; the reply names the model that answered", async (context) => {
+    context.skip(skipReason !== undefined, skipReason);
+    const page = await openChat();
+    await page.locator("#file").setInputFiles({ name: "note.txt", mimeType: "text/plain", buffer: Buffer.from("remember the milk") });
+    await send(page, "read my note");
+    await expect.poll(() => page.locator(".msg.user").last().textContent()).toBe("read my note [note.txt]");
+    const assistant = page.locator(".msg.assistant").last();
+    // The scripted reply runs a bash command, which asks first.
+    const permission = assistant.locator(".permission");
+    await permission.waitFor({ state: "visible", timeout: 30_000 });
+    await permission.getByRole("button", { name: "Approve" }).click();
+    await expect.poll(() => assistant.getAttribute("data-state"), { timeout: 30_000 }).toBe("done");
+    expect(await assistant.locator(".answered-by").textContent()).toMatch(/^answered by scripted\/\S+ \(build\)$/);
+    expect(await assistant.textContent()).not.toContain("remember the milk");
+    await page.close();
+  });
+
   it("a sub-agent shows up with its status and its own text, apart from the reply", async (context) => {
     context.skip(skipReason !== undefined, skipReason);
     const page = await openChat();

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AbortedError, type OpencodeClient, type Reply, type Session, type Turn } from "../../src/index.js";
+import { AbortedError, StoppedAfterToolCallsError, type OpencodeClient, type Reply, type Session, type Turn } from "../../src/index.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { directive, startModelServer, SUMMARY_TEXT, type ModelServer } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
@@ -99,7 +99,7 @@ describe("agent turns on a real server", () => {
     expect((await turn.done).text).toBe("Blue it is.");
   });
 
-  it("a question rejected through the handle ends the tool with an error and the turn goes on", async () => {
+  it("a question rejected through the handle ends the tool with an error, and the run stops there: StoppedAfterToolCallsError", async () => {
     const session = await client.session.create({});
     const turn = session.prompt(
       `ask\n${directive({ steps: [{ toolCalls: [{ name: "question", input: { questions: [{ header: "Go", question: "Go on?", options: [{ label: "Yes", description: "" }] }] } }] }, { text: "Fine." }] })}`,
@@ -111,7 +111,7 @@ describe("agent turns on a real server", () => {
     }
     expect(replies.find((r) => r.kind === "question_replied")).toMatchObject({ rejected: true });
     expect(replies.find((r) => r.kind === "tool_result")).toMatchObject({ tool: "question", status: "error" });
-    await turn.done;
+    expect(await turn.done.catch((e: unknown) => e)).toBeInstanceOf(StoppedAfterToolCallsError);
   });
 
   it("auto-compaction mid-turn: the turn follows the continuation, and the final is its answer", async () => {

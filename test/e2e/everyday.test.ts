@@ -11,6 +11,7 @@ import {
   InternalServerError,
   NotFoundError,
   type OpencodeClient,
+  type Reply,
   type RequestPath,
 } from "../../src/index.js";
 import { directive, MODEL_ID, PROVIDER_ID, startModelServer, type ModelServer } from "../support/model-server.js";
@@ -113,16 +114,18 @@ describe("client-level one-liners", () => {
 describe("session handle one-liners", () => {
   it("shell, messages with limit, update, diff, todo, revert and unrevert", async () => {
     const session = await client.session.create({ title: "everyday" });
-    const result = await session.shell("echo hello-from-shell");
-    expect(result.info.role).toBe("assistant");
-    const tool = result.parts.find((part) => part.type === "tool");
-    expect(tool).toMatchObject({ tool: "bash", state: { status: "completed" } });
-    expect(tool?.type === "tool" && tool.state.status === "completed" ? tool.state.output : "").toContain("hello-from-shell");
+    const turn = session.shell("echo hello-from-shell");
+    const replies: Reply[] = [];
+    for await (const reply of turn) replies.push(reply);
+    const final = await turn.done;
+    const tool = replies.find((reply) => reply.kind === "tool_result");
+    expect(tool).toMatchObject({ tool: "bash", status: "completed" });
+    expect(tool?.kind === "tool_result" ? tool.output : "").toContain("hello-from-shell");
 
     const all = await session.messages();
     expect(all.map((m) => m.info.role)).toEqual(["user", "assistant"]);
     const newest = await session.messages({ limit: 1 });
-    expect(newest.map((m) => m.info.id)).toEqual([result.info.id]);
+    expect(newest.map((m) => m.info.id)).toEqual([final.messageID]);
 
     const renamed = await session.update({ title: "renamed" });
     expect(renamed.title).toBe("renamed");
@@ -139,14 +142,13 @@ describe("session handle one-liners", () => {
 
   it("command runs a configured slash command through the model", async () => {
     const session = await client.session.create({});
-    const reply = await session.command("greet", "Ada", { model: `${PROVIDER_ID}/${MODEL_ID}` });
-    expect(reply.info.role).toBe("assistant");
-    expect(reply.parts.filter((part) => part.type === "text").map((part) => part.text).join("")).toBe("Hello there, Ada.");
+    const final = await session.command("greet", "Ada", { model: `${PROVIDER_ID}/${MODEL_ID}` }).done;
+    expect(final.text).toBe("Hello there, Ada.");
   });
 
   it("summarize compacts the session with the named model", async () => {
     const session = await client.session.create({});
-    await session.shell("echo one");
+    await session.shell("echo one").done;
     expect(await session.summarize({ model: `${PROVIDER_ID}/${MODEL_ID}` })).toBe(true);
     const roles = (await session.messages()).map((m) => m.info);
     expect(roles.some((info) => info.role === "assistant" && info.summary === true)).toBe(true);
@@ -154,7 +156,7 @@ describe("session handle one-liners", () => {
 
   it("fork copies the session; children lists sessions started from it", async () => {
     const session = await client.session.create({ title: "parent" });
-    await session.shell("echo forked");
+    await session.shell("echo forked").done;
     const fork = await session.fork();
     expect(fork.id).not.toBe(session.id);
     expect((await fork.messages()).map((m) => m.info.role)).toEqual(["user", "assistant"]);

@@ -34,8 +34,8 @@ async function newSession(): Promise<string> {
   return id;
 }
 
-function prompt(sessionID: string, text: string, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${base}/api/prompt`, { method: "POST", body: JSON.stringify({ sessionID, text }), signal: signal ?? null });
+function prompt(sessionID: string, text: string, signal?: AbortSignal, file?: { name: string; type: string; dataUrl: string }): Promise<Response> {
+  return fetch(`${base}/api/prompt`, { method: "POST", body: JSON.stringify({ sessionID, text, file }), signal: signal ?? null });
 }
 
 async function approve(sessionID: string, id: string): Promise<void> {
@@ -44,10 +44,10 @@ async function approve(sessionID: string, id: string): Promise<void> {
 }
 
 /** Reads a whole turn, approving its permission requests as the page's Approve button does. */
-async function runTurn(sessionID: string, text: string): Promise<{ replies: WireReply[]; states: string[] }> {
+async function runTurn(sessionID: string, text: string, file?: Parameters<typeof prompt>[3]): Promise<{ replies: WireReply[]; states: string[] }> {
   const replies: WireReply[] = [];
   const states: string[] = [];
-  const response = await prompt(sessionID, text, AbortSignal.timeout(45_000));
+  const response = await prompt(sessionID, text, AbortSignal.timeout(45_000), file);
   for await (const reply of readReplies(response, { onState: (state) => states.push(state) })) {
     replies.push(reply);
     if (reply.kind === "permission") await approve(sessionID, reply.id);
@@ -78,6 +78,19 @@ describe("examples/web-chat server", { timeout: 60_000 }, () => {
 
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await prompt("ses_unknown", "hi")).status).toBe(404);
+  });
+
+  it("an attached text file goes with the prompt and the final names the model that answered; an image this model cannot read is refused", async () => {
+    const sessionID = await newSession();
+    const note = { name: "note.txt", type: "text/plain", dataUrl: `data:text/plain;base64,${Buffer.from("remember the milk").toString("base64")}` };
+    const { replies } = await runTurn(sessionID, "read my note", note);
+    const final = replies.at(-1);
+    expect(final).toMatchObject({ kind: "final", model: { providerID: "scripted" }, agent: "build" });
+    expect(JSON.stringify(replies)).not.toContain("remember the milk");
+
+    const dot = { name: "dot.png", type: "image/png", dataUrl: "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==" };
+    const refused = await runTurn(sessionID, "look at this", dot);
+    expect(refused.replies.at(-1)).toMatchObject({ kind: "error", error: { name: "UnsupportedAttachmentError" } });
   });
 
   it("streams text, a bash call that waits for approval, its result and more text, then the final", async () => {

@@ -107,6 +107,8 @@ describe.each(ENGINES)("over $name", (engine) => {
           http.get("*/global/health", () => (path.test("/global/health") ? answer() : HttpResponse.json({ healthy: true, version: "1.18.33" }))),
           http.get("*/api/info", () => new HttpResponse("not here", { status: 404 })),
           http[method as "get" | "post"](path, answer),
+          // attach and abort first make sure the session exists.
+          http.get("*/session/ses_1", () => HttpResponse.json(session)),
         );
         let error = await failure(call(client()));
         if (path.test("/global/health")) {
@@ -135,6 +137,7 @@ describe.each(ENGINES)("over $name", (engine) => {
         http.get("*/global/health", () => HttpResponse.json({ healthy: true, version: "1.18.33" })),
         http.get("*/session/ses_1/message", () => HttpResponse.json([message])),
         http.post("*/session/ses_1/abort", () => HttpResponse.json(false)),
+        http.get("*/session/ses_1", () => HttpResponse.json(session)),
       );
       await expect(client().session.get("ses_1").messages()).resolves.toEqual([message]);
       await expect(client().session.get("ses_1").abort()).resolves.toBe(false);

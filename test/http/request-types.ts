@@ -41,8 +41,8 @@ export async function typedOneLiners(): Promise<void> {
   (await session.revert("msg_1", { partID: "prt_1", ...call })).revert?.messageID satisfies string | undefined;
   (await session.unrevert(call)).id satisfies string;
   (await session.summarize({ model: "anthropic/claude-sonnet-4-5", ...call })) satisfies boolean;
-  (await session.shell("ls", { agent: "build", ...call })).parts.length satisfies number;
-  (await session.command("init", "", { model: { providerID: "p", modelID: "m" }, ...call })).info.role satisfies "assistant";
+  (await session.shell("ls", { agent: "build", signal: call.signal }).done).text satisfies string;
+  (await session.command("init", "", { model: { providerID: "p", modelID: "m" }, signal: call.signal }).done).messageID satisfies string | undefined;
   (await session.diff({ messageID: "msg_1", ...call }))[0]?.file satisfies string | undefined;
   (await session.todo(call))[0]?.content satisfies string | undefined;
   (await session.children(call))[0]?.id satisfies string | undefined;

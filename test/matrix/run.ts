@@ -26,6 +26,7 @@ const E2E_FILES = [
   "test/e2e/foundation.test.ts",
   "test/e2e/turn.test.ts",
   "test/e2e/agent.test.ts",
+  "test/e2e/around.test.ts",
   "test/e2e/faults.test.ts",
   "test/e2e/restart.test.ts",
   "test/events/e2e.test.ts",

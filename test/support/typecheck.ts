@@ -8,6 +8,16 @@ import ts from "typescript";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
+/** A markdown page's ```ts blocks, named `<page>-line-<n>` after the line they start on. */
+export function tsBlocks(markdown: string, page: string): Record<string, string> {
+  const blocks: Record<string, string> = {};
+  for (const match of markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
+    const line = markdown.slice(0, match.index).split("\n").length;
+    blocks[`${page}-line-${line}`] = match[1]!;
+  }
+  return blocks;
+}
+
 /**
  * Writes each snippet to a temp dir as `<name>.mts` (an ES module wherever it lies; outside the
  * repo so the repo's own `tsc` never sees it) and returns one diagnostic string per error,
@@ -36,7 +46,8 @@ function check(out: string, snippets: Record<string, string>): string[] {
     // Snippets are written as a user writes them: importing the package by name.
     baseUrl: root,
     paths: {
-      "opencode-serve-client": ["src/index.ts"],
+      // On Node the package's "node" condition resolves to the Node entry (index plus `file()`).
+      "opencode-serve-client": ["src/node.ts"],
       "opencode-serve-client/server": ["src/server/index.ts"],
       "opencode-serve-client/browser": ["src/browser/index.ts"],
     },

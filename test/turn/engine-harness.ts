@@ -31,6 +31,8 @@ export interface ServerState {
   prompt: "ok" | "hang";
   /** Makes snapshot reads fail. */
   failReads: boolean;
+  /** How shell and command requests answer: only when their signal aborts (they answer at the end), or with this error. */
+  command?: Error;
 }
 
 class ScriptedSubscription implements TurnSubscription {
@@ -156,6 +158,11 @@ export class World {
       return undefined;
     }
     if (method === "post" && path === "/session/{sessionID}/abort") return true;
+    if (method === "post" && path === "/permission/{requestID}/reply") return true;
+    if (method === "post" && (path === "/session/{sessionID}/shell" || path === "/session/{sessionID}/command")) {
+      if (server.command) throw server.command;
+      return new Promise<never>((_, reject) => init?.signal?.addEventListener("abort", () => reject(new Error("aborted"))));
+    }
     if (method === "get" && server.failReads) throw new Error("503 from the scripted server");
     if (method === "get" && path === "/session/status") return server.status;
     if (method === "get" && path === "/session/{sessionID}/message") {

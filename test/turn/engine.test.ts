@@ -2,7 +2,7 @@
 // (abort in each phase, a stale error before our prompt, gaps mid-reasoning and mid-tool, a snapshot
 // followed by an older live update, a codec failure), sub-agents, questions and lost requests.
 import { describe, expect, it } from "vitest";
-import { AbortedError, InterruptedError, StopTimeoutError, UnansweredError, ProviderAuthError } from "../../src/turn/errors.js";
+import { AbortedError, InterruptedError, StopTimeoutError, UnansweredError, ProviderAuthError, UnknownAgentError, UnreadableFileError } from "../../src/turn/errors.js";
 import { StreamError } from "../../src/http/errors.js";
 import type { Reply } from "../../src/turn/replies.js";
 import { ev, finished } from "../support/events.js";
@@ -543,5 +543,69 @@ describe("Turn engine: one abort per stop (#17)", () => {
     await world.send(ev.error(S, { name: "MessageAbortedError", data: { message: "aborted" } }), ev.status(S, { type: "idle" }));
     await stopped;
     expect(world.callsTo("post", "/session/{sessionID}/abort")).toHaveLength(2);
+  });
+});
+
+describe("Turn engine: commands, shell and the permission policy", () => {
+  it("a shell turn follows the stream while its request is still open (the server answers it at the end)", async () => {
+    const world = new World();
+    const turn = world.turn(S, { kind: "shell", body: { command: "ls", agent: "build" }, options: { messageID: U } });
+    await world.send(...answer("listed"));
+    expect((await turn.done).text).toBe("listed");
+    expect(world.callsTo("post", "/session/{sessionID}/shell")[0]!.init!.body).toEqual({ command: "ls", agent: "build", messageID: U });
+  });
+
+  it("a command refused before it showed up ends the turn with the refusal", async () => {
+    const world = new World();
+    world.server.command = new StreamError("the server refused the command", false);
+    const turn = world.turn(S, { kind: "command", body: { command: "init", arguments: "" }, options: { messageID: U } });
+    expect(await turn.done.catch((e: unknown) => e)).toBe(world.server.command);
+  });
+
+  it("one 'always' by the policy answers two parallel asks with one request; the covered one is reported, not answered", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U, permissions: [{ permission: "bash", action: "allow", always: true }] });
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.permission(S, "per_1"), ev.permission(S, "per_2"));
+    await until(() => world.callsTo("get", "/permission").length === 1);
+    await world.send(ev.permissionReplied(S, "per_1", "always"), ev.permissionReplied(S, "per_2", "always"), ...answer("ran").slice(2));
+    const replies = await collect(turn);
+    expect(world.callsTo("post", "/permission/{requestID}/reply").map((c) => [c.init!.path!["requestID"], c.init!.body])).toEqual([["per_1", { reply: "always" }]]);
+    expect(replies.filter((r) => r.kind === "permission_policy")).toMatchObject([
+      { id: "per_1", reply: "always" },
+      { id: "per_2", reply: "always", coveredBy: "per_1" },
+    ]);
+    expect(kinds(replies)).not.toContain("permission");
+  });
+
+  it("a covered ask the server still lists after the first answer is answered too", async () => {
+    const world = new World();
+    world.server.permissions = [{ id: "per_2", sessionID: S, permission: "bash", patterns: ["echo hi"], always: ["echo *"], metadata: {} }];
+    const turn = world.prompt(S, "hi", { messageID: U, permissions: [{ permission: "bash", action: "allow", always: true }] });
+    await world.send(ev.userMessage(S, U), ev.status(S, { type: "busy" }), ev.permission(S, "per_1"), ev.permission(S, "per_2"));
+    await until(() => world.callsTo("post", "/permission/{requestID}/reply").length === 2);
+    expect(world.callsTo("post", "/permission/{requestID}/reply").map((c) => c.init!.path!["requestID"])).toEqual(["per_1", "per_2"]);
+    await world.send(...answer("ran").slice(2));
+    await turn.done;
+  });
+
+  it("the server's 'Agent not found' for this turn's agent ends it at once with UnknownAgentError; another agent's does not", async () => {
+    const world = new World();
+    const turn = world.prompt(S, "hi", { messageID: U, agent: "nope" });
+    await world.send(ev.error(S, { name: "UnknownError", data: { message: 'Agent not found: "other". Available agents: build' } }));
+    expect(turn.finished).toBe(false);
+    await world.send(ev.error(S, { name: "UnknownError", data: { message: 'Agent not found: "nope". Available agents: build, plan' } }));
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnknownAgentError);
+    expect(error).toMatchObject({ agent: "nope" });
+  });
+
+  it("the server's 'File not found' for this turn's file:// part ends it and stops the run that would answer without it", async () => {
+    const world = new World();
+    const turn = world.turn(S, { kind: "prompt", input: [{ type: "text", text: "read" }, { type: "file", mime: "text/plain", url: "file:///tmp/missing%20file.txt" }], options: { messageID: U } });
+    await world.send(ev.error(S, { name: "UnknownError", data: { message: "File not found: /tmp/missing file.txt" } }), ev.userMessage(S, U), ev.status(S, { type: "busy" }));
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnreadableFileError);
+    expect(error).toMatchObject({ path: "/tmp/missing file.txt" });
+    await until(() => world.callsTo("post", "/session/{sessionID}/abort").length >= 1);
   });
 });

@@ -9,7 +9,7 @@ import {
   unfinishedWhileIdle,
   type TurnState,
 } from "../../src/turn/map-event.js";
-import { AbortedError, OutputLengthError, RateLimitError } from "../../src/turn/errors.js";
+import { AbortedError, OutputLengthError, RateLimitError, StoppedAfterToolCallsError } from "../../src/turn/errors.js";
 import type { Reply } from "../../src/turn/replies.js";
 import { ev, finished, type EventShape } from "../support/events.js";
 
@@ -52,7 +52,7 @@ function textTurn(text: string, chunks: string[]): EventShape[] {
 }
 
 describe("mapEvent", () => {
-  it("streams text deltas and ends with one final carrying text, finish and usage", () => {
+  it("streams text deltas and ends with one final carrying text, finish, usage and who answered", () => {
     const { replies } = run(textTurn("Hello world", ["Hel", "lo ", "world"]));
     expect(replies.map((r) => r.kind)).toEqual(["delta", "delta", "delta", "final"]);
     expect(texts(replies, "delta")).toBe("Hello world");
@@ -62,8 +62,10 @@ describe("mapEvent", () => {
       messageID: A,
       text: "Hello world",
       finish: "stop",
-      usage: { input: 10, output: 5, reasoning: 2, cacheRead: 3, cacheWrite: 1, cost: 0.25 },
+      usage: { input: 10, output: 5, reasoning: 2, cacheRead: 3, cacheWrite: 1, cost: 0.25, contextUsed: 21 },
       subagentUsage: { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 },
+      model: { providerID: "p", modelID: "m" },
+      agent: "build",
     });
   });
 
@@ -202,10 +204,43 @@ describe("mapEvent", () => {
       ev.tool(S, A, "prt_t2", "call_2", undefined, { status: "error", input: {}, error: "boom", time: { start: 1, end: 2 } }),
       ev.assistantMessage(S, A, U, finished()), ev.idle(S),
     ]);
-    expect(replies.map((r) => r.kind)).toEqual(["tool_call", "tool_call", "tool_result", "tool_result", "final"]);
+    expect(replies.map((r) => r.kind)).toEqual(["tool_call", "tool_call", "tool_call", "tool_result", "tool_result", "final"]);
     expect(replies[1]).toMatchObject({ kind: "tool_call", status: "running", callID: "call_1", tool: "bash", input: { command: "ls" } });
-    expect(replies[2]).toMatchObject({ kind: "tool_result", status: "completed", output: "a\nb", metadata: { exit: 0 } });
-    expect(replies[3]).toMatchObject({ kind: "tool_result", status: "error", tool: "unknown", error: "boom" });
+    // The running output snapshot is an update of the same call, not a new status.
+    expect(replies[2]).toMatchObject({ kind: "tool_call", status: "running", callID: "call_1", metadata: { output: "a" } });
+    expect(replies[3]).toMatchObject({ kind: "tool_result", status: "completed", output: "a\nb", metadata: { exit: 0 } });
+    expect(replies[4]).toMatchObject({ kind: "tool_result", status: "error", tool: "unknown", error: "boom" });
+  });
+
+  it("a step finishing with tool-calls does not end the turn; the next step's answer is the final", () => {
+    const { replies } = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, "msg_a1", U),
+      ev.part(S, "msg_a1", "prt_1", "text", "Looking.", true),
+      ev.assistantMessage(S, "msg_a1", U, finished({ finish: "tool-calls" })),
+      ev.status(S, { type: "busy" }),
+      ev.assistantMessage(S, "msg_a2", U),
+      ev.part(S, "msg_a2", "prt_2", "text", "Found it.", true),
+      ev.assistantMessage(S, "msg_a2", U, finished()),
+      ev.idle(S),
+    ]);
+    expect(replies.filter((r) => r.kind === "final" || r.kind === "error")).toHaveLength(1);
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Found it.", messageID: "msg_a2" });
+  });
+
+  it("a turn whose last step asked for tools and then went idle is StoppedAfterToolCallsError, not an empty final", () => {
+    const { replies } = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_1", "text", "Running it.", true),
+      ev.tool(S, A, "prt_tool", "call_1", "bash", { status: "error", input: { command: "ls" }, error: "rejected", time: { start: 1, end: 2 } }),
+      ev.assistantMessage(S, A, U, finished({ finish: "tool-calls" })),
+      ev.idle(S),
+    ]);
+    const last = replies.at(-1);
+    expect(last?.kind).toBe("error");
+    expect(last?.kind === "error" && last.error).toBeInstanceOf(StoppedAfterToolCallsError);
+    expect(last?.kind === "error" && (last.error as StoppedAfterToolCallsError).partialText).toBe("Running it.");
   });
 
   it("sums usage over all assistant messages of a multi-step turn; final text is the last message's", () => {

@@ -66,7 +66,7 @@ describe("UI message stream over recorded turns", () => {
         turnMessageID: f.messageID,
         assistantMessageID: "msg_1fdcd9cd9001iuJJjmJMsa1ccn",
         finish: "stop",
-        usage: { input: 32, output: 12, reasoning: 0, cacheRead: 8, cacheWrite: 0, cost: 0.00006 },
+        usage: { input: 32, output: 12, reasoning: 0, cacheRead: 8, cacheWrite: 0, cost: 0.00006, contextUsed: 52 },
         subagentUsage: zero,
         cost: 0.00006,
       },
@@ -188,6 +188,33 @@ describe("permission as a tool approval, answered through addToolApprovalRespons
     expect(responded).toHaveLength(1);
     // The turn was delivered to its end: nothing left to continue or resume.
     expect(chats.resume(f.sessionID).status).toBe(204);
+  });
+
+  it("a user message's useChat file parts reach the prompt as file parts; a message with only a file is a prompt too", async () => {
+    const chats = new UIChats();
+    const session = { id: ROOT } as unknown as Session;
+    const prompted: [string, unknown[]][] = [];
+    const message = {
+      id: "u1",
+      role: "user" as const,
+      parts: [
+        { type: "text", text: "what is this?" },
+        { type: "file", mediaType: "image/png", filename: "dot.png", url: "data:image/png;base64,AAAA" },
+      ],
+    };
+    const response = await chats.handle(session, { messages: [message] }, (text, files) => {
+      prompted.push([text, files]);
+      return turnOf(ROOT, "msg_u1", [final("A dot.")]) as never;
+    });
+    await chunksOfResponse(response);
+    expect(prompted).toEqual([["what is this?", [{ type: "file", mime: "image/png", filename: "dot.png", url: "data:image/png;base64,AAAA" }]]]);
+    const onlyFile = { ...message, id: "u2", parts: [message.parts[1]!] };
+    const second = await chats.handle(session, { messages: [onlyFile] }, (text, files) => {
+      prompted.push([text, files]);
+      return turnOf(ROOT, "msg_u2", [final("Still a dot.")]) as never;
+    });
+    expect(second.status).toBe(200);
+    expect(prompted[1]).toEqual(["", [{ type: "file", mime: "image/png", filename: "dot.png", url: "data:image/png;base64,AAAA" }]]);
   });
 
   it("a denied approval ends as output-denied", async () => {
