@@ -29,6 +29,8 @@ export interface EventHubOptions {
   reconnectInitialMs?: number;
   /** Cap of the reconnect delay. Default 5 000. */
   reconnectMaxMs?: number;
+  /** The project whose events this hub streams; default the client's `directory`. */
+  directory?: string;
 }
 
 export interface SubscribeOptions<T extends EventType = EventType> {
@@ -72,6 +74,10 @@ export class EventHub implements SubscriptionHost, FrameSink {
   readonly #readyTimeoutMs: number;
   readonly #reconnectInitialMs: number;
   readonly #reconnectMaxMs: number;
+  readonly #options: EventHubOptions;
+  readonly #query: Record<string, string> | undefined;
+  /** Hubs of other projects' streams, made by `forDirectory`, closed with this one. */
+  readonly #directories = new Map<string, EventHub>();
 
   #subscribers: Subscriber[] = [];
   /** Set when every subscriber filters by a plain session id: frames mentioning none of them (and not `server.*`) are not parsed. */
@@ -94,8 +100,10 @@ export class EventHub implements SubscriptionHost, FrameSink {
 
   constructor(transport: Transport, options: EventHubOptions = {}) {
     this.#transport = transport;
+    this.#options = options;
     this.logger = transport.options.logger;
-    this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH)).href;
+    this.#query = options.directory === undefined ? undefined : { directory: options.directory };
+    this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH, undefined, this.#query)).href;
     const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.#timeouts = { idleTimeoutMs, openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs) };
     this.#maxQueue = options.maxQueue ?? 10_000;
@@ -148,8 +156,25 @@ export class EventHub implements SubscriptionHost, FrameSink {
     return subscription;
   }
 
+  /**
+   * The stream of another project on the same client (`/event?directory=…`, which every server
+   * version scopes): one hub per directory, made on first use, sharing this hub's options and
+   * closed with it. The client's own directory is this hub.
+   */
+  forDirectory(directory: string): EventHub {
+    if (directory === (this.#options.directory ?? this.#transport.options.directory)) return this;
+    let hub = this.#directories.get(directory);
+    if (hub === undefined) {
+      hub = new EventHub(this.#transport, { ...this.#options, directory });
+      if (this.#closed) void hub.close();
+      this.#directories.set(directory, hub);
+    }
+    return hub;
+  }
+
   /** Ends every subscription (their iterators finish) and the connection; resolves once the socket is gone. */
   async close(): Promise<void> {
+    await Promise.all([...this.#directories.values()].map((hub) => hub.close()));
     if (!this.#closed) {
       this.#closed = true;
       const subscribers = this.#subscribers;
@@ -239,7 +264,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
         this.#looping = false;
         return;
       }
-      const connection = new EventConnection(this.#transport, this.streamUrl, this.#timeouts, this.logger, this);
+      const connection = new EventConnection(this.#transport, this.streamUrl, this.#timeouts, this.logger, this, this.#query);
       this.#connection = connection;
       this.#openedAt = undefined;
       const end = await connection.run();

@@ -6,6 +6,7 @@ import type { components, operations } from "../../generated/opencode.js";
 import type { CallOptions, ResponseData } from "../http/paths.js";
 import { parseModel } from "../turn/prompt-body.js";
 import type { FinalReply } from "../turn/replies.js";
+import type { EventHub } from "../events/hub.js";
 import { Turn, type PartInput, type PromptOptions, type TurnDeps } from "../turn/turn.js";
 import { SessionMutex } from "./mutex.js";
 
@@ -22,13 +23,19 @@ export type StoredMessage = { info: components["schemas"]["Message"]; parts: com
 /** How a permission request is answered: this once, always (for its `always` patterns), or not. */
 export type PermissionResponse = "once" | "always" | "reject";
 
+/** What session handles run on: the turn's needs, with the whole event hub (views subscribe beyond one session). */
+export interface SessionDeps extends TurnDeps {
+  readonly events: EventHub;
+}
+
 export class Session {
   readonly id: string;
   /** The session as the server last described it (undefined for `client.session.get(id)` until `refresh()`). */
   info: SessionInfo | undefined;
-  private readonly deps: TurnDeps;
+  /** @internal */
+  readonly deps: SessionDeps;
 
-  constructor(deps: TurnDeps, id: string, info?: SessionInfo) {
+  constructor(deps: SessionDeps, id: string, info?: SessionInfo) {
     this.deps = deps;
     this.id = id;
     this.info = info;
@@ -228,9 +235,10 @@ export class Session {
 }
 
 export class Sessions {
-  private readonly deps: TurnDeps;
+  /** @internal */
+  readonly deps: SessionDeps;
 
-  constructor(deps: TurnDeps) {
+  constructor(deps: SessionDeps) {
     this.deps = deps;
   }
 
