@@ -12,6 +12,10 @@ import { Agents, Config, Files, Find, Providers } from "./resources.js";
 import { MessageIDs } from "./session/ids.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
+import { installViews } from "./views/index.js";
+
+// `session.watch()` / `client.session.watchAll()` live in the views layer, above the handles.
+installViews();
 
 export interface OpencodeClientOptions extends ClientOptions {
   /** The `/event` stream: silence watchdog, subscriber queue bound, ready timeout, reconnect backoff. */

@@ -101,6 +101,20 @@ export type { SubagentDetail } from "./turn/map-event.js";
 export { Session, Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export { SessionMutex } from "./session/mutex.js";
 export {
+  SessionView,
+  SessionsView,
+  type SessionSnapshot,
+  type SessionsSnapshot,
+  type SessionEntry,
+  type WatchOptions,
+  type WatchAllOptions,
+  type PendingRequest,
+  type SessionStatus,
+  type Todo,
+  type ViewUsage,
+} from "./views/index.js";
+export { toUIMessages, type OpencodeUIMessage, type OpencodeUIPart } from "./ui/ui-messages.js";
+export {
   toSSEResponse,
   pipeTurnToNodeResponse,
   resumeSSEResponse,

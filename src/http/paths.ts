@@ -47,6 +47,8 @@ export interface RequestOptions {
    */
   idempotent?: boolean;
   headers?: Record<string, string>;
+  /** Called with the successful response's headers (lower-case names), e.g. to read a paging cursor. */
+  onHeaders?: (headers: Readonly<Record<string, string | undefined>>) => void;
 }
 
 export type RequestInit<M extends HttpMethod, P extends PathsWithMethod<M>> = ParamSlot<Operation<M, P>, "path"> &

@@ -176,6 +176,7 @@ export class Transport {
     if (status < 200 || status >= 300) {
       throw APIError.generate({ status, headers: responseHeaders, body: parseMaybeJson(text), method, url: shown.href });
     }
+    init.onHeaders?.(responseHeaders);
     if (status === 204 || text.length === 0) return undefined;
     const contentType = responseHeaders["content-type"] ?? "";
     if (!/\bjson\b/i.test(contentType)) {

@@ -91,7 +91,6 @@ export function initialSessionState(sessionID: string): SessionViewState {
 export function reduceSession(state: SessionViewState, event: Event | { type: "client.gap" }): SessionViewState {
   if (event.type === "client.gap") return markGap(state);
   if (envelopeProblem(event) !== undefined || consumedEventProblem(event) !== undefined) return state;
-  const p = event.properties as Record<string, unknown>;
   switch (event.type) {
     case "message.updated":
       return onMessage(state, event.properties.info);
@@ -115,36 +114,45 @@ export function reduceSession(state: SessionViewState, event: Event | { type: "c
       return event.properties.sessionID === state.sessionID ? setStatus(state, IDLE) : state;
     case "todo.updated":
       return event.properties.sessionID === state.sessionID && Array.isArray(event.properties.todos) ? { ...state, todos: event.properties.todos } : state;
-    case "permission.asked":
-      return ask(state, { kind: "permission", ...event.properties });
-    case "question.asked":
-      return ask(state, { kind: "question", ...event.properties });
-    case "permission.replied":
-    case "question.replied":
-    case "question.rejected":
-      return answered(state, event.properties.requestID);
-    default:
-      return legacy(state, event.type as string, p);
+    default: {
+      const change = requestChange(event);
+      if (change === undefined) return state;
+      return change.asked ? ask(state, change.asked) : answered(state, change.answered);
+    }
   }
 }
 
 /**
- * Events of servers before `permission.asked` (1.0's `permission.updated` / `permission.replied`
- * with `permissionID`), read defensively: the spec pulled from 1.18.33 no longer lists them.
+ * A request opened or answered, from the events of every server version: `permission.asked` /
+ * `question.*`, and before them `permission.updated` with `permission.replied {permissionID}`
+ * (read defensively: the spec pulled from 1.18.33 no longer lists them).
  */
-function legacy(state: SessionViewState, type: string, p: Record<string, unknown>): SessionViewState {
-  if (type === "permission.updated" && typeof p["id"] === "string" && typeof p["sessionID"] === "string") {
-    const pattern = p["pattern"];
-    const patterns = Array.isArray(pattern) ? pattern.filter((x): x is string => typeof x === "string") : typeof pattern === "string" ? [pattern] : [];
-    const permission = typeof p["type"] === "string" ? p["type"] : "unknown";
-    const metadata = typeof p["metadata"] === "object" && p["metadata"] !== null ? (p["metadata"] as Record<string, unknown>) : {};
-    const callID = p["callID"];
-    const messageID = p["messageID"];
-    const tool = typeof callID === "string" && typeof messageID === "string" ? { tool: { callID, messageID } } : {};
-    return ask(state, { kind: "permission", id: p["id"], sessionID: p["sessionID"], permission, patterns, always: [], metadata, ...tool });
+export function requestChange(event: Event): { asked: PendingRequest; answered?: never } | { answered: string; asked?: never } | undefined {
+  const p = event.properties as Record<string, unknown>;
+  switch (event.type as string) {
+    case "permission.asked":
+      return { asked: { kind: "permission", ...(p as PermissionRecord) } };
+    case "question.asked":
+      return { asked: { kind: "question", ...(p as QuestionRecord) } };
+    case "permission.replied":
+      return typeof p["requestID"] === "string" ? { answered: p["requestID"] } : typeof p["permissionID"] === "string" ? { answered: p["permissionID"] } : undefined;
+    case "question.replied":
+    case "question.rejected":
+      return { answered: p["requestID"] as string };
+    case "permission.updated": {
+      if (typeof p["id"] !== "string" || typeof p["sessionID"] !== "string") return undefined;
+      const pattern = p["pattern"];
+      const patterns = Array.isArray(pattern) ? pattern.filter((x): x is string => typeof x === "string") : typeof pattern === "string" ? [pattern] : [];
+      const permission = typeof p["type"] === "string" ? p["type"] : "unknown";
+      const metadata = typeof p["metadata"] === "object" && p["metadata"] !== null ? (p["metadata"] as Record<string, unknown>) : {};
+      const callID = p["callID"];
+      const messageID = p["messageID"];
+      const tool = typeof callID === "string" && typeof messageID === "string" ? { tool: { callID, messageID } } : {};
+      return { asked: { kind: "permission", id: p["id"], sessionID: p["sessionID"], permission, patterns, always: [], metadata, ...tool } };
+    }
+    default:
+      return undefined;
   }
-  if (type === "permission.replied" && typeof p["permissionID"] === "string") return answered(state, p["permissionID"]);
-  return state;
 }
 
 /** Records requests, statuses and sub-sessions read over plain requests (at open and after a gap). */
