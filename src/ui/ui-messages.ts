@@ -49,7 +49,7 @@ export function toUIMessages(messages: readonly StoredMessage[], options: { inte
       continue;
     }
     if (turnID === undefined || info.summary === true) continue;
-    const shown = parts.flatMap((part) => assistantPart(part, options.interrupted));
+    const shown = lastAttempts(parts).flatMap((part) => assistantPart(part, options.interrupted));
     if (reply === undefined) {
       reply = { id: assistantMessageId({ messageID: turnID }), role: "assistant", metadata: { sessionID: info.sessionID, turnMessageID: turnID }, parts: [] };
       out.push(reply);
@@ -72,6 +72,24 @@ export function toUIMessages(messages: readonly StoredMessage[], options: { inte
     };
   }
   return out;
+}
+
+/**
+ * A provider retry starts the step again inside the same message: the failed attempt is the run of
+ * parts from a `step-start` to the next `step-start` with no `step-finish` between. The stream
+ * retracts it (`reset-step`), so it is left out here too.
+ */
+function lastAttempts(parts: readonly Part[]): Part[] {
+  const kept: Part[] = [];
+  let attempt: Part[] = [];
+  for (const part of parts) {
+    if (part.type === "step-start") attempt = [];
+    else if (part.type === "step-finish") {
+      kept.push(...attempt);
+      attempt = [];
+    } else attempt.push(part);
+  }
+  return [...kept, ...attempt];
 }
 
 /** A prompt, not a compaction or the synthetic continuation the server adds after one. */

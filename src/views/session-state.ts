@@ -54,6 +54,11 @@ export interface SessionViewState {
   readonly heldDeltas: ReadonlyMap<string, readonly DeltaEvent[]>;
   readonly heldCount: number;
   readonly seen: SeenDeltas;
+  /**
+   * The session went idle with text parts the stream never closed (an abort on servers before 1.14,
+   * a restart): only storage can say what they hold now. The view re-reads.
+   */
+  readonly stale: boolean;
 }
 
 type DeltaEvent = Extract<Event, { type: "message.part.delta" }>;
@@ -81,6 +86,7 @@ export function initialSessionState(sessionID: string): SessionViewState {
     heldDeltas: new Map(),
     heldCount: 0,
     seen: SeenDeltas.empty(),
+    stale: false,
   };
 }
 
@@ -193,8 +199,10 @@ export function mergeHistory(state: SessionViewState, sync: SessionSync): Sessio
     } else {
       messages = OrderedList.empty(messageID);
     }
-    next = { ...next, messages, usage: sumUsage(messages) };
-    for (const message of sync.messages) next = mergeMessage(next, message);
+    next = { ...next, messages, usage: sumUsage(messages), stale: false };
+    // Nothing streams in an idle session: what it stored is the whole truth.
+    const idle = sync.status?.type === "idle";
+    for (const message of sync.messages) next = mergeMessage(next, message, idle);
     if (sync.hasOlder !== undefined && (from === undefined || from <= (state.messages.first()?.info.id ?? from))) next = { ...next, hasOlder: sync.hasOlder };
   }
   if (sync.permissions || sync.questions) {
@@ -214,24 +222,28 @@ export function mergeHistory(state: SessionViewState, sync: SessionSync): Sessio
 /** Older messages paged in before the loaded ones. */
 export function prependHistory(state: SessionViewState, older: readonly StoredMessage[], hasOlder: boolean): SessionViewState {
   let next: SessionViewState = { ...state, hasOlder };
-  for (const message of older) if (!next.messages.get(message.info.id)) next = mergeMessage(next, message);
+  for (const message of older) if (!next.messages.get(message.info.id)) next = mergeMessage(next, message, false);
   return next.status.type === "idle" ? findInterrupted(next) : next;
 }
 
-function mergeMessage(state: SessionViewState, stored: StoredMessage): SessionViewState {
+function mergeMessage(state: SessionViewState, stored: StoredMessage, idle: boolean): SessionViewState {
   const current = state.messages.get(stored.info.id);
   let unsynced = state.unsynced;
   const parts: Part[] = [];
   for (const part of stored.parts) {
     const live = current?.parts.find((p) => p.id === part.id);
-    const kept = live === undefined ? part : newerPart(live, part);
+    const kept = live === undefined || idle ? part : newerPart(live, part);
     // Stored mid-stream, its text lags the deltas already sent: wait for the part's full record.
-    if (kept === part && isText(part) && part.time?.end === undefined && !state.unsynced.has(part.id) && !(live !== undefined && isText(live) && live.text === part.text)) {
+    if (!idle && kept === part && stored.info.role === "assistant" && isText(part) && part.time?.end === undefined && !state.unsynced.has(part.id) && !(live !== undefined && isText(live) && live.text === part.text)) {
       unsynced = new Set(unsynced).add(part.id);
+    } else if (idle && unsynced.has(part.id)) {
+      const rest = new Set(unsynced);
+      rest.delete(part.id);
+      unsynced = rest;
     }
     parts.push(kept);
   }
-  const info = current !== undefined && newerInfo(current.info, stored.info) === current.info ? current.info : stored.info;
+  const info = current !== undefined && !idle && newerInfo(current.info, stored.info) === current.info ? current.info : stored.info;
   const next = { ...state, unsynced };
   return putMessage(next, { info, parts }, current);
 }
@@ -359,8 +371,39 @@ function putMessage(state: SessionViewState, message: StoredMessage, previous: S
 
 function setStatus(state: SessionViewState, status: SessionStatus): SessionViewState {
   if (state.status.type === status.type && status.type === "idle") return state;
-  const next = { ...state, status };
-  return status.type === "idle" ? findInterrupted(next) : next;
+  let next: SessionViewState = { ...state, status };
+  if (status.type === "retry") next = abandonOpenText(next);
+  if (status.type !== "idle") return next;
+  next = findInterrupted(next);
+  return openText(next).length > 0 ? { ...next, stale: true } : next;
+}
+
+/** Text parts of the newest messages the stream has not closed (only those stream). */
+function openText(state: SessionViewState): { message: StoredMessage; index: number }[] {
+  const open: { message: StoredMessage; index: number }[] = [];
+  for (const message of state.messages.toArray().slice(-8)) {
+    // A user message's text has no `time`: it never streams.
+    if (message.info.role !== "assistant") continue;
+    message.parts.forEach((part, index) => {
+      if (isText(part) && part.time?.end === undefined && part.text !== "") open.push({ message, index });
+    });
+  }
+  return open;
+}
+
+/**
+ * A provider retry abandons the failed attempt's open text: the retry writes new parts and the
+ * server keeps the old ones empty (the turn codec retracts them the same way).
+ */
+function abandonOpenText(state: SessionViewState): SessionViewState {
+  let next = state;
+  for (const { message, index } of openText(state)) {
+    const current = next.messages.get(message.info.id)!;
+    const parts = current.parts.slice();
+    parts[index] = { ...(parts[index] as Extract<Part, { type: "text" }>), text: "" };
+    next = putMessage(next, { info: current.info, parts }, current);
+  }
+  return next;
 }
 
 /** Idle: every tool still pending or running was cut off (a restart, a disposed instance, an abort). */
@@ -382,6 +425,7 @@ function markGap(state: SessionViewState): SessionViewState {
   let unsynced: Set<string> | undefined;
   // Only unfinished messages stream; they are the newest.
   for (const message of state.messages.toArray().slice(-8)) {
+    if (message.info.role !== "assistant") continue;
     for (const part of message.parts) {
       if (isText(part) && part.time?.end === undefined && !state.unsynced.has(part.id)) (unsynced ??= new Set(state.unsynced)).add(part.id);
     }
