@@ -18,6 +18,8 @@ export interface LiveStoreSpec<S> {
   reduce(state: S, event: Event | StreamGap): S;
   /** Reads what the stream cannot replay; resolves with how to fold it into the state of that moment. */
   read(signal: AbortSignal, reason: "open" | "gap"): Promise<(state: S) => S>;
+  /** The stream left the state unsure (e.g. text a stopped run never closed): read again. */
+  stale?(state: S): boolean;
   logger: Logger;
 }
 
@@ -95,7 +97,7 @@ export class LiveStore<S> {
           continue;
         }
         this.set(this.#spec.reduce(this.#state, event));
-        if (event.type === "client.gap") void this.#reread();
+        if (event.type === "client.gap" || this.#spec.stale?.(this.#state)) void this.#reread();
       }
     } catch (error) {
       // A terminal stream failure: 401, the client closed, falling too far behind.

@@ -96,6 +96,7 @@ export class SessionView {
       initial: initialSessionState(sessionID),
       reduce: reduceSession,
       read: (signal, reason) => this.#read(signal, reason),
+      stale: (state) => state.stale,
       logger: deps.logger,
     });
   }
