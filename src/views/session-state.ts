@@ -129,33 +129,20 @@ export function reduceSession(state: SessionViewState, event: Event | { type: "c
 }
 
 /**
- * A request opened or answered, from the events of every server version: `permission.asked` /
- * `question.*`, and before them `permission.updated` with `permission.replied {permissionID}`
- * (read defensively: the spec pulled from 1.18.33 no longer lists them).
+ * A request opened or answered. Every server in the supported range (1.2 to 1.18) sends
+ * `permission.asked` / `permission.replied {requestID}`, as the turn codec reads them; the 1.0-era
+ * `permission.updated` never reaches a client of this SDK.
  */
 export function requestChange(event: Event): { asked: PendingRequest; answered?: never } | { answered: string; asked?: never } | undefined {
-  const p = event.properties as Record<string, unknown>;
-  switch (event.type as string) {
+  switch (event.type) {
     case "permission.asked":
-      return { asked: { kind: "permission", ...(p as PermissionRecord) } };
+      return { asked: { kind: "permission", ...event.properties } };
     case "question.asked":
-      return { asked: { kind: "question", ...(p as QuestionRecord) } };
+      return { asked: { kind: "question", ...event.properties } };
     case "permission.replied":
-      return typeof p["requestID"] === "string" ? { answered: p["requestID"] } : typeof p["permissionID"] === "string" ? { answered: p["permissionID"] } : undefined;
     case "question.replied":
     case "question.rejected":
-      return { answered: p["requestID"] as string };
-    case "permission.updated": {
-      if (typeof p["id"] !== "string" || typeof p["sessionID"] !== "string") return undefined;
-      const pattern = p["pattern"];
-      const patterns = Array.isArray(pattern) ? pattern.filter((x): x is string => typeof x === "string") : typeof pattern === "string" ? [pattern] : [];
-      const permission = typeof p["type"] === "string" ? p["type"] : "unknown";
-      const metadata = typeof p["metadata"] === "object" && p["metadata"] !== null ? (p["metadata"] as Record<string, unknown>) : {};
-      const callID = p["callID"];
-      const messageID = p["messageID"];
-      const tool = typeof callID === "string" && typeof messageID === "string" ? { tool: { callID, messageID } } : {};
-      return { asked: { kind: "permission", id: p["id"], sessionID: p["sessionID"], permission, patterns, always: [], metadata, ...tool } };
-    }
+      return { answered: event.properties.requestID };
     default:
       return undefined;
   }
