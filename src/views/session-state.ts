@@ -210,7 +210,7 @@ export function mergeHistory(state: SessionViewState, sync: SessionSync): Sessio
 export function prependHistory(state: SessionViewState, older: readonly StoredMessage[], hasOlder: boolean): SessionViewState {
   let next: SessionViewState = { ...state, hasOlder };
   for (const message of older) if (!next.messages.get(message.info.id)) next = mergeMessage(next, message, false);
-  return next.status.type === "idle" ? findInterrupted(next) : next;
+  return next.status.type === "idle" ? findInterrupted(next, older) : next;
 }
 
 function mergeMessage(state: SessionViewState, stored: StoredMessage, idle: boolean): SessionViewState {
@@ -393,10 +393,10 @@ function abandonOpenText(state: SessionViewState): SessionViewState {
   return next;
 }
 
-/** Idle: every tool still pending or running was cut off (a restart, a disposed instance, an abort). */
-function findInterrupted(state: SessionViewState): SessionViewState {
+/** Idle: every tool still pending or running (among `messages`, default all) was cut off (a restart, a disposed instance, an abort). */
+function findInterrupted(state: SessionViewState, messages: readonly StoredMessage[] = state.messages.toArray()): SessionViewState {
   let interrupted: Set<string> | undefined;
-  for (const message of state.messages.toArray()) {
+  for (const message of messages) {
     for (const part of message.parts) {
       if (part.type !== "tool" || toolRank(part.state.status) === 2 || state.interrupted.has(part.id)) continue;
       (interrupted ??= new Set(state.interrupted)).add(part.id);

@@ -5,15 +5,18 @@
 //   npm run bench -- events --rounds 3 --shapes small,large --consumers floor,official
 //   npm run bench -- turn --turns 10 --shapes short,tool
 //   npm run bench -- bundle
+//   npm run bench -- views --rounds 5
 
 import { runBundleBenchmark } from "./bundle.js";
 import { BenchmarkFailure, runEventsBenchmark } from "./events.js";
 import { runTurnBenchmark } from "./turn.js";
+import { runViewsBenchmark } from "./views.js";
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   events: runEventsBenchmark,
   turn: runTurnBenchmark,
   bundle: runBundleBenchmark,
+  views: runViewsBenchmark,
 };
 
 const argv = process.argv.slice(2);
