@@ -139,7 +139,7 @@ describe("web-chat in Chromium", () => {
     await expect.poll(() => history.count(), { timeout: 15_000 }).toBe(1);
     expect(await history.locator(".said").textContent()).toBe("delegate the counting");
     expect(await history.locator(".answer > span").allTextContents()).toEqual(answered);
-    expect(await history.locator(".answer > .tool").textContent()).toBe("task output-available");
+    expect(await history.locator(".answer > .tool").textContent()).toBe("task completed");
 
     // Another client prompts the same session (here: a request the page did not make).
     const sessionID = await page.evaluate(() => sessionStorage.getItem("web-chat-session"));
