@@ -9,7 +9,6 @@ import type { components } from "../../generated/opencode.js";
 import { consumedEventProblem, envelopeProblem } from "../events/schemas.js";
 import type { Event } from "../events/types.js";
 import type { StoredMessage } from "../session/session.js";
-import { SeenDeltas } from "../turn/map-event.js";
 import type { Usage } from "../turn/replies.js";
 import { OrderedList } from "./ordered-list.js";
 
@@ -53,7 +52,11 @@ export interface SessionViewState {
   /** Deltas for a part whose record (and so its type and text) has not arrived yet. */
   readonly heldDeltas: ReadonlyMap<string, readonly DeltaEvent[]>;
   readonly heldCount: number;
-  readonly seen: SeenDeltas;
+  /**
+   * The last delta applied to each streaming part. Event ids ascend, so a delta at or before it is
+   * a repeat; entries leave when the part closes, so a long-lived view keeps none for old parts.
+   */
+  readonly lastDelta: ReadonlyMap<string, string>;
   /**
    * The session went idle with text parts the stream never closed (an abort on servers before 1.14,
    * a restart): only storage can say what they hold now. The view re-reads.
@@ -85,7 +88,7 @@ export function initialSessionState(sessionID: string): SessionViewState {
     unsynced: new Set(),
     heldDeltas: new Map(),
     heldCount: 0,
-    seen: SeenDeltas.empty(),
+    lastDelta: new Map(),
     stale: false,
   };
 }
@@ -290,6 +293,11 @@ function onPart(state: SessionViewState, part: Part): SessionViewState {
     unsynced.delete(part.id);
     next = { ...next, unsynced };
   }
+  if (isText(part) && part.time?.end !== undefined && next.lastDelta.has(part.id)) {
+    const lastDelta = new Map(next.lastDelta);
+    lastDelta.delete(part.id);
+    next = { ...next, lastDelta };
+  }
   if (part.type === "tool") {
     const childID = (part.state as { metadata?: { sessionId?: unknown } }).metadata?.sessionId;
     if (part.tool === "task" && typeof childID === "string") next = adopt(next, childID);
@@ -318,7 +326,8 @@ function insertAt(parts: readonly Part[], id: string): number {
 
 function onDelta(state: SessionViewState, event: DeltaEvent): SessionViewState {
   const { sessionID, messageID, partID, field, delta } = event.properties;
-  if (sessionID !== state.sessionID || state.seen.has(event.id)) return state;
+  const last = state.lastDelta.get(partID);
+  if (sessionID !== state.sessionID || (last !== undefined && event.id !== undefined && event.id <= last)) return state;
   const message = state.messages.get(messageID);
   const index = message === undefined ? -1 : message.parts.findLastIndex((p) => p.id === partID);
   if (message === undefined || index === -1) {
@@ -335,7 +344,9 @@ function onDelta(state: SessionViewState, event: DeltaEvent): SessionViewState {
   if (typeof value !== "string") return state;
   const parts = message.parts.slice();
   parts[index] = { ...part, [field]: value + delta } as Part;
-  return { ...putMessage(state, { info: message.info, parts }, message), seen: state.seen.add(event.id) };
+  const next = putMessage(state, { info: message.info, parts }, message);
+  // Servers before 1.14 send no event ids: nothing to compare, as in the turn codec.
+  return event.id === undefined ? next : { ...next, lastDelta: new Map(state.lastDelta).set(partID, event.id) };
 }
 
 function removeMessage(state: SessionViewState, id: string): SessionViewState {
@@ -361,6 +372,8 @@ function setStatus(state: SessionViewState, status: SessionStatus): SessionViewS
   let next: SessionViewState = { ...state, status };
   if (status.type === "retry") next = abandonOpenText(next);
   if (status.type !== "idle") return next;
+  // Nothing streams in an idle session: per-part stream bookkeeping is done with.
+  if (next.lastDelta.size > 0 || next.heldCount > 0) next = { ...next, lastDelta: new Map(), heldDeltas: new Map(), heldCount: 0 };
   next = findInterrupted(next);
   return openText(next).length > 0 ? { ...next, stale: true } : next;
 }

@@ -107,6 +107,9 @@ async function reloadDuringTurns(base: string, reloads: number, measure: Measure
       await page.waitForTimeout(100 + Math.random() * 500);
       const shown = (await assistantText(page)).length;
       if (shown > full.length * 0.7 || (await state(page)) !== "streaming") break;
+      // Half the time one more request first, so the resume lands on either process whatever
+      // number of requests a page load makes (the round robin alternates per request).
+      if (proxy && Math.random() < 0.5) await fetch(`${base}/`).then((r) => r.text());
       const servedBefore = proxy?.served.length ?? 0;
       const reloadedAt = Date.now();
       await page.reload();
