@@ -56,7 +56,9 @@ function proxy(req: IncomingMessage, res: ServerResponse): void {
     if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
     res.end(String(error.message));
   });
-  req.on("close", () => forward.destroy());
+  // The browser went away (a reload, a closed tab): so does the upstream request. (The request's
+  // own "close" fires as soon as its body is read, which for a GET is at once.)
+  res.on("close", () => forward.destroy());
   req.pipe(forward);
 }
 

@@ -126,6 +126,9 @@ const server = createServer(async (req, res) => {
       const session = await knownSession(String(url.searchParams.get("sessionID")));
       if (!session) return void res.writeHead(404).end("unknown session");
       const view = await session.watch({ history: 50 });
+      // The page is gone (a reload): the view goes with it.
+      if (res.destroyed) return view.close();
+      res.on("close", () => view.close());
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const send = () => {
         const snap = view.get();
@@ -133,7 +136,6 @@ const server = createServer(async (req, res) => {
       };
       send();
       view.subscribe(send);
-      req.on("close", () => view.close());
     } else if (req.method === "GET" && url.pathname === "/api/replies") {
       await pipeResumeToNodeResponse(req, res, sse);
     } else if (req.method === "POST" && url.pathname === "/api/permission") {
