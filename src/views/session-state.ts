@@ -70,7 +70,7 @@ const ZERO: Usage = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrit
 const IDLE: SessionStatus = { type: "idle" };
 const MAX_HELD = 10_000;
 
-export const messageID = (message: StoredMessage): string => message.info.id;
+const messageID = (message: StoredMessage): string => message.info.id;
 
 export function initialSessionState(sessionID: string): SessionViewState {
   return {

@@ -25,6 +25,7 @@ import {
   type Todo,
   type ViewUsage,
 } from "./session-state.js";
+import "./dispose.js";
 import { LiveStore } from "./live-store.js";
 
 export interface WatchOptions {

@@ -5,6 +5,7 @@
 import type { EventHub } from "../events/hub.js";
 import type { OpencodeError } from "../http/errors.js";
 import type { SessionInfo } from "../session/session.js";
+import "./dispose.js";
 import { LiveStore } from "./live-store.js";
 import type { PendingRequest, SessionStatus } from "./session-state.js";
 import { initialSessionsState, reduceSessions, syncSessions, type SessionsViewState } from "./sessions-state.js";
