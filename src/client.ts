@@ -15,6 +15,12 @@ import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
 import type { Turn } from "./turn/turn.js";
 
+import type { PermissionPolicy } from "./turn/permission-policy.js";
+import { installViews } from "./views/index.js";
+
+// `session.watch()` / `client.session.watchAll()` live in the views layer, above the handles.
+installViews();
+
 /** How long `close()` waits for the server to answer the aborts of the turns still running. */
 const CLOSE_ABORT_MS = 5_000;
 
@@ -22,7 +28,6 @@ export interface CloseOptions {
   /** Stop the turns still running on the server (one abort request each). Default true. */
   abort?: boolean;
 }
-import type { PermissionPolicy } from "./turn/permission-policy.js";
 
 export interface OpencodeClientOptions extends ClientOptions {
   /** The `/event` stream: silence watchdog, subscriber queue bound, ready timeout, reconnect backoff. */

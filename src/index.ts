@@ -103,6 +103,20 @@ export type { Turn, PromptOptions, PartInput, TurnTiming, TurnOptions } from "./
 export type { SubagentDetail } from "./turn/map-event.js";
 export { LONG_CALL_TIMEOUT_MS, type Session, type Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export {
+  SessionView,
+  SessionsView,
+  type SessionSnapshot,
+  type SessionsSnapshot,
+  type SessionEntry,
+  type WatchOptions,
+  type WatchAllOptions,
+  type PendingRequest,
+  type SessionStatus,
+  type Todo,
+  type ViewUsage,
+} from "./views/index.js";
+export { toUIMessages, type OpencodeUIMessage, type OpencodeUIPart } from "./ui/ui-messages.js";
+export {
   toSSEResponse,
   pipeTurnToNodeResponse,
   resumeSSEResponse,

@@ -4,7 +4,8 @@
 // makes the agent ask a question with options, one with "delegate" starts a sub-agent; a file can
 // be attached (sent inline; one the model cannot read is refused with a typed error). A dropped
 // stream reconnects to /api/replies and resumes where it stopped; a reloaded page shows the
-// running turn again. Several of these processes can share one opencode server behind a load
+// running turn again, and the session's history comes back from a session view (`session.watch()`),
+// which also shows live any turn prompted from elsewhere (another tab, a terminal, the TUI). Several of these processes can share one opencode server behind a load
 // balancer (set BEHIND_LOAD_BALANCER=1): a reconnect that lands on a process that never saw the
 // turn rebuilds it from the opencode server.
 
@@ -21,6 +22,7 @@ import {
   url as attachment,
   type PartInput,
   type Session,
+  toUIMessages,
   type SSEOptions,
   type WireReply,
 } from "../../src/node.js";
@@ -127,6 +129,22 @@ const server = createServer(async (req, res) => {
       // The browser leaving for good aborts the turn; state frames say "reconnecting…"; a dropped
       // stream or a reloaded page comes back to /api/replies with Last-Event-ID.
       await pipeTurnToNodeResponse(turn, res, sse);
+    } else if (req.method === "GET" && url.pathname === "/api/view") {
+      // The session as a live view: its history, then every change (any client's turn), as UI
+      // messages, one SSE frame per batch of changes.
+      const session = await knownSession(String(url.searchParams.get("sessionID")));
+      if (!session) return void res.writeHead(404).end("unknown session");
+      const view = await session.watch({ history: 50 });
+      // The page is gone (a reload): the view goes with it.
+      if (res.destroyed) return view.close();
+      res.on("close", () => view.close());
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      const send = () => {
+        const snap = view.get();
+        res.write(`data: ${JSON.stringify({ status: snap.status.type, messages: toUIMessages(snap.messages, { interrupted: snap.interrupted }) })}\n\n`);
+      };
+      send();
+      view.subscribe(send);
     } else if (req.method === "GET" && url.pathname === "/api/replies") {
       await pipeResumeToNodeResponse(req, res, sse);
     } else if (req.method === "POST" && url.pathname === "/api/permission") {

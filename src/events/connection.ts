@@ -49,9 +49,12 @@ export class EventConnection {
   readonly #limits: ConnectionLimits;
   readonly #logger: Logger;
   readonly #sink: FrameSink;
+  readonly #query: Record<string, string> | undefined;
 
-  constructor(transport: Transport, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink) {
+  /** `query` scopes the stream (`{ directory }` for a project other than the client's). */
+  constructor(transport: Transport, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink, query?: Record<string, string>) {
     this.#transport = transport;
+    this.#query = query;
     this.#url = url;
     this.#limits = limits;
     this.#logger = logger;
@@ -64,7 +67,7 @@ export class EventConnection {
     let response: StreamResponse;
     try {
       // timeoutMs 0: the opening deadline here covers the headers (and the first frame after them).
-      response = await this.#transport.openStream(EVENT_PATH, { signal: this.#controller.signal, timeoutMs: 0 });
+      response = await this.#transport.openStream(EVENT_PATH, { signal: this.#controller.signal, timeoutMs: 0, query: this.#query });
     } catch (error) {
       return this.#finish({ kind: "failed", error: asOpencodeError(error, this.#url) });
     }

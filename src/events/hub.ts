@@ -37,6 +37,8 @@ export interface EventHubOptions {
    * arrives in one frame).
    */
   maxFrameChars?: number;
+  /** The project whose events this hub streams; default the client's `directory`. */
+  directory?: string;
 }
 
 const DEFAULT_MAX_FRAME_CHARS = 16 * 1024 * 1024;
@@ -81,6 +83,10 @@ export class EventHub implements SubscriptionHost, FrameSink {
   readonly #maxQueue: number;
   readonly #readyTimeoutMs: number;
   readonly #backoff: Backoff;
+  readonly #options: EventHubOptions;
+  readonly #query: Record<string, string> | undefined;
+  /** Hubs of other projects' streams, made by `forDirectory`, closed with this one. */
+  readonly #directories = new Map<string, EventHub>();
 
   #subscribers: Subscriber[] = [];
   /** Set when every subscriber filters by a plain session id: frames mentioning none of them (and not `server.*`) are not parsed. */
@@ -105,8 +111,10 @@ export class EventHub implements SubscriptionHost, FrameSink {
 
   constructor(transport: Transport, options: EventHubOptions = {}) {
     this.#transport = transport;
+    this.#options = options;
     this.logger = transport.options.logger;
-    this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH)).href;
+    this.#query = options.directory === undefined ? undefined : { directory: options.directory };
+    this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH, undefined, this.#query)).href;
     const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.#limits = {
       idleTimeoutMs,
@@ -162,8 +170,25 @@ export class EventHub implements SubscriptionHost, FrameSink {
     return subscription;
   }
 
+  /**
+   * The stream of another project on the same client (`/event?directory=…`, which every server
+   * version scopes): one hub per directory, made on first use, sharing this hub's options and
+   * closed with it. The client's own directory is this hub.
+   */
+  forDirectory(directory: string): EventHub {
+    if (directory === (this.#options.directory ?? this.#transport.options.directory)) return this;
+    let hub = this.#directories.get(directory);
+    if (hub === undefined) {
+      hub = new EventHub(this.#transport, { ...this.#options, directory });
+      if (this.#closed) void hub.close();
+      this.#directories.set(directory, hub);
+    }
+    return hub;
+  }
+
   /** Ends every subscription (their iterators finish) and the connection; resolves once the socket is gone. */
   async close(): Promise<void> {
+    await Promise.all([...this.#directories.values()].map((hub) => hub.close()));
     if (!this.#closed) {
       this.#closed = true;
       const subscribers = this.#subscribers;
@@ -253,7 +278,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
         this.#looping = false;
         return;
       }
-      const connection = new EventConnection(this.#transport, this.streamUrl, this.#limits, this.logger, this);
+      const connection = new EventConnection(this.#transport, this.streamUrl, this.#limits, this.logger, this, this.#query);
       this.#connection = connection;
       this.#openedAt = undefined;
       const end = await connection.run();

@@ -100,6 +100,11 @@ export const consumedEventSchemas: ReadonlyMap<string, Shape> = new Map<string, 
   ["session.idle", s.looseObject({ sessionID: str })],
   ["session.error", s.looseObject({ sessionID: s.optional(str), error: s.optional(providerError) })],
   ["session.compacted", s.looseObject({ sessionID: str })],
+  // Read by session views.
+  ["session.deleted", s.looseObject({ sessionID: s.optional(str), info: sessionInfo })],
+  ["message.removed", s.looseObject({ sessionID: str, messageID: str })],
+  ["message.part.removed", s.looseObject({ sessionID: str, messageID: str, partID: str })],
+  ["todo.updated", s.looseObject({ sessionID: str, todos: s.array(s.looseObject({ content: str, status: str, priority: str })) })],
   [
     "permission.asked",
     s.looseObject({

@@ -49,6 +49,8 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Overrides the client's `maxResponseBytes` for this call. */
   maxResponseBytes?: number;
+  /** Called with the successful response's headers (lower-case names), e.g. to read a paging cursor. */
+  onHeaders?: (headers: Readonly<Record<string, string | undefined>>) => void;
 }
 
 export type RequestInit<M extends HttpMethod, P extends PathsWithMethod<M>> = ParamSlot<Operation<M, P>, "path"> &

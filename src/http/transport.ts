@@ -178,6 +178,7 @@ export class Transport {
     }
 
     if (status < 200 || status >= 300) throw this.#statusError(status, responseHeaders, text, method, shown);
+    init.onHeaders?.(responseHeaders);
     const contentType = responseHeaders["content-type"] ?? "";
     const invalid = (problem: string, cause?: unknown) =>
       new InvalidResponseError({

@@ -6,6 +6,7 @@ import type { components, operations } from "../../generated/opencode.js";
 import type { CallOptions, ResponseData } from "../http/paths.js";
 import { parseModel } from "../turn/prompt-body.js";
 import type { FinalReply } from "../turn/replies.js";
+import type { EventHub } from "../events/hub.js";
 import { Turn, type PartInput, type PromptOptions, type TurnDeps, type TurnOptions } from "../turn/turn.js";
 import { SessionMutex } from "./mutex.js";
 
@@ -24,19 +25,25 @@ export type StoredMessage = { info: components["schemas"]["Message"]; parts: com
 export type PermissionResponse = "once" | "always" | "reject";
 
 /**
- * The per-attempt timeout of calls that run a model or a command and answer when it is done
- * (`command`, `summarize`, `shell`) unless the call sets `timeoutMs`: the client's default (60 s)
- * suits ordinary requests, not a model's whole reply.
+ * The per-attempt timeout of `summarize` (it runs a model and answers when it is done) unless the
+ * call sets `timeoutMs`: the client's default (60 s) suits ordinary requests, not a model's whole
+ * reply. (`command` and `shell` are Turns: their requests have no timeout at all.)
  */
 export const LONG_CALL_TIMEOUT_MS = 10 * 60_000;
+
+/** What session handles run on: the turn's needs, with the whole event hub (views subscribe beyond one session). */
+export interface SessionDeps extends TurnDeps {
+  readonly events: EventHub;
+}
 
 export class Session {
   readonly id: string;
   /** The session as the server last described it (undefined for `client.session.get(id)` until `refresh()`). */
   info: SessionInfo | undefined;
-  private readonly deps: TurnDeps;
+  /** @internal */
+  readonly deps: SessionDeps;
 
-  constructor(deps: TurnDeps, id: string, info?: SessionInfo) {
+  constructor(deps: SessionDeps, id: string, info?: SessionInfo) {
     this.deps = deps;
     this.id = id;
     this.info = info;
@@ -263,9 +270,10 @@ export class Session {
 }
 
 export class Sessions {
-  private readonly deps: TurnDeps;
+  /** @internal */
+  readonly deps: SessionDeps;
 
-  constructor(deps: TurnDeps) {
+  constructor(deps: SessionDeps) {
     this.deps = deps;
   }
 

@@ -6,17 +6,20 @@
 //   npm run bench -- turn --turns 10 --shapes short,tool
 //   npm run bench -- bundle
 //   npm run bench -- codec --parts 10,100000 --deltas 20000
+//   npm run bench -- views --rounds 5
 
 import { runBundleBenchmark } from "./bundle.js";
 import { runCodecBenchmark } from "./codec.js";
 import { BenchmarkFailure, runEventsBenchmark } from "./events.js";
 import { runTurnBenchmark } from "./turn.js";
+import { runViewsBenchmark } from "./views.js";
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   events: runEventsBenchmark,
   turn: runTurnBenchmark,
   bundle: runBundleBenchmark,
   codec: runCodecBenchmark,
+  views: runViewsBenchmark,
 };
 
 const argv = process.argv.slice(2);

@@ -65,11 +65,11 @@ function prompt(turn: number): string {
 const assistantText = (page: Page) => page.locator(".msg.assistant").last().locator(":scope > span").allTextContents().then((spans) => spans.join(""));
 const state = (page: Page) => page.locator(".msg.assistant").last().getAttribute("data-state");
 
-/** The assistant text the opencode server stored for the session, in order. */
-async function storedText(sessionID: string): Promise<string> {
+/** The assistant text the opencode server stored for one turn (the prompt `messageID`), in order. */
+async function storedText(sessionID: string, messageID: string): Promise<string> {
   const messages = await server!.client().request("get", "/session/{sessionID}/message", { path: { sessionID } });
   return messages
-    .filter((m) => m.info.role === "assistant")
+    .filter((m) => m.info.role === "assistant" && m.info.parentID === messageID)
     .flatMap((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])))
     .join("");
 }
@@ -100,13 +100,16 @@ async function reloadDuringTurns(base: string, reloads: number, measure: Measure
     await page.locator("#text").fill(prompt(turn));
     await page.getByRole("button", { name: "Send" }).click();
     await expect.poll(() => assistantText(page), { timeout: 20_000 }).not.toBe("");
-    // The page keeps the running turn's ids from its first frame on (a fresh session per page load).
-    const sessionID = await page.evaluate(() => (JSON.parse(sessionStorage.getItem("web-chat-turn")!) as { sessionID: string }).sessionID);
+    // The page keeps the running turn's ids from its first frame on (the tab keeps its session across reloads).
+    const { sessionID, messageID } = await page.evaluate(() => JSON.parse(sessionStorage.getItem("web-chat-turn")!) as { sessionID: string; messageID: string });
     while (measure.reloads < reloads) {
       // A random moment, but only while the turn still has well over a second to run.
       await page.waitForTimeout(100 + Math.random() * 500);
       const shown = (await assistantText(page)).length;
       if (shown > full.length * 0.7 || (await state(page)) !== "streaming") break;
+      // Half the time one more request first, so the resume lands on either process whatever
+      // number of requests a page load makes (the round robin alternates per request).
+      if (proxy && Math.random() < 0.5) await fetch(`${base}/`).then((r) => r.text());
       const servedBefore = proxy?.served.length ?? 0;
       const reloadedAt = Date.now();
       await page.reload();
@@ -128,10 +131,10 @@ async function reloadDuringTurns(base: string, reloads: number, measure: Measure
     }
     await expect.poll(() => state(page), { timeout: 30_000 }).toBe("done");
     const text = await assistantText(page);
-    expect(await storedText(sessionID)).toBe(full);
+    expect(await storedText(sessionID, messageID)).toBe(full);
     expect(text).toBe(full);
     expect(await page.locator(".msg.assistant").count()).toBe(1);
-    // After the turn, the page starts afresh on reload: the next turn begins on a clean page.
+    // After the turn a reload shows it as history (from the session view); the next turn is the page's own again.
     await page.reload();
     await page.locator("#text").waitFor();
   }

@@ -126,6 +126,54 @@ describe("web-chat in Chromium", () => {
     await page.close();
   });
 
+  it("a reload shows the session's history, and a turn prompted from elsewhere shows live (session view)", async (context) => {
+    context.skip(skipReason !== undefined, skipReason);
+    const page = await openChat();
+    await send(page, "delegate the counting");
+    await expect.poll(() => page.locator(".msg.assistant").last().getAttribute("data-state"), { timeout: 45_000 }).toBe("done");
+    const answered = await page.locator(".msg.assistant").last().locator(":scope > span").allTextContents();
+
+    // Reload: the tab keeps its session and the view brings the finished turn back.
+    await page.reload();
+    const history = page.locator(".viewed");
+    await expect.poll(() => history.count(), { timeout: 15_000 }).toBe(1);
+    expect(await history.locator(".said").textContent()).toBe("delegate the counting");
+    expect(await history.locator(".answer > span").allTextContents()).toEqual(answered);
+    expect(await history.locator(".answer > .tool").textContent()).toBe("task completed");
+
+    // Another client prompts the same session (here: a request the page did not make).
+    const sessionID = await page.evaluate(() => sessionStorage.getItem("web-chat-session"));
+    const base = /web chat on (http:\/\/127\.0\.0\.1:\d+)/.exec(web!.output())![1]!;
+    const elsewhere = await fetch(`${base}/api/prompt`, { method: "POST", body: JSON.stringify({ sessionID, text: "check from a terminal" }) });
+    const reader = elsewhere.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let wire = "";
+    let permission: string | undefined;
+    while (permission === undefined) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`the turn ended without asking: ${wire}`);
+      wire += value;
+      for (const line of wire.split("\n")) {
+        if (!line.startsWith("data: ")) continue;
+        const reply = JSON.parse(line.slice(6)) as { kind?: string; id?: string };
+        if (reply.kind === "permission") permission = reply.id;
+      }
+    }
+    // While it waits for the permission, the page already shows the turn's first text, live.
+    const live = page.locator(".viewed").last();
+    await expect.poll(() => live.locator(".said").textContent(), { timeout: 15_000 }).toBe("check from a terminal");
+    await expect.poll(() => live.locator(".answer > span").first().textContent(), { timeout: 15_000 }).toMatch(/^Reply \d+: let me check that with a quick command\.$/);
+    expect(await live.locator(".answer > .tool").getAttribute("data-status")).toMatch(/^(pending|running)$/);
+    await fetch(`${base}/api/permission`, { method: "POST", body: JSON.stringify({ sessionID, id: permission, response: "once" }) });
+    await expect.poll(() => live.locator(".answer > span").allTextContents(), { timeout: 30_000 }).toEqual([
+      expect.stringMatching(/^Reply \d+: let me check that with a quick command\.$/),
+      expect.stringMatching(/^The command printed checked-\d+, so everything is in order\.$/),
+    ]);
+    expect(await live.locator(".answer > .tool").getAttribute("data-status")).toBe("completed");
+    await reader.cancel();
+    await page.screenshot({ path: `${outputDir}web-chat-view.png`, fullPage: true });
+    await page.close();
+  });
+
   it("a question shows its options; choosing one answers it and the turn goes on", async (context) => {
     context.skip(skipReason !== undefined, skipReason);
     const page = await openChat();

@@ -204,6 +204,33 @@ describe("examples/web-chat server", { timeout: 60_000 }, () => {
     expect((await fetch(`${base}/api/replies`, { headers: { "last-event-id": "ses_nope:msg_nope:1" } })).status).toBe(404);
   });
 
+  it("/api/view streams the session as UI messages: its history at once, then a turn run by another request, live", async () => {
+    const sessionID = await newSession();
+    const first = await runTurn(sessionID, "first turn");
+    const view = await fetch(`${base}/api/view?sessionID=${sessionID}`, { signal: AbortSignal.timeout(45_000) });
+    expect(view.headers.get("content-type")).toBe("text/event-stream");
+    const frames: { status: string; messages: { id: string; role: string; parts: { type: string; text?: string }[] }[] }[] = [];
+    const parser = createParser({ onEvent: (event) => frames.push(JSON.parse(event.data)) });
+    const reader = view.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const readUntil = async (pass: () => boolean) => {
+      while (!pass()) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error("the view stream ended");
+        parser.feed(value);
+      }
+    };
+    const texts = (frame: (typeof frames)[number], role: string) =>
+      frame.messages.filter((m) => m.role === role).map((m) => m.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join(""));
+    await readUntil(() => frames.length > 0);
+    expect(texts(frames[0]!, "assistant")).toEqual([deltaText(first.replies)]);
+    // A turn this view did not start (another request, as another tab would make it) streams in.
+    const second = runTurn(sessionID, "second turn");
+    await readUntil(() => frames.some((f) => f.status === "busy" && texts(f, "assistant").length === 2 && texts(f, "assistant")[1]!.length > 0));
+    const { replies } = await second;
+    await readUntil(() => frames.at(-1)!.status === "idle" && texts(frames.at(-1)!, "assistant")[1] === deltaText(replies));
+    await reader.cancel();
+  });
+
   it("SIGTERM closes the web server and the local opencode and exits 0", async () => {
     expect(serverPids.length).toBeGreaterThan(0);
     web.child.kill("SIGTERM");

@@ -20,7 +20,8 @@ const VERSIONS = ["1.2.27", "1.3.2", "1.14.41", "1.15.13", "1.17.19", "1.18.33"]
  * The files that start real servers and exercise what differs between versions: requests and auth,
  * the event stream, turns (text, reasoning, tools, queued prompts, abort, provider errors, cut
  * streams; sub-agents, questions, compaction, a stop from a second client, lost permissions),
- * network faults, a restart, startServer itself, and secrets kept out of its errors.
+ * network faults, a restart, startServer itself, secrets kept out of its errors, and session views
+ * (history paging, live turns from other clients, cuts, requests, revert, restart).
  */
 const E2E_FILES = [
   "test/e2e/foundation.test.ts",
@@ -32,6 +33,9 @@ const E2E_FILES = [
   "test/events/e2e.test.ts",
   "test/server/start-server.test.ts",
   "test/security/credentials.test.ts",
+  "test/views/session-view.test.ts",
+  "test/views/sessions-view.test.ts",
+  "test/views/restart.test.ts",
 ];
 const FIXTURE_FILE = "test/turn/fixtures.test.ts";
 

@@ -1,6 +1,6 @@
 // session.attach() over the scripted server of the engine tests: which stored prompt it follows.
 import { describe, expect, it } from "vitest";
-import { Session } from "../../src/session/session.js";
+import { Session, type SessionDeps } from "../../src/session/session.js";
 import { World } from "../turn/engine-harness.js";
 
 const S = "ses_long";
@@ -17,7 +17,8 @@ describe("session.attach()", () => {
       parts: [],
     }));
     world.server.messages = [prompt, ...steps];
-    const turn = await new Session(world.deps, S).attach();
+    // attach needs only what a Turn does; the whole hub (for views) is not used here.
+    const turn = await new Session(world.deps as SessionDeps, S).attach();
     expect(turn?.messageID).toBe("msg_0001");
     turn!.abort().catch(() => {});
   });

@@ -1,0 +1,118 @@
+// The session view's reducer over every recorded opencode stream (test/fixtures, and older servers'
+// in test/fixtures/v*): folding a turn's events ends in the messages the server stored (ids, text,
+// tool states), also when the stream is cut at any point and the rest is read back from storage;
+// and toUIMessages of the stored turn matches what toUIMessageStream streamed for it.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createParser } from "eventsource-parser";
+import { describe, expect, it } from "vitest";
+import type { StoredMessage } from "../../src/session/session.js";
+import { toUIMessageStream, type OpencodeUIChunk } from "../../src/ui/ai-sdk.js";
+import { toUIMessages } from "../../src/ui/ui-messages.js";
+import { initialSessionState, mergeHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
+import { STREAM_GAP, type Event } from "../../src/events/types.js";
+import { fixtureReplies, messageOf, turnOf } from "../ui/ai-sdk-support.js";
+import type { UIMessageChunk } from "ai";
+
+const DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
+const only = process.env["OPENCODE_FIXTURES"] || undefined;
+
+interface Fixture {
+  name: string;
+  dir: string;
+  sessionID: string;
+  userMessageID: string;
+  stored: StoredMessage[];
+  events: Event[];
+}
+
+function load(dir: string, name: string): Fixture {
+  const meta = JSON.parse(readFileSync(`${dir}${name}.json`, "utf8")) as Omit<Fixture, "name" | "dir" | "events">;
+  const events: Event[] = [];
+  createParser({ onEvent: (m) => events.push(JSON.parse(m.data) as Event) }).feed(readFileSync(`${dir}${name}.sse`, "utf8"));
+  return { ...meta, name, dir, events };
+}
+
+function fixtures(): Fixture[] {
+  const out: Fixture[] = [];
+  const dirs = only ? [`${DIR}v${only}/`] : [DIR, ...readdirSync(DIR).filter((d) => d.startsWith("v")).map((d) => `${DIR}${d}/`)];
+  for (const dir of dirs) {
+    for (const file of readdirSync(dir)) if (file.endsWith(".sse")) out.push(load(dir, file.slice(0, -4)));
+  }
+  return out;
+}
+
+/** What a view shows of a message, for comparison with storage: ids, roles, text, tool states. */
+function essence(messages: readonly StoredMessage[]) {
+  return messages.map(({ info, parts }) => ({
+    id: info.id,
+    role: info.role,
+    parts: parts.map((p) => ({
+      id: p.id,
+      type: p.type,
+      ...(p.type === "text" || p.type === "reasoning" ? { text: p.text } : {}),
+      ...(p.type === "tool" ? { callID: p.callID, status: p.state.status, output: "output" in p.state ? p.state.output : undefined } : {}),
+    })),
+  }));
+}
+
+/** Folds events as a view does: when the reducer asks for a re-read (`stale`), storage answers. */
+function fold(state: SessionViewState, events: readonly (Event | typeof STREAM_GAP)[], stored?: StoredMessage[]): SessionViewState {
+  for (const event of events) {
+    state = reduceSession(state, event);
+    if (state.stale && stored) state = mergeHistory(state, { messages: stored, status: state.status });
+  }
+  return state;
+}
+
+/** Stored messages of the fixture's session; empty text parts a provider retry abandoned are left out of both sides. */
+const storedOf = (f: Fixture) => f.stored.filter((m) => m.info.sessionID === f.sessionID);
+
+const all = fixtures();
+
+describe.each(all.map((f) => [`${f.dir.slice(DIR.length) || "1.18.33/"}${f.name}`, f] as const))("view over %s", (_, f) => {
+  it("the live stream alone ends in what the server stored", () => {
+    const state = fold(initialSessionState(f.sessionID), f.events, storedOf(f));
+    expect(essence(state.messages.toArray())).toEqual(essence(storedOf(f)));
+  });
+
+  it("a cut at any point, then the stored messages and the rest of the stream: never doubled, ends as stored", () => {
+    const step = Math.max(1, Math.floor(f.events.length / 25));
+    for (let cut = 0; cut < f.events.length; cut += step) {
+      let state = fold(initialSessionState(f.sessionID), [...f.events.slice(0, cut), STREAM_GAP], storedOf(f));
+      // The re-read happens somewhere after the gap; the events after it arrive meanwhile and after.
+      state = mergeHistory(state, { messages: storedOf(f), status: { type: "busy" } });
+      state = fold(state, f.events.slice(cut), storedOf(f));
+      expect(essence(state.messages.toArray()), `cut at ${cut}`).toEqual(essence(storedOf(f)));
+    }
+  });
+
+  it("text is never a concatenation of a delta run and the closing snapshot", () => {
+    // Every event delivered twice (a duplicated delivery) changes nothing.
+    const state = fold(initialSessionState(f.sessionID), f.events.flatMap((e) => [e, e]), storedOf(f));
+    expect(essence(state.messages.toArray())).toEqual(essence(storedOf(f)));
+  });
+});
+
+describe.each(all.filter((f) => !f.dir.slice(DIR.length)).map((f) => [f.name, f] as const))("toUIMessages over %s", (name, f) => {
+  it("matches what toUIMessageStream streamed for the turn: ids, parts, text", async () => {
+    const { sessionID, messageID, replies } = fixtureReplies(name);
+    const chunks: OpencodeUIChunk[] = [];
+    const reader = toUIMessageStream(turnOf(sessionID, messageID, replies)).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+    const { message } = await messageOf(chunks as UIMessageChunk[]);
+    const converted = toUIMessages(storedOf(f));
+    const reply = converted.find((m) => m.role === "assistant");
+    const essentials = (parts: readonly { type: string }[]) =>
+      parts
+        .filter((p) => p.type === "text" || p.type === "reasoning" || p.type === "dynamic-tool" || p.type === "step-start")
+        .map((p) => {
+          const q = p as { type: string; text?: string; toolCallId?: string; state?: string; output?: unknown; errorText?: string };
+          return { type: q.type, text: q.text, toolCallId: q.toolCallId, state: q.state, output: q.output, errorText: q.errorText };
+        });
+    if (message === undefined || message.parts.length === 0) return expect(reply?.parts ?? []).toEqual([]);
+    expect(reply?.id).toBe(message.id);
+    expect(essentials(reply!.parts)).toEqual(essentials(message.parts));
+    expect(converted[0]).toMatchObject({ id: f.userMessageID, role: "user" });
+  });
+});
