@@ -8,16 +8,6 @@ import ts from "typescript";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** A markdown page's ```ts blocks, named `<page>-line-<n>` after the line they start on. */
-export function tsBlocks(markdown: string, page: string): Record<string, string> {
-  const blocks: Record<string, string> = {};
-  for (const match of markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
-    const line = markdown.slice(0, match.index).split("\n").length;
-    blocks[`${page}-line-${line}`] = match[1]!;
-  }
-  return blocks;
-}
-
 /**
  * Writes each snippet to a temp dir as `<name>.mts` (an ES module wherever it lies; outside the
  * repo so the repo's own `tsc` never sees it) and returns one diagnostic string per error,
