@@ -27,7 +27,12 @@ afterAll(() => {
   if (consumer) rmSync(consumer, { recursive: true, force: true });
 });
 
-const entries = { main: "opencode-serve-client", server: "opencode-serve-client/server", browser: "opencode-serve-client/browser" };
+const entries = {
+  main: "opencode-serve-client",
+  server: "opencode-serve-client/server",
+  browser: "opencode-serve-client/browser",
+  testing: "opencode-serve-client/testing",
+};
 
 /** Runs tsc over consumer files with the given compiler options; returns its diagnostics ("" when clean). */
 function typecheckConsumer(dir: string, files: Record<string, string>, compilerOptions: Record<string, unknown>): string {
@@ -82,6 +87,8 @@ describe("package", () => {
     expect(packedFiles).toContain("dist/src/server/index.js");
     expect(packedFiles).toContain("dist/src/server/index.d.ts");
     expect(packedFiles).toContain("dist/src/browser/index.js");
+    expect(packedFiles).toContain("dist/src/testing/index.js");
+    expect(packedFiles).toContain("dist/src/testing/index.d.ts");
     expect(packedFiles).toContain("README.md");
     expect(packedFiles).toContain("LICENSE");
     expect(packedFiles.filter((f) => !/^(dist\/(src|generated)\/.*\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(f))).toEqual([]);
@@ -157,5 +164,48 @@ console.log(JSON.stringify([typeof m.createClient, typeof m.mapEvent, typeof m.O
     const { seen, external } = importGraph("src/browser/index.ts");
     expect(seen.size).toBeGreaterThan(1);
     expect([...external].filter((m) => m.startsWith("node:") || m === "undici")).toEqual([]);
+  });
+
+  describe("opencode-serve-client/testing from the tarball, outside the repo, with no API key", () => {
+    /** Only what a shell has: no OPENCODE_* variables, no provider keys, no OPENCODE_BIN. */
+    const bareEnv = () => ({ PATH: process.env["PATH"] ?? "", HOME: consumer, NO_COLOR: "1" });
+    const pinned = (name: string) => (JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+
+    beforeAll(() => {
+      // The consumer's own opencode-ai and vitest, as a user adds them as devDependencies.
+      execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", `opencode-ai@${pinned("opencode-ai")}`, `vitest@${pinned("vitest")}`], { cwd: consumer, stdio: "ignore" });
+      // examples/testing as it reads in a user's project: the package's names instead of the repo's paths.
+      for (const file of ["app.ts", "app.test.ts"]) {
+        const text = readFileSync(join(root, "examples/testing", file), "utf8")
+          .replaceAll("../../src/node.js", entries.main)
+          .replaceAll("../../src/testing/index.js", entries.testing);
+        writeFileSync(join(consumer, file), text);
+      }
+    }, 300_000);
+
+    it("a script runs a turn against the scripted model", { timeout: 120_000 }, () => {
+      writeFileSync(
+        join(consumer, "turn.mjs"),
+        `import { directive, startTestServer } from "${entries.testing}";
+const t = await startTestServer();
+try {
+  const session = await t.client.session.create({});
+  console.log((await session.run("hi\\n" + directive({ text: "Hello from the tarball." }))).text);
+} finally {
+  await t.close();
+}
+`,
+      );
+      const result = spawnSync(process.execPath, ["turn.mjs"], { cwd: consumer, env: bareEnv(), encoding: "utf8", timeout: 110_000 });
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toBe("Hello from the tarball.\n");
+      expect(result.status).toBe(0);
+    });
+
+    it("examples/testing's vitest test passes there", { timeout: 180_000 }, () => {
+      const result = spawnSync(join(consumer, "node_modules/.bin/vitest"), ["run", "app.test.ts"], { cwd: consumer, env: bareEnv(), encoding: "utf8", timeout: 170_000 });
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/Tests\s+3 passed/);
+    });
   });
 });

@@ -31,11 +31,11 @@ function testFiles(dir: string): string[] {
 const slow = (file: string) =>
   /\bstart(Test)?Server\(|startExample\(|\bconnect\(\{|typecheck|esbuild|runSoak|"pack"/.test(readFileSync(join(root, file), "utf8"));
 
-const all = testFiles("test");
+const all = [...testFiles("test"), ...testFiles("examples")];
 const files = quick ? all.filter((f) => !slow(f)) : all;
 const bySuite = new Map<string, number>();
 for (const file of files) {
-  const suite = relative("test", file).split("/").slice(0, -1).join("/") || "(top)";
+  const suite = (file.startsWith("test/") ? relative("test", file) : file).split("/").slice(0, -1).join("/") || "(top)";
   bySuite.set(suite, (bySuite.get(suite) ?? 0) + 1);
 }
 

@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     root: new URL("..", import.meta.url).pathname,
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     exclude: ["**/node_modules/**", "test/bench/**", "test/browser/**"],
     // Tests import src/index.ts; this gives them the Node build's default transport (undici).
     setupFiles: ["test/support/node-entry.ts"],

@@ -40,6 +40,9 @@ function check(out: string, snippets: Record<string, string>): string[] {
       "opencode-serve-client": ["src/node.ts"],
       "opencode-serve-client/server": ["src/server/index.ts"],
       "opencode-serve-client/browser": ["src/browser/index.ts"],
+      "opencode-serve-client/testing": ["src/testing/index.ts"],
+      // Snippets live outside the repo (see above), so the test runner's types are mapped too.
+      vitest: ["node_modules/vitest/dist/index.d.ts"],
     },
   });
   return ts.getPreEmitDiagnostics(program).map((d) => {
