@@ -25,7 +25,7 @@ it("refuses the agent's shell commands", turnTimeout, async () => {
   const session = await t.client.session.create({});
   const script = directive({ text: "Let me check.", toolCalls: [{ name: "bash", input: { command: "rm -rf build", description: "clean" } }] });
   const answer = await ask(session, `Clean the build.\n${script}`);
-  expect(answer.refused).toEqual(["rm -rf build"]);
+  expect(answer).toEqual({ text: "Let me check.", refused: ["rm -rf build"] });
 });
 
 it("a provider failure reaches the caller as its typed error", turnTimeout, async () => {

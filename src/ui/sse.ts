@@ -17,7 +17,7 @@ import {
   type WireOptions,
   type WireReply,
 } from "../browser/wire.js";
-import { StreamError } from "../http/errors.js";
+import { NotFoundError, StreamError } from "../http/errors.js";
 import { ReplayGapError, streamToken, TurnReplays, type TurnReplay } from "./replay.js";
 import { abandonOnLeave, sseWebBody, withHeartbeat, type LeaveOptions, type SSEProducer } from "./sse-body.js";
 
@@ -199,7 +199,14 @@ export function attachFromServer(
   options: WireOptions = {},
 ): (position: FramePosition, signal: AbortSignal) => Promise<AsyncIterable<WireReply> | undefined> {
   return async (position, signal) => {
-    const turn = await sessions.get(position.sessionID).attach({ signal });
+    // A session the server does not have (attach says NotFoundError) runs no turn to resume either.
+    const turn = await sessions
+      .get(position.sessionID)
+      .attach({ signal })
+      .catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
     if (!turn) return undefined;
     if (turn.messageID !== position.messageID) {
       // The session runs a later turn: the one asked for has ended. Stop following (only here).

@@ -34,6 +34,9 @@ export function storedUsage(messages: readonly { info: components["schemas"]["Me
     sum.cacheRead += info.tokens.cache.read;
     sum.cacheWrite += info.tokens.cache.write;
     sum.cost += info.cost;
+    // The context the latest step used: its whole prompt and reply.
+    const t = info.tokens;
+    sum.contextUsed = t.input + t.output + t.reasoning + t.cache.read + t.cache.write;
   }
   return sum;
 }
