@@ -261,13 +261,14 @@ describe.each(versions)("codec over fixtures recorded with opencode %s", (versio
       if (terminal?.kind !== "final") return;
       const sum = storedUsage(turn.assistants);
       const { cost, contextUsed, ...tokens } = (terminal as FinalReply).usage;
-      const { cost: storedCost, ...storedTokens } = sum;
+      const { cost: storedCost, contextUsed: storedContext, ...storedTokens } = sum;
       expect(tokens).toEqual(storedTokens);
       // The context in use is the last step's: what the model read and wrote then.
       const lastTokens = turn.assistants.at(-1)?.info;
       if (lastTokens?.role === "assistant") {
         const t = lastTokens.tokens;
         expect(contextUsed).toBe(t.input + t.output + t.reasoning + t.cache.read + t.cache.write);
+        expect(contextUsed).toBe(storedContext);
       }
       expect(cost).toBeCloseTo(storedCost, 12);
       const last = turn.assistants.at(-1)?.info;
