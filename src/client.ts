@@ -10,6 +10,7 @@ import { EventHub, type EventHubOptions } from "./events/hub.js";
 import { checkedRequest, ServerInfo } from "./http/server-version.js";
 import { Agents, Config, Files, Find, Providers } from "./resources.js";
 import { MessageIDs } from "./session/ids.js";
+import { ClientCatchUp } from "./turn/catch-up.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
 
@@ -42,13 +43,15 @@ export class OpencodeClient {
     this.events = new EventHub(this.transport, options.events);
     const request = this.request.bind(this) as TypedRequest;
     this.server = new ServerInfo(this.transport);
+    // Session requests and turns check the server's version once, before the first of them.
+    const sessionRequest = checkedRequest(request, this.server);
     this.session = new Sessions({
-      // Session requests and turns check the server's version once, before the first of them.
-      request: checkedRequest(request, this.server),
+      request: sessionRequest,
       events: this.events,
       mutex: new SessionMutex(),
       logger: this.transport.options.logger,
       ids: new MessageIDs(),
+      catchUp: new ClientCatchUp(sessionRequest),
     });
     this.provider = new Providers(request);
     this.agent = new Agents(request);

@@ -92,6 +92,7 @@ export {
   UnknownProviderError,
   InterruptedError,
   UnansweredError,
+  TurnTimeoutError,
   StopTimeoutError,
   classifyProviderError,
 } from "./turn/errors.js";

@@ -236,6 +236,7 @@ export class Sessions {
 
   async create(body: CreateBody = {}): Promise<Session> {
     const info = await this.deps.request("post", "/session", { body });
+    this.deps.catchUp.remember(info);
     return new Session(this.deps, info.id, info);
   }
 

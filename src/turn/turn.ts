@@ -10,7 +10,7 @@ import type { TypedRequest } from "../http/paths.js";
 import type { Event, StreamGap } from "../events/types.js";
 import type { MessageIDs } from "../session/ids.js";
 import type { SessionMutex } from "../session/mutex.js";
-import { AbortedError, classifyProviderError, InterruptedError, StopTimeoutError, UnansweredError } from "./errors.js";
+import { AbortedError, classifyProviderError, InterruptedError, StopTimeoutError, TurnTimeoutError, UnansweredError } from "./errors.js";
 import {
   applySnapshot,
   initialTurnState,
@@ -25,6 +25,7 @@ import {
 } from "./map-event.js";
 import { promptBody, type PartInput, type PromptBody, type PromptOptions } from "./prompt-body.js";
 import type { ErrorReply, FinalReply, Reply, TerminalReply } from "./replies.js";
+import type { CatchUp } from "./catch-up.js";
 
 export type { PartInput, PromptOptions } from "./prompt-body.js";
 
@@ -48,10 +49,10 @@ export interface TurnTiming {
   abortRepeatMs: number;
   /** How long an idle session must show the turn unfinished before the turn is given up. */
   lostTurnMs: number;
-  /** Between the snapshots that watch an idle session showing the turn unfinished. */
+  /** Between the snapshots that watch an idle session showing the turn unfinished; doubles while they show nothing new. */
   recheckMs: number;
-  /** Without any sign of the prompt this long after posting it, look at what the server stored. */
-  noStartMs: number;
+  /** The longest spacing of those rechecks. */
+  maxRecheckMs: number;
 }
 
 const TIMING: TurnTiming = {
@@ -60,7 +61,7 @@ const TIMING: TurnTiming = {
   abortRepeatMs: 250,
   lostTurnMs: 2_000,
   recheckMs: 1_000,
-  noStartMs: 5_000,
+  maxRecheckMs: 30_000,
 };
 
 export interface TurnDeps {
@@ -69,16 +70,15 @@ export interface TurnDeps {
   mutex: SessionMutex;
   logger: Logger;
   ids: MessageIDs;
+  /** The client's shared catch-up reads. */
+  catchUp: CatchUp;
   timing?: Partial<TurnTiming>;
 }
 
 /** What the Turn does: send a prompt, or follow a turn already running on the server. */
 export type TurnStart =
   | { kind: "prompt"; input: string | PartInput[]; options: PromptOptions }
-  | { kind: "attach"; userMessageID: string; options: Pick<PromptOptions, "signal" | "subagents"> };
-
-/** How many unknown sessions one snapshot looks up to place them in the tree. */
-const MAX_SESSION_LOOKUPS = 10;
+  | { kind: "attach"; userMessageID: string; options: Pick<PromptOptions, "signal" | "subagents" | "timeoutMs"> };
 
 type Input =
   | { kind: "event"; event: Event | StreamGap }
@@ -116,7 +116,6 @@ export class Turn implements AsyncIterable<Reply> {
   private readonly post = new AbortController();
   /** 0: not sent; 1: in flight; 2: the server answered. */
   private postStage: 0 | 1 | 2 = 0;
-  private postedAt = 0;
   private readonly inbox: Input[] = [];
   private wakeLoop: () => void = noop;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -129,15 +128,26 @@ export class Turn implements AsyncIterable<Reply> {
   private snapshotPlan: { at: number; required: boolean } | undefined;
   /** When the last snapshot was read: checks that repeat are spaced by `recheckMs`, never a tight loop. */
   private lastSnapshotAt = -Infinity;
-  /** Idle snapshots showing the turn unfinished: when the first was taken, and how many. */
+  /** Idle snapshots showing the server's evidence that the turn is lost: when the first was taken, and how many. */
   private idleSeenAt: number | undefined;
   private idleSeen = 0;
   /**
-   * The stream showed the session's run may be over (a root idle, a gap, another turn's error):
-   * idle snapshots then mean a lost turn after `lostTurnMs`. Without it they may show a cold server
-   * between storing the prompt and going busy, so giving up takes five times as long.
+   * The live stream showed the root's run for this turn end (an idle or an error after the turn's
+   * prompt appeared): an idle snapshot with no answer then means the server dropped it. Without it,
+   * a stored prompt with no answer may be one the server has not started yet (it is behind), and the
+   * turn waits for it, however long.
    */
-  private endSeen = false;
+  private runEnded = false;
+  /** The stream broke after the prompt was posted: the server may have restarted and lost a prompt it had not stored. */
+  private gapSincePost = false;
+  /** Snapshots since the last event of the turn's tree: their rechecks back off while nothing happens. */
+  private quietChecks = 0;
+  /**
+   * The last snapshot showed the session idle with the prompt not started or unanswered, and no
+   * evidence of a loss: only the stream can say more (the run starting), so nothing is polled.
+   */
+  private awaitingRun = false;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
   /** Required snapshots that failed in a row; the third ends the turn. */
   private snapshotFailures = 0;
   private settleBy: number | undefined;
@@ -165,6 +175,10 @@ export class Turn implements AsyncIterable<Reply> {
     const signal = start.options.signal;
     if (signal?.aborted) void this.abort();
     else signal?.addEventListener("abort", this.onSignal, { once: true });
+    const timeoutMs = start.options.timeoutMs;
+    if (timeoutMs !== undefined && timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+      this.deadline = setTimeout(() => void this.halt(new TurnTimeoutError(`the turn did not end within ${timeoutMs} ms`, timeoutMs, this.text)), timeoutMs);
+    }
     void this.run();
   }
 
@@ -213,9 +227,14 @@ export class Turn implements AsyncIterable<Reply> {
    * rejects with `StopTimeoutError` if it does not within 10 s. Nobody has to await it.
    */
   abort(): Promise<void> {
+    return this.halt(aborted("the turn was aborted by the client"));
+  }
+
+  /** Ends the turn with `error` and stops it on the server (an abort, or the caller's deadline). */
+  private halt(error: OpencodeError): Promise<void> {
     if (this.stopping || this.terminal) return this.stopping ? this.stopped : Promise.resolve();
     this.stopping = true;
-    this.finish({ kind: "error", sessionID: this.sessionID, error: aborted("the turn was aborted by the client") });
+    this.finish({ kind: "error", sessionID: this.sessionID, error });
     this.stopDeadline = Date.now() + this.timing.stopSettleMs;
     if (this.postStage === 0) this.stop.abort();
     else if (this.postStage === 1) this.post.abort();
@@ -292,6 +311,7 @@ export class Turn implements AsyncIterable<Reply> {
       if (!this.terminal) this.finish(this.errorReply(error));
     } finally {
       clearTimeout(this.timer);
+      clearTimeout(this.deadline);
       this.start.options.signal?.removeEventListener("abort", this.onSignal);
       subscription?.close();
       if (this.state) this.deps.ids.observe(this.sessionID, this.state.maxMessageID);
@@ -318,7 +338,6 @@ export class Turn implements AsyncIterable<Reply> {
       if (!(this.stopping && this.post.signal.aborted)) throw error;
       this.postStage = 2;
     }
-    this.postedAt = Date.now();
   }
 
   /** Feeds the machine until the session has settled after the turn's end. */
@@ -363,8 +382,12 @@ export class Turn implements AsyncIterable<Reply> {
         if (input.event.type === "client.gap") {
           this.state = markGap(state);
           this.gapPending = true;
-          this.endSeen = true;
+          if (this.postStage === 2) this.gapSincePost = true;
           return;
+        }
+        if (!input.event.type.startsWith("server.")) {
+          this.quietChecks = 0;
+          this.awaitingRun = false;
         }
         this.apply(this.codec(() => mapEvent(state, input.event)));
         this.watchForLife(input.event);
@@ -376,7 +399,10 @@ export class Turn implements AsyncIterable<Reply> {
         this.apply(this.codec(() => applySnapshot(state, input.snapshot)));
         const idle = input.snapshot.status === "idle";
         if (this.stopping && idle && (!input.stored || this.state!.settled)) this.confirmStop();
-        if (idle && unfinishedWhileIdle(this.state!)) {
+        this.quietChecks++;
+        const lost = idle && this.lossShown(input);
+        this.awaitingRun = idle && !lost && unfinishedWhileIdle(this.state!);
+        if (lost) {
           this.idleSeenAt ??= Date.now();
           this.idleSeen++;
         } else {
@@ -411,9 +437,9 @@ export class Turn implements AsyncIterable<Reply> {
     const state = this.state!;
     const now = Date.now();
     if (state.settled && this.stopping) this.confirmStop();
-    // An idle session that shows the turn unfinished in snapshots taken apart has lost it.
-    const lostAfter = this.endSeen || state.earlyError ? this.timing.lostTurnMs : 5 * this.timing.lostTurnMs;
-    if (this.idleSeenAt !== undefined && !this.terminal && this.idleSeen >= 2 && now - this.idleSeenAt >= lostAfter) {
+    // Two idle snapshots taken apart, both with the server's evidence: a status read just before the
+    // run started cannot end a turn on its own.
+    if (this.idleSeenAt !== undefined && !this.terminal && this.idleSeen >= 2 && now - this.idleSeenAt >= this.timing.lostTurnMs) {
       this.finish({ kind: "error", sessionID: this.sessionID, error: lostTurn(state) });
     }
     if (this.terminal && !this.stopping) this.settleBy ??= now + this.timing.settleMs;
@@ -437,9 +463,11 @@ export class Turn implements AsyncIterable<Reply> {
     if (this.attachPending) want(-Infinity, true);
     if (!this.terminal) {
       // An idle the stream cannot settle (text missing after a gap, no answer), and its rechecks.
-      if (state.needsSnapshot || this.idleSeenAt !== undefined) want(now, true);
-      // No trace of the prompt, or only another turn's trailing error or idle.
-      if (!state.started && this.postStage === 2) want(state.earlyError ? now : this.postedAt + this.timing.noStartMs, true);
+      if (state.needsSnapshot && !this.awaitingRun) want(now, true);
+      // The confirming look at a loss the server showed.
+      if (this.idleSeenAt !== undefined) want(this.idleSeenAt + this.timing.lostTurnMs, true);
+      // No trace of the prompt, only an error that may be another turn's trailing one: did the server take it?
+      if (!state.started && this.postStage === 2 && state.earlyError) want(now, true);
     }
     // A stop before the prompt showed up: is it on the server at all?
     if (this.stopping && !this.stopConfirmed && this.postStage === 2 && !state.started) want(now, true);
@@ -448,7 +476,9 @@ export class Turn implements AsyncIterable<Reply> {
       return;
     }
     const urgent = this.gapPending || this.attachPending;
-    this.snapshotPlan = { at: urgent ? at : Math.max(at, this.lastSnapshotAt + this.timing.recheckMs), required };
+    // Rechecks that keep showing nothing new back off: a server that is behind gets fewer reads, not more.
+    const spacing = this.idleSeenAt !== undefined ? this.timing.recheckMs : Math.min(this.timing.recheckMs * 2 ** Math.max(0, this.quietChecks - 1), this.timing.maxRecheckMs);
+    this.snapshotPlan = { at: urgent ? at : Math.max(at, this.lastSnapshotAt + spacing), required };
   }
 
   /** Whether the loop may end: the turn ended and the session settled (or waiting for it ran out). */
@@ -482,16 +512,19 @@ export class Turn implements AsyncIterable<Reply> {
     }
   }
 
-  /** Tracks what the live stream says about the root session's run (see `endSeen`). */
+  /** Tracks what the live stream says about the root session's run (see `runEnded`). */
   private watchRun(event: Event): void {
     const sessionID = (event.properties as { sessionID?: string }).sessionID;
     if (sessionID !== this.sessionID) return;
     const idle = event.type === "session.idle" || (event.type === "session.status" && event.properties.status.type === "idle");
-    if (idle || event.type === "session.error") this.endSeen = true;
-    else if (event.type === "session.status") {
+    // Before the prompt appears, an idle or error may be an earlier turn's trailing one.
+    if (idle || event.type === "session.error") {
+      if (this.state!.started) this.runEnded = true;
+    } else if (event.type === "session.status") {
       // Busy again: whatever idle snapshots showed was the moment before the run started.
       this.idleSeenAt = undefined;
       this.idleSeen = 0;
+      this.runEnded = false;
     }
   }
 
@@ -558,60 +591,40 @@ export class Turn implements AsyncIterable<Reply> {
     }, Math.max(0, next - Date.now()));
   }
 
-  /**
-   * Reads what the server has now: status first (so messages read after an idle are final), the
-   * turn's messages, pending requests, and the sessions the codec cannot place yet.
-   */
+  /** Reads what the server has now, through the client's shared catch-up reads. */
   private async readSnapshot(state: TurnState): Promise<Input> {
-    const { request } = this.deps;
-    const signal = this.stop.signal;
-    const statuses = await request("get", "/session/status", { signal });
-    const type = statuses[this.sessionID]?.type;
-    const status: TurnSnapshot["status"] = type === "busy" || type === "retry" ? type : "idle";
-    const [messages, permissions, questions] = await Promise.all([
-      this.readTurnMessages(state, signal),
-      request("get", "/permission", { signal }),
-      request("get", "/question", { signal }),
-    ]);
-    const unknown = new Set(unplacedSessions(state));
-    for (const pending of [...permissions, ...questions]) if (!state.sessions.has(pending.sessionID)) unknown.add(pending.sessionID);
-    for (const [id, value] of Object.entries(statuses)) if (value.type !== "idle" && !state.sessions.has(id)) unknown.add(id);
-    const sessions = await this.placeSessions(state, [...unknown], signal);
-    const stored = messages.some((m) => m.info.id === this.userMessageID);
-    return { kind: "snapshot", snapshot: { status, messages, permissions, questions, sessions }, stored };
+    const { snapshot, stored } = await this.deps.catchUp.read({
+      sessionID: this.sessionID,
+      userMessageID: state.userMessageID,
+      minMessages: 2 * state.messages.size + 10,
+      // Pending requests outlive a gap on the server, and the stream never replays them.
+      requests: this.gapPending || this.attachPending || state.gapOpen,
+      unknownSessions: (statuses) => {
+        const unknown = unplacedSessions(state);
+        // A busy session the turn does not know may be a sub-agent started in a gap; only a tree that has
+        // sub-agents, or a gap, can have one, so a thousand unrelated busy sessions cost nothing.
+        if (state.gapOpen || state.sessions.size > 1) {
+          for (const [id, value] of Object.entries(statuses)) if (value.type !== "idle" && !state.sessions.has(id)) unknown.push(id);
+        }
+        return unknown.filter((id) => !state.sessions.has(id));
+      },
+      signal: this.stop.signal,
+    });
+    return { kind: "snapshot", snapshot, stored };
   }
 
-  /** The root session's latest messages, enough of them to include this turn's user message. */
-  private async readTurnMessages(state: TurnState, signal: AbortSignal): Promise<TurnSnapshot["messages"]> {
-    let limit = Math.max(20, 2 * state.messages.size + 10);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const messages = await this.deps.request("get", "/session/{sessionID}/message", {
-        path: { sessionID: this.sessionID },
-        query: { limit },
-        signal,
-      });
-      if (messages.length < limit || messages.some((m) => m.info.id === this.userMessageID)) return messages;
-      limit *= 4;
-    }
-    return this.deps.request("get", "/session/{sessionID}/message", { path: { sessionID: this.sessionID }, signal });
-  }
-
-  /** Follows unknown sessions' parent chains, so the codec can tell sub-agents from strangers. */
-  private async placeSessions(state: TurnState, ids: string[], signal: AbortSignal): Promise<TurnSnapshot["sessions"]> {
-    const found: { id: string; parentID: string; title: string }[] = [];
-    const queue = ids.slice(0, MAX_SESSION_LOOKUPS);
-    const seen = new Set(queue);
-    while (queue.length > 0 && found.length < MAX_SESSION_LOOKUPS) {
-      const id = queue.shift()!;
-      const info = await this.deps.request("get", "/session/{sessionID}", { path: { sessionID: id }, signal }).catch(() => undefined);
-      if (!info?.parentID) continue;
-      found.push({ id: info.id, parentID: info.parentID, title: info.title });
-      if (!state.sessions.has(info.parentID) && !seen.has(info.parentID)) {
-        seen.add(info.parentID);
-        queue.push(info.parentID);
-      }
-    }
-    return found;
+  /**
+   * The server's evidence, in an idle snapshot, that this turn is lost: its prompt is not stored
+   * (after a break that may have been a restart, or with an error the server sent), an answer it
+   * began is unfinished, or no answer came although its run ended or the session moved past it.
+   * A stored prompt with none of these is one the server has not started yet: wait for it.
+   */
+  private lossShown(input: Extract<Input, { kind: "snapshot" }>): boolean {
+    const state = this.state!;
+    if (!unfinishedWhileIdle(state)) return false;
+    if (!input.stored) return this.gapSincePost || state.earlyError !== undefined;
+    if (state.assistantIDs.length > 0) return true;
+    return this.runEnded || movedOn(state, input.snapshot);
   }
 
   private push(reply: Reply): void {
@@ -659,6 +672,17 @@ export class Turn implements AsyncIterable<Reply> {
     const typed = error instanceof OpencodeError ? error : new StreamError(`the turn failed: ${String(error)}`, false, { cause: error });
     return { kind: "error", sessionID: this.sessionID, error: typed };
   }
+}
+
+/** A stored root message after the turn's prompt that is not part of the turn: the server went past it. */
+function movedOn(state: TurnState, snapshot: TurnSnapshot): boolean {
+  return snapshot.messages.some(
+    (m) =>
+      m.info.sessionID === state.sessionID &&
+      m.info.id > state.userMessageID &&
+      !state.userIDs.includes(m.info.id) &&
+      !(m.info.role === "assistant" && state.userIDs.includes(m.info.parentID)),
+  );
 }
 
 /** Why an idle session left the turn unfinished, as a typed error. */
