@@ -11,6 +11,8 @@ export interface EngineRequest {
   headers: Record<string, string>;
   body: string | undefined;
   signal: AbortSignal | undefined;
+  /** A long-lived response (the event stream): it has a connection of its own, outside the request pool. */
+  stream?: boolean;
 }
 
 export interface EngineResponse {
@@ -35,7 +37,8 @@ export interface HttpEngine {
   close(): Promise<void>;
 }
 
-export type EngineFactory = (options: ClientOptions) => HttpEngine;
+/** `maxConnections`: requests in flight at once; the event stream is not counted. */
+export type EngineFactory = (options: ClientOptions, maxConnections: number) => HttpEngine;
 
 let platformDefault: EngineFactory | undefined;
 

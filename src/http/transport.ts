@@ -42,7 +42,7 @@ export class Transport {
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveOptions(options);
-    this.engine = chooseEngine(options);
+    this.engine = chooseEngine(options, this.options.maxConnections);
   }
 
   /** Absolute URL for a path template, its params and query (directory scoping added). */
@@ -113,6 +113,7 @@ export class Transport {
         headers,
         body: undefined,
         signal: anySignal([init.signal, timeout.signal]),
+        stream: true,
       });
     } catch (error) {
       throw this.#failure("GET", shown, error, init.signal, timeout.signal, connectTimeout);
@@ -247,14 +248,14 @@ function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal |
  * An injected `fetch` wins; else the platform's default (undici, installed by the Node entry);
  * else the runtime's global `fetch`.
  */
-function chooseEngine(options: ClientOptions): HttpEngine {
+function chooseEngine(options: ClientOptions, maxConnections: number): HttpEngine {
   const dispatcher = (options as { dispatcher?: unknown }).dispatcher;
   if (options.fetch !== undefined) {
     if (dispatcher !== undefined) throw new ConfigurationError("opencode-serve-client: pass either fetch or dispatcher, not both");
-    return fetchEngine(options.fetch);
+    return fetchEngine(options.fetch, maxConnections);
   }
   const platform = defaultEngineFactory();
-  if (platform !== undefined) return platform(options);
+  if (platform !== undefined) return platform(options, maxConnections);
   if (dispatcher !== undefined) {
     throw new ConfigurationError("opencode-serve-client: dispatcher needs the Node build of the client (undici); pass fetch instead");
   }
@@ -262,7 +263,7 @@ function chooseEngine(options: ClientOptions): HttpEngine {
     throw new ConfigurationError("opencode-serve-client: this runtime has no global fetch; pass one as the fetch option");
   }
   // Called through a closure: some runtimes' fetch throws "Illegal invocation" when detached from globalThis.
-  return fetchEngine((input, init) => globalThis.fetch(input, init));
+  return fetchEngine((input, init) => globalThis.fetch(input, init), maxConnections);
 }
 
 function parseMaybeJson(text: string): unknown {

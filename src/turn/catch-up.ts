@@ -5,6 +5,7 @@
 // lookup per unknown session ever — with a cap on requests in flight, so recovery traffic never
 // piles onto a server that is already behind.
 
+import { Limiter } from "../http/limiter.js";
 import type { ResponseData, TypedRequest } from "../http/paths.js";
 import type { TurnSnapshot } from "./map-event.js";
 
@@ -78,25 +79,6 @@ class Round<T> {
     this.#pending = next;
     this.#inFlight = next;
     return next;
-  }
-}
-
-/** Caps requests in flight; the rest wait in order. */
-class Limiter {
-  #active = 0;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#active++;
-    try {
-      return await task();
-    } finally {
-      this.#active--;
-      this.#waiting.shift()?.();
-    }
   }
 }
 
