@@ -1,7 +1,9 @@
 // One attempt at the `/event` stream: opens it through the transport (so auth and `directory`
 // travel as on requests), decodes bytes as UTF-8 across chunk boundaries, splits SSE frames with
 // eventsource-parser and watches the clock: the opening (headers and `server.connected`) must
-// finish within `openTimeoutMs`, and once open the stream may not go silent for `idleTimeoutMs`.
+// finish within `openTimeoutMs`, and once open the stream may not go silent for `idleTimeoutMs` —
+// unless the server still answers requests: then it is slow, not gone, and the stream is kept (up
+// to `maxSilenceMs`) instead of adding a reconnect and its catch-up to a server that is behind.
 // It reports each frame's data and, once, how it ended; the hub decides what happens next.
 
 import { createParser, type ParseError } from "eventsource-parser";
@@ -26,9 +28,14 @@ export interface FrameSink {
 export interface ConnectionTimeouts {
   /** From the request to the server's `server.connected` frame. */
   openTimeoutMs: number;
-  /** Longest silence once open (heartbeats come every 10 s). */
+  /** Silence once open (heartbeats come every 10 s) after which the server is asked whether it is there. */
   idleTimeoutMs: number;
+  /** Longest silence kept while the server still answers requests. */
+  maxSilenceMs: number;
 }
+
+/** Whether the server answered anything within the last `withinMs` (asking it if need be, bounded by that time). */
+export type LivenessProbe = (withinMs: number) => Promise<boolean>;
 
 export const EVENT_PATH = "/event";
 
@@ -50,13 +57,15 @@ export class EventConnection {
   readonly #timeouts: ConnectionTimeouts;
   readonly #logger: Logger;
   readonly #sink: FrameSink;
+  readonly #probe: LivenessProbe;
 
-  constructor(transport: Transport, url: string, timeouts: ConnectionTimeouts, logger: Logger, sink: FrameSink) {
+  constructor(transport: Transport, url: string, timeouts: ConnectionTimeouts, logger: Logger, sink: FrameSink, probe: LivenessProbe) {
     this.#transport = transport;
     this.#url = url;
     this.#timeouts = timeouts;
     this.#logger = logger;
     this.#sink = sink;
+    this.#probe = probe;
   }
 
   /** Connects and reads until the stream ends, fails, stalls or is stopped. Never rejects. */
@@ -87,6 +96,7 @@ export class EventConnection {
   opened(): void {
     if (!this.#opening || this.#end !== undefined) return;
     this.#opening = false;
+    this.#lastChunkAt = Date.now();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#checkSilence(), this.#timeouts.idleTimeoutMs);
   }
@@ -147,8 +157,21 @@ export class EventConnection {
       this.#timer = setTimeout(() => this.#checkSilence(), idle - quiet);
       return;
     }
-    const error = new APITimeoutError("GET", this.#url, idle);
-    error.message = `GET ${EVENT_PATH}: no bytes from the server for ${idle} ms`;
+    if (quiet + idle > this.#timeouts.maxSilenceMs) return this.#stalled(quiet);
+    void this.#probe(Math.min(idle, quiet)).then((alive) => {
+      if (this.#end !== undefined) return;
+      if (!alive) return this.#stalled(Date.now() - this.#lastChunkAt);
+      // Slow, not gone: look again after another idle period; a stream that spoke meanwhile restarts the count.
+      if (Date.now() - this.#lastChunkAt >= idle) {
+        this.#logger.info?.(`event stream: silent for ${Date.now() - this.#lastChunkAt} ms but the server answers; waiting for it`);
+      }
+      this.#timer = setTimeout(() => this.#checkSilence(), idle);
+    });
+  }
+
+  #stalled(quiet: number): void {
+    const error = new APITimeoutError("GET", this.#url, quiet);
+    error.message = `GET ${EVENT_PATH}: no bytes from the server for ${quiet} ms`;
     this.stop({ kind: "stalled", error });
   }
 }

@@ -38,6 +38,8 @@ const USER_AGENT = "opencode-serve-client";
 export class Transport {
   readonly options: ResolvedOptions;
   readonly engine: HttpEngine;
+  /** When the server last answered a request (its response headers arrived), epoch ms; 0 before the first. */
+  lastAnswerAt = 0;
   #closed = false;
 
   constructor(options: ClientOptions = {}) {
@@ -167,6 +169,7 @@ export class Transport {
     let text: string;
     try {
       const response = await this.engine.send({ method, url, headers, body, signal });
+      this.lastAnswerAt = Date.now();
       status = response.status;
       responseHeaders = response.headers;
       text = await response.text();
