@@ -4,15 +4,18 @@
 //   npm run bench
 //   npm run bench -- events --rounds 3 --shapes small,large --consumers floor,official
 //   npm run bench -- turn --turns 10 --shapes short,tool
+//   npm run bench -- scale --sizes 10,100,1000 --max-connections 32
 //   npm run bench -- bundle
 
 import { runBundleBenchmark } from "./bundle.js";
 import { BenchmarkFailure, runEventsBenchmark } from "./events.js";
+import { runScaleBenchmark } from "./scale.js";
 import { runTurnBenchmark } from "./turn.js";
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   events: runEventsBenchmark,
   turn: runTurnBenchmark,
+  scale: runScaleBenchmark,
   bundle: runBundleBenchmark,
 };
 
