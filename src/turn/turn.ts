@@ -564,10 +564,12 @@ export class Turn implements AsyncIterable<Reply> {
 
   private takeSnapshot(required: boolean): void {
     this.snapshotting = true;
+    // Pending requests outlive a gap on the server, and the stream never replays them.
+    const requests = this.gapPending || this.attachPending || this.state!.gapOpen;
     this.gapPending = false;
     this.attachPending = false;
     this.lastSnapshotAt = Date.now();
-    this.readSnapshot(this.state!).then(
+    this.readSnapshot(this.state!, requests).then(
       (input) => this.deliver(input),
       (error: unknown) => this.deliver({ kind: "snapshot-failed", error, required }),
     );
@@ -592,13 +594,12 @@ export class Turn implements AsyncIterable<Reply> {
   }
 
   /** Reads what the server has now, through the client's shared catch-up reads. */
-  private async readSnapshot(state: TurnState): Promise<Input> {
+  private async readSnapshot(state: TurnState, requests: boolean): Promise<Input> {
     const { snapshot, stored } = await this.deps.catchUp.read({
       sessionID: this.sessionID,
       userMessageID: state.userMessageID,
       minMessages: 2 * state.messages.size + 10,
-      // Pending requests outlive a gap on the server, and the stream never replays them.
-      requests: this.gapPending || this.attachPending || state.gapOpen,
+      requests,
       unknownSessions: (statuses) => {
         const unknown = unplacedSessions(state);
         // A busy session the turn does not know may be a sub-agent started in a gap; only a tree that has

@@ -430,6 +430,21 @@ describe("Turn engine: gaps in the event stream", () => {
   });
 });
 
+describe("Turn engine: attaching", () => {
+  it("attaching to a running turn shows the permission it is waiting on (read once, with the stored messages)", async () => {
+    const world = new World();
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [stored(userInfo()), stored(assistantInfo())];
+    world.server.permissions = [{ id: "per_root", sessionID: S, permission: "bash", patterns: ["ls"], always: [], metadata: {} }];
+    const turn = world.turn(S, { kind: "attach", userMessageID: U, options: {} });
+    await until(() => world.callsTo("get", "/permission").length === 1);
+    await tick(10);
+    await world.send(ev.assistantMessage(S, A, U, finished()), ev.idle(S));
+    const replies = await collect(turn);
+    expect(replies.filter((r) => r.kind === "permission")).toEqual([expect.objectContaining({ id: "per_root", sessionID: S })]);
+  });
+});
+
 describe("Turn engine: sub-agents and questions", () => {
   it("a sub-agent's permission surfaces with the child's id; its text never joins the root's", async () => {
     const world = new World();
