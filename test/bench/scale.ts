@@ -68,7 +68,7 @@ export async function runScaleBenchmark(argv: string[]): Promise<void> {
         maxConnections,
         deltasPerReply: DELTAS_PER_REPLY,
         method:
-          "one client process, N sessions created first, then N turns started at once; CPU = client process user+system while the turns ran; " +
+          "one client process with the client's defaults (maxConnections aside); one warm-up turn, N sessions created, then N turns started at once; CPU = client process user+system while the turns ran; " +
           "RSS = peak growth over that time (sampled every 100 ms); sockets and requests from undici's diagnostics channels",
         results,
       },
@@ -97,18 +97,19 @@ function runClient(server: { url: string; username: string; password: string }, 
       clearTimeout(timer);
       reject(new BenchmarkFailure(`N=${n}: the client process exited (${code})\n${stderr.trim()}`));
     });
-    child.send({ server, maxConnections, turns: scaleTurns(n) });
+    const [warmUp, ...turns] = scaleTurns(n + 1);
+    child.send({ server, maxConnections, warmUp, turns });
   });
 }
 
 function printTable(results: ScaleResult[], maxConnections: number): void {
   const base = results[0];
-  console.log(`\n| N | intact | client CPU ms/turn | × N=${base?.turns ?? "?"} | RSS KB/turn | peak sockets (pool ${maxConnections}) | requests/turn | /event opens | wall s |`);
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  console.log(`\n| N | intact | client CPU ms/turn | × N=${base?.turns ?? "?"} | RSS KB/turn | peak sockets (pool ${maxConnections}) | requests/turn | /event opens | slow spells | wall s |`);
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of results) {
     const ratio = base ? r.cpuMsPerTurn / base.cpuMsPerTurn : 1;
     console.log(
-      `| ${r.turns} | ${r.intact} | ${r.cpuMsPerTurn.toFixed(1)} | ${ratio.toFixed(2)} | ${r.rssKbPerTurn.toFixed(0)} | ${r.peakSockets} | ${r.requestsPerTurn.toFixed(2)} | ${r.eventConnections} | ${(r.wallMs / 1000).toFixed(1)} |`,
+      `| ${r.turns} | ${r.intact} | ${r.cpuMsPerTurn.toFixed(1)} | ${ratio.toFixed(2)} | ${r.rssKbPerTurn.toFixed(0)} | ${r.peakSockets} | ${r.requestsPerTurn.toFixed(2)} | ${r.eventConnections} | ${r.slowSpells} | ${(r.wallMs / 1000).toFixed(1)} |`,
     );
   }
 }

@@ -11,6 +11,7 @@ export interface ScaleTurn {
 export interface ScaleJob {
   server: { url: string; username: string; password: string };
   maxConnections: number;
+  warmUp: ScaleTurn;
   turns: ScaleTurn[];
 }
 
@@ -31,6 +32,8 @@ export interface ScaleResult {
   requestsPerTurn: number;
   /** `/event` connections opened while the turns ran (1: no reconnect). */
   eventConnections: number;
+  /** Times the stream was silent past idleTimeoutMs while the server still answered (kept, not reconnected). */
+  slowSpells: number;
 }
 
 export type ScaleMessage = { type: "result"; result: ScaleResult } | { type: "error"; message: string };
