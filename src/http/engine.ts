@@ -37,7 +37,7 @@ export interface HttpEngine {
   close(): Promise<void>;
 }
 
-/** `maxConnections`: requests in flight at once; the event stream is not counted. */
+/** `maxConnections`: sockets for requests per origin (the transport keeps requests in flight within it); the event stream's is apart. */
 export type EngineFactory = (options: ClientOptions, maxConnections: number) => HttpEngine;
 
 let platformDefault: EngineFactory | undefined;

@@ -1,29 +1,19 @@
 // The engine over WHATWG `fetch` and `ReadableStream`: what the client uses in browsers, Deno,
-// Bun and workers, and on Node when a `fetch` is injected. No Node API anywhere in here. At most
-// `maxConnections` requests are in flight (a fetch has no pool to bound), each holding its slot until
-// its body is read; the event stream takes none.
+// Bun and workers, and on Node when a `fetch` is injected. No Node API anywhere in here.
 
 import type { ErrorHeaders } from "./errors.js";
 import type { EngineRequest, EngineResponse, HttpEngine } from "./engine.js";
-import { Limiter } from "./limiter.js";
 
 /** The subset of `fetch` the engine calls, so wrapped or polyfilled fetches fit. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
-export function fetchEngine(fetchFunction: FetchFunction, maxConnections: number): HttpEngine {
-  const limiter = new Limiter(maxConnections);
+export function fetchEngine(fetchFunction: FetchFunction): HttpEngine {
   return {
     async send(request: EngineRequest): Promise<EngineResponse> {
       const init: RequestInit = { method: request.method, headers: request.headers };
       if (request.body !== undefined) init.body = request.body;
       if (request.signal !== undefined) init.signal = request.signal;
-      const release = request.stream === true ? noop : await limiter.acquire(request.signal);
-      try {
-        return new FetchResponse(await fetchFunction(request.url.href, init), release);
-      } catch (error) {
-        release();
-        throw error;
-      }
+      return new FetchResponse(await fetchFunction(request.url.href, init));
     },
     close: () => Promise.resolve(),
   };
@@ -35,11 +25,7 @@ class FetchResponse implements EngineResponse {
   private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private cancelled = false;
 
-  constructor(
-    private readonly response: Response,
-    /** Gives the request's slot back: once the body is read, or cancelled. */
-    private readonly release: () => void,
-  ) {
+  constructor(private readonly response: Response) {
     this.status = response.status;
     const headers: ErrorHeaders = {};
     // Headers already joins repeated values with ", " and lower-cases names.
@@ -48,33 +34,26 @@ class FetchResponse implements EngineResponse {
   }
 
   text(): Promise<string> {
-    return this.response.text().finally(this.release);
+    return this.response.text();
   }
 
   async stream(onChunk: (chunk: Uint8Array) => void): Promise<void> {
     const body = this.response.body;
-    if (body === null || this.cancelled) return this.release();
+    if (body === null || this.cancelled) return;
     const reader = body.getReader();
     this.reader = reader;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        onChunk(value);
-      }
-    } finally {
-      this.release();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      onChunk(value);
     }
   }
 
   cancel(): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.release();
     // A pending read resolves done; nobody waits for the cancel itself, and an aborted fetch rejects it.
     const cancelling = this.reader !== undefined ? this.reader.cancel() : this.response.body?.cancel();
     cancelling?.catch(() => {});
   }
 }
-
-function noop(): void {}

@@ -14,6 +14,7 @@ import {
   type ErrorHeaders,
 } from "./errors.js";
 import { fetchEngine } from "./fetch-engine.js";
+import { Limiter } from "./limiter.js";
 import type { ClientOptions, ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import type { RequestOptions } from "./paths.js";
@@ -40,11 +41,18 @@ export class Transport {
   readonly engine: HttpEngine;
   /** When the server last answered a request (its response headers arrived), epoch ms; 0 before the first. */
   lastAnswerAt = 0;
+  /**
+   * Requests in flight, at most `maxConnections`; the rest wait here, in order, before their
+   * timeout starts: a request queued behind a busy server has not been sent yet, so it cannot have
+   * timed out. The event stream takes no slot.
+   */
+  readonly #pool: Limiter;
   #closed = false;
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveOptions(options);
     this.engine = chooseEngine(options, this.options.maxConnections);
+    this.#pool = new Limiter(this.options.maxConnections);
   }
 
   /** Absolute URL for a path template, its params and query (directory scoping added). */
@@ -158,6 +166,20 @@ export class Transport {
   }
 
   async #attempt(method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
+    let release: () => void;
+    try {
+      release = await this.#pool.acquire(init.signal);
+    } catch (reason) {
+      throw new AbortError(`${method} ${shown.pathname} was aborted while waiting for a connection`, { cause: reason });
+    }
+    try {
+      return await this.#send(method, url, shown, body, init);
+    } finally {
+      release();
+    }
+  }
+
+  async #send(method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
     const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
     const timeout = timeoutMs > 0 && Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
     const signal = anySignal([init.signal, timeout]);
@@ -255,7 +277,7 @@ function chooseEngine(options: ClientOptions, maxConnections: number): HttpEngin
   const dispatcher = (options as { dispatcher?: unknown }).dispatcher;
   if (options.fetch !== undefined) {
     if (dispatcher !== undefined) throw new ConfigurationError("opencode-serve-client: pass either fetch or dispatcher, not both");
-    return fetchEngine(options.fetch, maxConnections);
+    return fetchEngine(options.fetch);
   }
   const platform = defaultEngineFactory();
   if (platform !== undefined) return platform(options, maxConnections);
@@ -266,7 +288,7 @@ function chooseEngine(options: ClientOptions, maxConnections: number): HttpEngin
     throw new ConfigurationError("opencode-serve-client: this runtime has no global fetch; pass one as the fetch option");
   }
   // Called through a closure: some runtimes' fetch throws "Illegal invocation" when detached from globalThis.
-  return fetchEngine((input, init) => globalThis.fetch(input, init), maxConnections);
+  return fetchEngine((input, init) => globalThis.fetch(input, init));
 }
 
 function parseMaybeJson(text: string): unknown {

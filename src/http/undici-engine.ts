@@ -1,8 +1,8 @@
 // The Node default engine: undici's `dispatcher.request` over a client-owned keep-alive Agent,
 // bodies read as Node streams. Faster on the event stream than undici's `fetch` and web streams,
 // which is why Node keeps it; only the Node entry (`src/node.ts`) imports this file. Requests share
-// a pool of `maxConnections` sockets per origin (undici queues the rest); the event stream has an
-// Agent of its own, so a full pool never delays it and it never takes a request's socket.
+// a pool of at most `maxConnections` sockets per origin (the transport queues the rest); the event
+// stream has an Agent of its own, so a full pool never delays it and it never takes a request's socket.
 
 import { Agent, type Dispatcher } from "undici";
 import type { ErrorHeaders } from "./errors.js";

@@ -49,7 +49,7 @@ export class Session {
    * Resolves to undefined when the session is idle. (opencode stores a text part when it closes,
    * so a part still streaming at attach time shows up whole when it closes.)
    */
-  async attach(options: Pick<PromptOptions, "signal" | "subagents"> = {}): Promise<Turn | undefined> {
+  async attach(options: Pick<PromptOptions, "signal" | "subagents" | "timeoutMs"> = {}): Promise<Turn | undefined> {
     const statuses = await this.deps.request("get", "/session/status", { signal: options.signal });
     const status = statuses[this.id]?.type;
     if (status !== "busy" && status !== "retry") return undefined;

@@ -58,6 +58,14 @@ describe.each(ENGINES)("connection pool ($name)", (engine) => {
     subscription.close();
   });
 
+  it("a request's timeout starts when it is sent, not while it waits for a connection", async () => {
+    const slow = await slowServer(250);
+    client = createClient({ baseUrl: slow.origin, maxConnections: 1, timeoutMs: 400, maxRetries: 0, logger: {}, ...engine.options });
+    // The third waits ~500 ms for the connection, longer than its timeout, and still succeeds.
+    const answers = await Promise.all([1, 2, 3].map(() => client!.request("get", "/global/health")));
+    expect(answers.map((answer) => answer.healthy)).toEqual([true, true, true]);
+  });
+
   it("a request waiting for a connection can be aborted while it waits", async () => {
     const slow = await slowServer(300);
     client = createClient({ baseUrl: slow.origin, maxConnections: 1, logger: {}, ...engine.options });
