@@ -157,15 +157,15 @@ export class EventConnection {
       this.#timer = setTimeout(() => this.#checkSilence(), idle - quiet);
       return;
     }
-    if (quiet + idle > this.#timeouts.maxSilenceMs) return this.#stalled(quiet);
+    const max = this.#timeouts.maxSilenceMs;
+    if (quiet >= max) return this.#stalled(quiet);
     void this.#probe(Math.min(idle, quiet)).then((alive) => {
       if (this.#end !== undefined) return;
-      if (!alive) return this.#stalled(Date.now() - this.#lastChunkAt);
-      // Slow, not gone: look again after another idle period; a stream that spoke meanwhile restarts the count.
-      if (Date.now() - this.#lastChunkAt >= idle) {
-        this.#logger.info?.(`event stream: silent for ${Date.now() - this.#lastChunkAt} ms but the server answers; waiting for it`);
-      }
-      this.#timer = setTimeout(() => this.#checkSilence(), idle);
+      const silent = Date.now() - this.#lastChunkAt;
+      if (!alive) return this.#stalled(silent);
+      // Slow, not gone: look again after another idle period (or at the bound); a stream that spoke meanwhile restarts the count.
+      if (silent >= idle) this.#logger.info?.(`event stream: silent for ${silent} ms but the server answers; waiting for it`);
+      this.#timer = setTimeout(() => this.#checkSilence(), Math.max(0, Math.min(idle, max - silent)));
     });
   }
 

@@ -25,7 +25,8 @@ beforeAll(async () => {
   client = server.client({
     baseUrl: proxy.url,
     maxConnections: POOL,
-    events: { idleTimeoutMs: 1_000, maxSilenceMs: 4_000, reconnectMaxMs: 500 },
+    // Heartbeats come every 10 s: a stream may be quiet that long before the replies flow.
+    events: { idleTimeoutMs: 3_000, maxSilenceMs: 12_000, reconnectMaxMs: 500 },
   });
   await (await client.session.create({})).run(`warm up\n${directive({ text: "ok" })}`);
 }, 60_000);
@@ -41,29 +42,35 @@ it(`${TURNS} concurrent turns survive a long event-stream stall: one reconnect, 
   const expected = sessions.map((_, i) => Array.from({ length: 40 }, (_, k) => `t${i}w${k}`).join(" "));
 
   const paths: string[] = [];
-  const onRequest = (message: unknown) => paths.push((message as { request: { path: string } }).request.path);
+  const streamOpenedAt: number[] = [];
+  const onRequest = (message: unknown) => {
+    const path = (message as { request: { path: string } }).request.path;
+    paths.push(path);
+    if (path.startsWith("/event")) streamOpenedAt.push(Date.now());
+  };
   subscribe("undici:request:create", onRequest);
   let peakOpen = 0;
   const sampler = setInterval(() => (peakOpen = Math.max(peakOpen, proxy.open().length)), 5);
   let stalledAt = 0;
-  let reopenedAt = 0;
   try {
     const turns = sessions.map((session, i) => session.prompt(`load ${i}\n${directive({ text: expected[i]!, chunks: 40, chunkDelayMs: 100 })}`));
     // Stall the stream once the replies are flowing: most of every reply is still to come.
     while (!turns.some((turn) => turn.text.length > 0)) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(proxy.stall("/event")).toBe(1);
     stalledAt = Date.now();
-    const reopened = proxy.waitFor((c) => (c.path ?? "").startsWith("/event") && c.mode === "pass" && !c.closed, 30_000).then(() => (reopenedAt = Date.now()));
     const outcomes = await Promise.all(turns.map((turn) => turn.done.then((final) => final.text, (error: unknown) => String(error))));
-    await reopened;
 
     expect(outcomes).toEqual(expected);
-    // Slow, not gone: requests were answered all along, so the stream was kept past idleTimeoutMs.
-    expect(reopenedAt - stalledAt).toBeGreaterThanOrEqual(3_000);
-    expect(paths.filter((p) => p.startsWith("/event"))).toHaveLength(2);
+    // Slow, not gone: requests were answered all along, so the stream was kept well past
+    // idleTimeoutMs, then reconnected (an opening slower than its bound on a loaded machine is
+    // retried, hence "at most" two).
+    const reopened = streamOpenedAt.filter((at) => at > stalledAt);
+    expect(reopened.length).toBeGreaterThanOrEqual(1);
+    expect(reopened.length).toBeLessThanOrEqual(2);
+    expect(reopened[0]! - stalledAt).toBeGreaterThanOrEqual(9_000);
     expect(peakOpen).toBeLessThanOrEqual(POOL + 1);
     const prompts = paths.filter((p) => p.includes("/prompt_async")).length;
-    const others = paths.length - prompts - 2;
+    const others = paths.length - prompts - streamOpenedAt.length;
     expect(others / TURNS).toBeLessThanOrEqual(3);
   } finally {
     clearInterval(sampler);
