@@ -47,7 +47,7 @@ export interface TurnTiming {
   stopSettleMs: number;
   /** Between two abort requests sent at the turn's signs of life. */
   abortRepeatMs: number;
-  /** How long an idle session must show the turn unfinished before the turn is given up. */
+  /** How long after an idle snapshot with the server's evidence of a lost turn a second one confirms it. */
   lostTurnMs: number;
   /** Between the snapshots that watch an idle session showing the turn unfinished; doubles while they show nothing new. */
   recheckMs: number;
