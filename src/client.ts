@@ -11,6 +11,7 @@ import { checkedRequest, ServerInfo } from "./http/server-version.js";
 import { Agents, Commands, Config, Files, Find, Providers } from "./resources.js";
 import { ServerCatalog } from "./session/catalog.js";
 import { MessageIDs } from "./session/ids.js";
+import { ClientCatchUp } from "./turn/catch-up.js";
 import { SessionMutex } from "./session/mutex.js";
 import { Sessions } from "./session/session.js";
 import type { Turn } from "./turn/turn.js";
@@ -76,6 +77,7 @@ export class OpencodeClient {
       running: this.running,
       logger: this.transport.options.logger,
       ids: new MessageIDs(),
+      catchUp: new ClientCatchUp(checked),
       catalog: new ServerCatalog(checked),
       ...(options.permissions ? { permissions: options.permissions } : {}),
     });

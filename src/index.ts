@@ -92,6 +92,7 @@ export {
   UnknownProviderError,
   InterruptedError,
   UnansweredError,
+  TurnTimeoutError,
   StopTimeoutError,
   StoppedAfterToolCallsError,
   PromptRejectedError,

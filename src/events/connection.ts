@@ -1,7 +1,9 @@
 // One attempt at the `/event` stream: opens it through the transport (so auth and `directory`
 // travel as on requests), decodes bytes as UTF-8 across chunk boundaries, splits SSE frames with
 // eventsource-parser and watches the clock: the opening (headers and `server.connected`) must
-// finish within `openTimeoutMs`, and once open the stream may not go silent for `idleTimeoutMs`.
+// finish within `openTimeoutMs`, and once open the stream may not go silent for `idleTimeoutMs` —
+// unless the server still answers requests: then it is slow, not gone, and the stream is kept (up
+// to `maxSilenceMs`) instead of adding a reconnect and its catch-up to a server that is behind.
 // It reports each frame's data and, once, how it ended; the hub decides what happens next.
 
 import { createParser, type ParseError } from "eventsource-parser";
@@ -26,11 +28,16 @@ export interface FrameSink {
 export interface ConnectionLimits {
   /** From the request to the server's `server.connected` frame. */
   openTimeoutMs: number;
-  /** Longest silence once open (heartbeats come every 10 s). */
+  /** Silence once open (heartbeats come every 10 s) after which the server is asked whether it is there. */
   idleTimeoutMs: number;
   /** A frame longer than this (UTF-16 units) is a broken stream, not something to keep buffering. */
   maxFrameChars: number;
+  /** Longest silence kept while the server still answers requests. */
+  maxSilenceMs: number;
 }
+
+/** Whether the server answered anything within the last `withinMs` (asking it if need be, bounded by that time). */
+export type LivenessProbe = (withinMs: number) => Promise<boolean>;
 
 export const EVENT_PATH = "/event";
 
@@ -50,15 +57,17 @@ export class EventConnection {
   readonly #logger: Logger;
   readonly #sink: FrameSink;
   readonly #query: Record<string, string> | undefined;
+  readonly #probe: LivenessProbe;
 
-  /** `query` scopes the stream (`{ directory }` for a project other than the client's). */
-  constructor(transport: Transport, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink, query?: Record<string, string>) {
+  /** `query` scopes the stream (`{ directory }` for a project other than the client's); `probe` asks whether a silent server is there. */
+  constructor(transport: Transport, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink, probe: LivenessProbe, query?: Record<string, string>) {
     this.#transport = transport;
     this.#query = query;
     this.#url = url;
     this.#limits = limits;
     this.#logger = logger;
     this.#sink = sink;
+    this.#probe = probe;
   }
 
   /** Connects and reads until the stream ends, fails, stalls or is stopped. Never rejects. */
@@ -89,6 +98,7 @@ export class EventConnection {
   opened(): void {
     if (!this.#opening || this.#end !== undefined) return;
     this.#opening = false;
+    this.#lastChunkAt = Date.now();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#checkSilence(), this.#limits.idleTimeoutMs);
   }
@@ -163,8 +173,21 @@ export class EventConnection {
       this.#timer = setTimeout(() => this.#checkSilence(), idle - quiet);
       return;
     }
-    const error = new APITimeoutError("GET", this.#url, idle);
-    error.message = `GET ${EVENT_PATH}: no bytes from the server for ${idle} ms`;
+    const max = this.#limits.maxSilenceMs;
+    if (quiet >= max) return this.#stalled(quiet);
+    void this.#probe(Math.min(idle, quiet)).then((alive) => {
+      if (this.#end !== undefined) return;
+      const silent = Date.now() - this.#lastChunkAt;
+      if (!alive) return this.#stalled(silent);
+      // Slow, not gone: look again after another idle period (or at the bound); a stream that spoke meanwhile restarts the count.
+      if (silent >= idle) this.#logger.info?.(`event stream: silent for ${silent} ms but the server answers; waiting for it`);
+      this.#timer = setTimeout(() => this.#checkSilence(), Math.max(0, Math.min(idle, max - silent)));
+    });
+  }
+
+  #stalled(quiet: number): void {
+    const error = new APITimeoutError("GET", this.#url, quiet);
+    error.message = `GET ${EVENT_PATH}: no bytes from the server for ${quiet} ms`;
     this.stop({ kind: "stalled", error });
   }
 }

@@ -3,7 +3,7 @@
 // (an opening that hangs included) and clean ends, and given up (every subscriber told why) on
 // 401/403/404.
 
-import { AbortError, APIConnectionError, APITimeoutError, StreamError, type OpencodeError } from "../http/errors.js";
+import { AbortError, APIConnectionError, APIError, APITimeoutError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import { backoffMs, type Backoff } from "../http/retry.js";
 import type { Transport } from "../http/transport.js";
@@ -14,8 +14,18 @@ import { EventSubscription, type Subscriber, type SubscriptionHost } from "./sub
 import type { ConnectionState, Event, EventOf, EventType, StreamGap } from "./types.js";
 
 export interface EventHubOptions {
-  /** No bytes for this long (heartbeats come every 10 s) → drop the connection and reconnect. Default 30 000. */
+  /**
+   * No bytes for this long (heartbeats come every 10 s) → the server is asked whether it is there
+   * (any answer to a request within that time counts, else `GET /global/health`); gone → drop the
+   * connection and reconnect. Default 30 000.
+   */
   idleTimeoutMs?: number;
+  /**
+   * A server that still answers while its stream is silent is slow, not gone: the stream is kept
+   * (no reconnect, no catch-up reads piled on it) until it has been silent this long. Default
+   * 4 × `idleTimeoutMs`; equal to `idleTimeoutMs`, silence alone reconnects.
+   */
+  maxSilenceMs?: number;
   /**
    * An attempt whose response headers and `server.connected` frame have not both arrived within
    * this long is abandoned and retried (with the reconnect backoff) — a server can accept the
@@ -120,6 +130,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
       idleTimeoutMs,
       openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs),
       maxFrameChars: options.maxFrameChars ?? DEFAULT_MAX_FRAME_CHARS,
+      maxSilenceMs: Math.max(options.maxSilenceMs ?? 4 * idleTimeoutMs, idleTimeoutMs),
     };
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
@@ -278,7 +289,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
         this.#looping = false;
         return;
       }
-      const connection = new EventConnection(this.#transport, this.streamUrl, this.#limits, this.logger, this, this.#query);
+      const connection = new EventConnection(this.#transport, this.streamUrl, this.#limits, this.logger, this, this.#probe, this.#query);
       this.#connection = connection;
       this.#openedAt = undefined;
       const end = await connection.run();
@@ -302,6 +313,19 @@ export class EventHub implements SubscriptionHost, FrameSink {
       await this.#pause(delay);
     }
   }
+
+  /** Any answer from the server within `withinMs` (a request's, else a health check's) means it is there. */
+  readonly #probe = async (withinMs: number): Promise<boolean> => {
+    const transport = this.#transport;
+    if (Date.now() - transport.lastAnswerAt < withinMs) return true;
+    try {
+      await transport.request("get", "/global/health", { timeoutMs: withinMs, maxRetries: 0 });
+      return true;
+    } catch (error) {
+      // An error status is an answer too: a server without the route is still there.
+      return error instanceof APIError;
+    }
+  };
 
   #pause(ms: number): Promise<void> {
     return new Promise((resolve) => {

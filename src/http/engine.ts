@@ -12,6 +12,8 @@ export interface EngineRequest {
   headers: Record<string, string>;
   body: string | undefined;
   signal: AbortSignal | undefined;
+  /** A long-lived response (the event stream): it has a connection of its own, outside the request pool. */
+  stream?: boolean;
 }
 
 export interface EngineResponse {
@@ -34,7 +36,8 @@ export interface HttpEngine {
   close(): Promise<void>;
 }
 
-export type EngineFactory = (options: ClientOptions) => HttpEngine;
+/** `maxConnections`: sockets for requests per origin (the transport keeps requests in flight within it); the event stream's is apart. */
+export type EngineFactory = (options: ClientOptions, maxConnections: number) => HttpEngine;
 
 let platformDefault: EngineFactory | undefined;
 

@@ -20,6 +20,12 @@ export interface ClientOptions {
   /** Retries for idempotent requests (and calls marked safe). Default 2. */
   maxRetries?: number;
   /**
+   * Requests in flight to the server at once (the sockets of the client's own pool); more wait
+   * their turn, in order. The event stream has a connection of its own besides. Default 32. An
+   * injected `dispatcher` brings its own limits.
+   */
+  maxConnections?: number;
+  /**
    * The WHATWG `fetch` to send every request and the event stream with (a wrapped fetch, a
    * worker's, a test double). Default: undici over the client's own keep-alive Agent on Node,
    * the runtime's global `fetch` everywhere else.
@@ -45,6 +51,7 @@ export interface ResolvedOptions {
   directory: string | undefined;
   timeoutMs: number;
   maxRetries: number;
+  maxConnections: number;
   logger: Logger;
   headers: Record<string, string>;
   maxResponseBytes: number;
@@ -55,6 +62,8 @@ export interface ResolvedOptions {
 export const DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 
 const DEFAULT_BASE_URL = "http://127.0.0.1:4096";
+/** Enough for a thousand concurrent turns (each holds a connection only while a request is in flight), few enough that a server never sees a socket storm. */
+const DEFAULT_MAX_CONNECTIONS = 32;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -102,6 +111,7 @@ export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()
     directory: options.directory,
     timeoutMs: options.timeoutMs ?? 60_000,
     maxRetries: Math.max(0, options.maxRetries ?? 2),
+    maxConnections: Math.max(1, Math.floor(options.maxConnections ?? DEFAULT_MAX_CONNECTIONS)),
     logger,
     headers: { ...options.headers },
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,

@@ -15,6 +15,7 @@ import {
   type ErrorHeaders,
 } from "./errors.js";
 import { fetchEngine } from "./fetch-engine.js";
+import { Limiter } from "./limiter.js";
 import type { ClientOptions, ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
 import type { RequestOptions } from "./paths.js";
@@ -41,11 +42,20 @@ const USER_AGENT = "opencode-serve-client";
 export class Transport {
   readonly options: ResolvedOptions;
   readonly engine: HttpEngine;
+  /** When the server last answered a request (its response headers arrived), epoch ms; 0 before the first. */
+  lastAnswerAt = 0;
+  /**
+   * Requests in flight, at most `maxConnections`; the rest wait here, in order, before their
+   * timeout starts: a request queued behind a busy server has not been sent yet, so it cannot have
+   * timed out. The event stream takes no slot.
+   */
+  readonly #pool: Limiter;
   #closed = false;
 
   constructor(options: ClientOptions = {}) {
     this.options = resolveOptions(options);
-    this.engine = chooseEngine(options);
+    this.engine = chooseEngine(options, this.options.maxConnections);
+    this.#pool = new Limiter(this.options.maxConnections);
   }
 
   /** Absolute URL for a path template, its params and query (directory scoping added). */
@@ -113,6 +123,7 @@ export class Transport {
         headers,
         body: undefined,
         signal: anySignal([init.signal, timeout.signal]),
+        stream: true,
       });
     } catch (error) {
       throw this.#failure("GET", shown, error, init.signal, timeout.signal, connectTimeout);
@@ -159,6 +170,20 @@ export class Transport {
   }
 
   async #attempt(operation: string, method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
+    let release: () => void;
+    try {
+      release = await this.#pool.acquire(init.signal);
+    } catch (reason) {
+      throw new AbortError(`${method} ${shown.pathname} was aborted while waiting for a connection`, { cause: reason });
+    }
+    try {
+      return await this.#send(operation, method, url, shown, body, init);
+    } finally {
+      release();
+    }
+  }
+
+  async #send(operation: string, method: string, url: URL, shown: URL, body: string | undefined, init: RawRequest): Promise<unknown> {
     const timeoutMs = init.timeoutMs ?? this.options.timeoutMs;
     const timeout = timeoutMs > 0 && Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
     const signal = anySignal([init.signal, timeout]);
@@ -170,6 +195,7 @@ export class Transport {
     let text: string;
     try {
       const response = await this.engine.send({ method, url, headers, body, signal });
+      this.lastAnswerAt = Date.now();
       status = response.status;
       responseHeaders = response.headers;
       text = await this.#readText(response, method, shown, init.maxResponseBytes);
@@ -313,14 +339,14 @@ function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal |
  * An injected `fetch` wins; else the platform's default (undici, installed by the Node entry);
  * else the runtime's global `fetch`.
  */
-function chooseEngine(options: ClientOptions): HttpEngine {
+function chooseEngine(options: ClientOptions, maxConnections: number): HttpEngine {
   const dispatcher = (options as { dispatcher?: unknown }).dispatcher;
   if (options.fetch !== undefined) {
     if (dispatcher !== undefined) throw new ConfigurationError("opencode-serve-client: pass either fetch or dispatcher, not both");
     return fetchEngine(options.fetch);
   }
   const platform = defaultEngineFactory();
-  if (platform !== undefined) return platform(options);
+  if (platform !== undefined) return platform(options, maxConnections);
   if (dispatcher !== undefined) {
     throw new ConfigurationError("opencode-serve-client: dispatcher needs the Node build of the client (undici); pass fetch instead");
   }

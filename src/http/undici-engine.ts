@@ -1,6 +1,8 @@
 // The Node default engine: undici's `dispatcher.request` over a client-owned keep-alive Agent,
 // bodies read as Node streams. Faster on the event stream than undici's `fetch` and web streams,
-// which is why Node keeps it; only the Node entry (`src/node.ts`) imports this file.
+// which is why Node keeps it; only the Node entry (`src/node.ts`) imports this file. Requests share
+// a pool of at most `maxConnections` sockets per origin (the transport queues the rest); the event
+// stream has an Agent of its own, so a full pool never delays it and it never takes a request's socket.
 
 import { Agent, type Dispatcher } from "undici";
 import type { ErrorHeaders } from "./errors.js";
@@ -9,12 +11,14 @@ import type { ClientOptions } from "./options.js";
 
 type Body = Dispatcher.ResponseData["body"];
 
-export function undiciEngine(options: ClientOptions): HttpEngine {
+export function undiciEngine(options: ClientOptions, maxConnections: number): HttpEngine {
   const owned = options.dispatcher === undefined;
   // Short keep-alive so a pooled socket is dropped before a server's idle timeout can race a POST.
-  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000 });
+  const requests = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000, connections: maxConnections });
+  const streams = options.dispatcher ?? new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 30_000 });
   return {
     async send(request: EngineRequest): Promise<EngineResponse> {
+      const dispatcher = request.stream === true ? streams : requests;
       const response = await dispatcher.request({
         origin: request.url.origin,
         path: request.url.pathname + request.url.search,
@@ -28,7 +32,9 @@ export function undiciEngine(options: ClientOptions): HttpEngine {
       });
       return new UndiciResponse(response.statusCode, flattenHeaders(response.headers), response.body);
     },
-    close: () => (owned ? dispatcher.close() : Promise.resolve()),
+    close: async () => {
+      if (owned) await Promise.all([requests.close(), streams.close()]);
+    },
   };
 }
 

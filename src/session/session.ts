@@ -279,6 +279,7 @@ export class Sessions {
 
   async create(body: CreateBody = {}, options?: CallOptions): Promise<Session> {
     const info = await this.deps.request("post", "/session", { ...options, body });
+    this.deps.catchUp.remember(info);
     return new Session(this.deps, info.id, info);
   }
 

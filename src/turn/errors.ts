@@ -132,6 +132,23 @@ export class StoppedAfterToolCallsError extends OpencodeError {
   }
 }
 
+/**
+ * The turn did not end within the `timeoutMs` its caller gave (the SDK sets no deadline of its own:
+ * a server that is behind is waited for). The turn was stopped on the server.
+ */
+export class TurnTimeoutError extends OpencodeError {
+  override readonly name = "TurnTimeoutError" as const;
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly timeoutMs: number,
+    /** The root's text streamed before the deadline. */
+    readonly partialText: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A stop was asked for, but the server did not report the session idle within the bound. */
 export class StopTimeoutError extends OpencodeError {
   override readonly name = "StopTimeoutError" as const;

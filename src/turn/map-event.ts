@@ -958,10 +958,9 @@ export function turnUsage(state: TurnState): Usage {
 function stoppedAfterToolCalls(state: TurnState): StoppedAfterToolCallsError | undefined {
   const lastID = state.lastAssistantID;
   const last = lastID === undefined ? undefined : state.messages.get(lastID);
-  // A compaction after it (another client's summarize) ended the run instead.
-  if (last?.finish !== "tool-calls" || last.parentID !== state.userIDs.at(-1)) return undefined;
-  // Structured output is answered by a tool call: its value is the answer.
-  if (last.structured !== undefined) return undefined;
+  // A compaction after it (another client's summarize) ended the run instead; a structured-output
+  // answer is a tool call by design (its StructuredOutput call carries the value).
+  if (last?.finish !== "tool-calls" || last.parentID !== state.userIDs.at(-1) || last.structured !== undefined) return undefined;
   return new StoppedAfterToolCallsError(
     "the agent stopped after calling tools without answering (a rejected permission or question ends the run there)",
     messageText(state, lastID!),

@@ -30,6 +30,12 @@ export interface PromptOptions {
   subagents?: SubagentDetail;
   /** Aborting it aborts the turn (like `turn.abort()`). */
   signal?: AbortSignal;
+  /**
+   * A deadline for the whole turn, in ms from the call: past it the turn is stopped on the server
+   * and ends with `TurnTimeoutError`. Default none: a server that is behind is waited for, and a
+   * turn ends as lost only on the server's evidence.
+   */
+  timeoutMs?: number;
   /** The user message id (`msg_…`); generated in opencode's ascending form when omitted. */
   messageID?: string;
   /** Permission rules for this turn and its sub-agents, tried before the client's (`createClient({ permissions })`). */

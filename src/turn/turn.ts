@@ -4,9 +4,9 @@
 // stop request and its own deadlines. The pure codec turns events into replies; this file owns the
 // rules that need a clock or a request: catching up after gaps, stopping exactly, settling the lock.
 
-import { AbortError, BadRequestError, ConfigurationError, OpencodeError, StreamError } from "../http/errors.js";
+import { AbortError, ConfigurationError, OpencodeError, StreamError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
-import type { ResponseData, TypedRequest } from "../http/paths.js";
+import type { TypedRequest } from "../http/paths.js";
 import { backoffMs } from "../http/retry.js";
 import { sessionOfEvent } from "../events/session-of.js";
 import type { operations } from "../../generated/opencode.js";
@@ -19,6 +19,7 @@ import {
   InterruptedError,
   PromptRejectedError,
   StopTimeoutError,
+  TurnTimeoutError,
   UnansweredError,
   UnknownAgentError,
   UnreadableFileError,
@@ -41,6 +42,7 @@ import {
 import { coveredBy, decidePermission, type PermissionPolicy, type PolicyDecision } from "./permission-policy.js";
 import { promptBody, type PartInput, type PromptBody, type PromptOptions } from "./prompt-body.js";
 import type { ErrorReply, FinalReply, PermissionReply, Reply, TerminalReply, Usage } from "./replies.js";
+import type { CatchUp } from "./catch-up.js";
 
 export type { PartInput, PromptOptions } from "./prompt-body.js";
 
@@ -60,12 +62,12 @@ export interface TurnTiming {
   settleMs: number;
   /** After a stop, how long (ms) the server has to report the session idle. */
   stopSettleMs: number;
-  /** How long (ms) an idle session must show the turn unfinished before the turn is given up. */
+  /** How long (ms) after an idle read with the server's evidence of a lost turn a second one confirms it. */
   lostTurnMs: number;
-  /** Between the reads (ms) that watch an idle session showing the turn unfinished. */
+  /** Between the reads (ms) that watch an idle session showing the turn unfinished; doubles while they show nothing new. */
   recheckMs: number;
-  /** Without any sign of the prompt this long (ms) after posting it, look at what the server stored. */
-  noStartMs: number;
+  /** The longest spacing (ms) of those rechecks. */
+  maxRecheckMs: number;
   /** Wait before repeating a failed read of the server, by failures so far (0-based). */
   backoff: (attempt: number) => number;
   /** Reads of the server that fail in a row before the turn ends with a `StreamError`. */
@@ -77,7 +79,7 @@ const TIMING: TurnTiming = {
   stopSettleMs: 10_000,
   lostTurnMs: 2_000,
   recheckMs: 1_000,
-  noStartMs: 5_000,
+  maxRecheckMs: 30_000,
   backoff: backoffMs,
   maxReadFailures: 6,
 };
@@ -88,6 +90,8 @@ export interface TurnDeps {
   mutex: SessionMutex;
   logger: Logger;
   ids: MessageIDs;
+  /** The client's shared catch-up reads. */
+  catchUp: CatchUp;
   /** The turns running on this client, so closing it can stop them on the server. */
   running?: Set<Turn>;
   timing?: Partial<TurnTiming>;
@@ -106,7 +110,7 @@ export interface TurnCatalog {
 }
 
 /** Options every kind of started turn takes. */
-export type TurnOptions = Pick<PromptOptions, "signal" | "subagents" | "messageID" | "permissions">;
+export type TurnOptions = Pick<PromptOptions, "signal" | "subagents" | "messageID" | "permissions" | "timeoutMs">;
 type CommandBody = Omit<NonNullable<operations["session.command"]["requestBody"]>["content"]["application/json"], "messageID">;
 type ShellBody = Omit<NonNullable<operations["session.shell"]["requestBody"]>["content"]["application/json"], "messageID">;
 
@@ -115,10 +119,7 @@ export type TurnStart =
   | { kind: "prompt"; input: string | PartInput[]; options: PromptOptions }
   | { kind: "command"; body: CommandBody; options: TurnOptions }
   | { kind: "shell"; body: ShellBody; options: TurnOptions }
-  | { kind: "attach"; userMessageID: string; options: Pick<PromptOptions, "signal" | "subagents"> };
-
-/** How many unknown sessions one snapshot looks up to place them in the tree. */
-const MAX_SESSION_LOOKUPS = 10;
+  | { kind: "attach"; userMessageID: string; options: Pick<PromptOptions, "signal" | "subagents" | "timeoutMs"> };
 
 /**
  * Where the turn is in its life. One `transition` moves it on; everything else is data.
@@ -206,15 +207,27 @@ export class Turn implements AsyncIterable<Reply> {
   /** Reads of the server that failed in a row, and when the last one started. */
   private readFailures = 0;
   private lastReadAt = -Infinity;
-  /** Idle snapshots showing the turn unfinished: when the first was taken, and how many. */
+  /** Idle snapshots showing the server's evidence that the turn is lost: when the first was taken, and how many. */
   private idleSeenAt: number | undefined;
   private idleSeen = 0;
   /**
-   * The stream showed the session's run may be over (a root idle, a gap, another turn's error):
-   * idle snapshots then mean a lost turn after `lostTurnMs`. Without it they may show a cold server
-   * between storing the prompt and going busy, so giving up takes five times as long.
+   * The live stream showed the root's run for this turn end (an idle or an error after the turn's
+   * prompt appeared): an idle snapshot with no answer then means the server dropped it. Without it,
+   * a stored prompt with no answer may be one the server has not started yet (it is behind), and the
+   * turn waits for it, however long.
    */
-  private endSeen = false;
+  private runEnded = false;
+  /** The stream broke after the prompt was posted: the server may have restarted and lost a prompt it had not stored. */
+  private gapSincePost = false;
+  /** Reads since the last event of the turn's tree: their rechecks back off while nothing happens. */
+  private quietChecks = 0;
+  /**
+   * The last read showed the session idle with the prompt not started or unanswered, and no
+   * evidence of a loss: only the stream can say more (the run starting), so nothing is polled.
+   */
+  private awaitingRun = false;
+  /** The caller's `timeoutMs`. */
+  private deadline: ReturnType<typeof setTimeout> | undefined;
   private readonly onSignal = () => void this.abort();
   /** Permission answers the policy sent in this turn (an "always" or "reject" covers later requests). */
   private readonly policyAnswers: { id: string; sessionID: string; permission: string; always: string[]; reply: PolicyDecision["reply"]; sent: Promise<void> }[] = [];
@@ -230,6 +243,13 @@ export class Turn implements AsyncIterable<Reply> {
     const signal = start.options.signal;
     if (signal?.aborted) void this.abort();
     else signal?.addEventListener("abort", this.onSignal, { once: true });
+    const timeoutMs = start.options.timeoutMs;
+    if (timeoutMs !== undefined && timeoutMs > 0 && Number.isFinite(timeoutMs)) {
+      this.deadline = setTimeout(() => {
+        const error = new TurnTimeoutError(`the turn did not end within ${timeoutMs} ms`, timeoutMs, this.text);
+        void this.stopWith({ kind: "error", sessionID: this.sessionID, error });
+      }, timeoutMs);
+    }
     void this.run();
   }
 
@@ -391,6 +411,7 @@ export class Turn implements AsyncIterable<Reply> {
     } finally {
       this.phase = { name: "ended" };
       clearTimeout(this.timer);
+      clearTimeout(this.deadline);
       this.start.options.signal?.removeEventListener("abort", this.onSignal);
       subscription?.close();
       if (this.state) this.deps.ids.observe(this.sessionID, this.state.maxMessageID);
@@ -506,12 +527,16 @@ export class Turn implements AsyncIterable<Reply> {
     const state = this.state!;
     if (event.type === "client.gap") {
       this.state = markGap(state);
-      this.endSeen = true;
+      if (this.postedAt !== undefined) this.gapSincePost = true;
       if (this.phase.name === "streaming") this.phase = { name: "gap", at: now };
       // A read in flight was sent before the gap: it may miss what the gap lost, so read again after it.
       else if (this.phase.name === "catching-up") this.phase = { name: "catching-up", owed: true };
       this.gapAfterRead = this.phase.name === "catching-up";
       return;
+    }
+    if (!event.type.startsWith("server.")) {
+      this.quietChecks = 0;
+      this.awaitingRun = false;
     }
     this.adoptShellPrompt(event);
     this.apply(this.codec(() => mapEvent(this.state!, event)));
@@ -524,7 +549,10 @@ export class Turn implements AsyncIterable<Reply> {
     this.apply(this.codec(() => applySnapshot(this.state!, snapshot)));
     const idle = snapshot.status === "idle";
     if (this.stop && idle && (!stored || this.state!.settled)) this.stop.confirmed = true;
-    if (idle && unfinishedWhileIdle(this.state!)) {
+    this.quietChecks++;
+    const lost = idle && this.lossShown(snapshot, stored);
+    this.awaitingRun = idle && !lost && unfinishedWhileIdle(this.state!);
+    if (lost) {
       this.idleSeenAt ??= now;
       this.idleSeen++;
     } else {
@@ -577,9 +605,9 @@ export class Turn implements AsyncIterable<Reply> {
     const state = this.state;
     if (!state || this.phase.name === "ended" || this.phase.name === "opening") return;
     if (this.stop && state.settled) this.stop.confirmed = true;
-    // An idle session that shows the turn unfinished in snapshots taken apart has lost it.
-    const lostAfter = this.endSeen || state.earlyError ? this.timing.lostTurnMs : 5 * this.timing.lostTurnMs;
-    if (this.idleSeenAt !== undefined && !this.terminal && this.idleSeen >= 2 && now - this.idleSeenAt >= lostAfter) {
+    // Two idle reads taken apart, both with the server's evidence: a status read just before the
+    // run started cannot end a turn on its own.
+    if (this.idleSeenAt !== undefined && !this.terminal && this.idleSeen >= 2 && now - this.idleSeenAt >= this.timing.lostTurnMs) {
       this.transition({ kind: "terminal", reply: { kind: "error", sessionID: this.sessionID, error: lostTurn(state) } });
       return;
     }
@@ -607,17 +635,26 @@ export class Turn implements AsyncIterable<Reply> {
 
   /**
    * When the turn should look at the server over plain requests though the stream had no gap:
-   * an idle the stream cannot settle (text missing after a gap, no answer) and its rechecks, or no
-   * trace of the prompt (or only another turn's trailing error or idle). Recomputed from the state
-   * each time, so a reason that went away (the prompt appeared) asks for nothing.
+   * an idle the stream cannot settle (text missing after a gap, no answer) unless the last read
+   * showed a prompt the server has not run yet, the confirming look at a loss the server showed,
+   * or no trace of the prompt but an error that may be another turn's trailing one. Recomputed
+   * from the state each time, so a reason that went away (the prompt appeared) asks for nothing.
+   * No timing alone asks: a server that is behind is waited for.
    */
   private planCheck(state: TurnState): number | undefined {
     let at = Infinity;
-    if (state.needsSnapshot || this.idleSeenAt !== undefined) at = Math.min(at, -Infinity);
-    if (!state.started && this.postedAt !== undefined) at = Math.min(at, state.earlyError ? -Infinity : this.postedAt + this.timing.noStartMs);
+    if (state.needsSnapshot && !this.awaitingRun) at = -Infinity;
+    if (this.idleSeenAt !== undefined) at = Math.min(at, this.idleSeenAt + this.timing.lostTurnMs);
+    if (!state.started && this.postedAt !== undefined && state.earlyError) at = -Infinity;
     if (at === Infinity) return undefined;
-    // Checks that repeat are spaced, never a tight loop; failed ones back off.
-    const spacing = this.readFailures > 0 ? this.timing.backoff(this.readFailures - 1) : this.timing.recheckMs;
+    // Checks that repeat are spaced, never a tight loop; failed ones back off, and so do rechecks
+    // that keep showing nothing new: a server that is behind gets fewer reads, not more.
+    const spacing =
+      this.readFailures > 0
+        ? this.timing.backoff(this.readFailures - 1)
+        : this.idleSeenAt !== undefined
+          ? this.timing.recheckMs
+          : Math.min(this.timing.recheckMs * 2 ** Math.max(0, this.quietChecks - 1), this.timing.maxRecheckMs);
     return Math.max(at, this.lastReadAt + spacing);
   }
 
@@ -630,7 +667,9 @@ export class Turn implements AsyncIterable<Reply> {
     if (this.phase.name === "stopping") this.reading = true;
     else this.phase = { name: "catching-up", owed };
     this.lastReadAt = Date.now();
-    this.readSnapshot(this.state!).then(
+    // Pending requests outlive a gap on the server, and the stream never replays them.
+    const requests = owed || this.state!.gapOpen;
+    this.readSnapshot(this.state!, requests).then(
       (input) => this.deliver(input),
       (error: unknown) => this.deliver({ kind: "read-failed", error }),
     );
@@ -740,15 +779,18 @@ export class Turn implements AsyncIterable<Reply> {
     }
   }
 
-  /** Tracks what the live stream says about the root session's run (see `endSeen`). */
+  /** Tracks what the live stream says about the root session's run (see `runEnded`). */
   private watchRun(event: Event): void {
     if (sessionOfEvent(event) !== this.sessionID) return;
     const idle = event.type === "session.idle" || (event.type === "session.status" && event.properties.status.type === "idle");
-    if (idle || event.type === "session.error") this.endSeen = true;
-    else if (event.type === "session.status") {
+    // Before the prompt appears, an idle or error may be an earlier turn's trailing one.
+    if (idle || event.type === "session.error") {
+      if (this.state!.started) this.runEnded = true;
+    } else if (event.type === "session.status") {
       // Busy again: whatever idle snapshots showed was the moment before the run started.
       this.idleSeenAt = undefined;
       this.idleSeen = 0;
+      this.runEnded = false;
     }
   }
 
@@ -812,46 +854,39 @@ export class Turn implements AsyncIterable<Reply> {
     }, Math.max(0, next - Date.now()));
   }
 
-  /**
-   * Reads what the server has now: status first (so messages read after an idle are final), the
-   * turn's messages, pending requests, and the sessions the codec cannot place yet.
-   */
-  private async readSnapshot(state: TurnState): Promise<Input> {
-    const { request } = this.deps;
-    const signal = this.cancel.signal;
-    const statuses = await request("get", "/session/status", { signal });
-    const type = statuses[this.sessionID]?.type;
-    const status: TurnSnapshot["status"] = type === "busy" || type === "retry" ? type : "idle";
-    const [messages, permissions, questions] = await Promise.all([
-      readTurnMessages(request, this.sessionID, this.userMessageID!, Math.max(20, 2 * state.messages.size + 10), signal),
-      request("get", "/permission", { signal }),
-      request("get", "/question", { signal }),
-    ]);
-    const unknown = new Set(unplacedSessions(state));
-    for (const pending of [...permissions, ...questions]) if (!state.sessions.has(pending.sessionID)) unknown.add(pending.sessionID);
-    for (const [id, value] of Object.entries(statuses)) if (value.type !== "idle" && !state.sessions.has(id)) unknown.add(id);
-    const sessions = await this.placeSessions(state, [...unknown], signal);
-    // A stored turn shows its prompt, or (when the server could not list the prompt) an answer to it.
-    const stored = messages.some((m) => m.info.id === this.userMessageID || ("parentID" in m.info && m.info.parentID === this.userMessageID));
-    return { kind: "snapshot", snapshot: { status, messages, permissions, questions, sessions }, stored };
+  /** Reads what the server has now, through the client's shared catch-up reads. */
+  private async readSnapshot(state: TurnState, requests: boolean): Promise<Input> {
+    const { snapshot, stored } = await this.deps.catchUp.read({
+      sessionID: this.sessionID,
+      userMessageID: this.userMessageID!,
+      minMessages: 2 * state.messages.size + 10,
+      requests,
+      unknownSessions: (statuses, pending) => {
+        const unknown = [...unplacedSessions(state), ...pending];
+        // A busy session the turn does not know may be a sub-agent started in a gap; only a tree that has
+        // sub-agents, or a gap, can have one, so a thousand unrelated busy sessions cost nothing.
+        if (state.gapOpen || state.sessions.size > 1) {
+          for (const [id, value] of Object.entries(statuses)) if (value.type !== "idle") unknown.push(id);
+        }
+        return unknown.filter((id) => !state.sessions.has(id));
+      },
+      signal: this.cancel.signal,
+    });
+    return { kind: "snapshot", snapshot, stored };
   }
 
-  /** Follows unknown sessions' parent chains, so the codec can tell sub-agents from strangers. */
-  private async placeSessions(state: TurnState, ids: string[], signal: AbortSignal): Promise<TurnSnapshot["sessions"]> {
-    const found: { id: string; parentID: string; title: string }[] = [];
-    const queue = ids.slice(0, MAX_SESSION_LOOKUPS);
-    const seen = new Set(queue);
-    while (queue.length > 0 && found.length < MAX_SESSION_LOOKUPS) {
-      const id = queue.shift()!;
-      const info = await this.deps.request("get", "/session/{sessionID}", { path: { sessionID: id }, signal }).catch(() => undefined);
-      if (!info?.parentID) continue;
-      found.push({ id: info.id, parentID: info.parentID, title: info.title });
-      if (!state.sessions.has(info.parentID) && !seen.has(info.parentID)) {
-        seen.add(info.parentID);
-        queue.push(info.parentID);
-      }
-    }
-    return found;
+  /**
+   * The server's evidence, in an idle read, that this turn is lost: its prompt is not stored
+   * (after a break that may have been a restart, or with an error the server sent), an answer it
+   * began is unfinished, or no answer came although its run ended or the session moved past it.
+   * A stored prompt with none of these is one the server has not started yet: wait for it.
+   */
+  private lossShown(snapshot: TurnSnapshot, stored: boolean): boolean {
+    const state = this.state!;
+    if (!unfinishedWhileIdle(state)) return false;
+    if (!stored) return this.gapSincePost || state.earlyError !== undefined;
+    if (state.lastAssistantID !== undefined) return true;
+    return this.runEnded || movedOn(state, snapshot);
   }
 
   private push(reply: Reply): void {
@@ -900,55 +935,15 @@ export class Turn implements AsyncIterable<Reply> {
   }
 }
 
-type StoredMessage = ResponseData<"get", "/session/{sessionID}/message">[number];
-
-/**
- * The root session's latest messages, enough of them to include the turn's user message. A server
- * that cannot list some stored message answers the whole page with 400 (1.18.33 fails on a
- * structured-output prompt's stored `format`): then the newest messages it can list are read, which
- * are the turn's when the unlistable one is its prompt.
- */
-export async function readTurnMessages(
-  request: TypedRequest,
-  sessionID: string,
-  userMessageID: string,
-  first: number,
-  signal?: AbortSignal,
-): Promise<StoredMessage[]> {
-  const page = (limit: number | undefined) =>
-    request("get", "/session/{sessionID}/message", { path: { sessionID }, ...(limit === undefined ? {} : { query: { limit } }), signal });
-  let limit = first;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let messages: StoredMessage[];
-    try {
-      messages = await page(limit);
-    } catch (error) {
-      if (!(error instanceof BadRequestError)) throw error;
-      return newestListable(page, limit, error);
-    }
-    if (messages.length < limit || messages.some((m) => m.info.id === userMessageID)) return messages;
-    limit *= 4;
-  }
-  return page(undefined);
-}
-
-/** The largest newest page the server can list, below a `limit` it cannot: a binary search. */
-async function newestListable(page: (limit: number) => Promise<StoredMessage[]>, failing: number, error: BadRequestError): Promise<StoredMessage[]> {
-  let best: StoredMessage[] | undefined;
-  let low = 0;
-  let high = failing;
-  while (high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
-    try {
-      best = await page(middle);
-      low = middle;
-    } catch (retry) {
-      if (!(retry instanceof BadRequestError)) throw retry;
-      high = middle;
-    }
-  }
-  if (best === undefined) throw error;
-  return best;
+/** A stored root message after the turn's prompt that is not part of the turn: the server went past it. */
+function movedOn(state: TurnState, snapshot: TurnSnapshot): boolean {
+  return snapshot.messages.some(
+    (m) =>
+      m.info.sessionID === state.sessionID &&
+      m.info.id > state.userMessageID &&
+      !state.userIDs.includes(m.info.id) &&
+      !(m.info.role === "assistant" && state.userIDs.includes(m.info.parentID)),
+  );
 }
 
 /** Why an idle session left the turn unfinished, as a typed error. */

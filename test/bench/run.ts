@@ -4,6 +4,7 @@
 //   npm run bench
 //   npm run bench -- events --rounds 3 --shapes small,large --consumers floor,official
 //   npm run bench -- turn --turns 10 --shapes short,tool
+//   npm run bench -- scale --sizes 10,100,1000 --max-connections 32
 //   npm run bench -- bundle
 //   npm run bench -- codec --parts 10,100000 --deltas 20000
 //   npm run bench -- views --rounds 5
@@ -11,12 +12,14 @@
 import { runBundleBenchmark } from "./bundle.js";
 import { runCodecBenchmark } from "./codec.js";
 import { BenchmarkFailure, runEventsBenchmark } from "./events.js";
+import { runScaleBenchmark } from "./scale.js";
 import { runTurnBenchmark } from "./turn.js";
 import { runViewsBenchmark } from "./views.js";
 
 const BENCHMARKS: Record<string, (argv: string[]) => Promise<void>> = {
   events: runEventsBenchmark,
   turn: runTurnBenchmark,
+  scale: runScaleBenchmark,
   bundle: runBundleBenchmark,
   codec: runCodecBenchmark,
   views: runViewsBenchmark,

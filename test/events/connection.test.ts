@@ -170,7 +170,8 @@ describe.each(ENGINES)("over $name", (engine) => {
         if (c.index === 0) start(c);
         else c.send(connected(c.index));
       });
-      const c = client(server, { events: { idleTimeoutMs: 150 } });
+      // Silence alone decides here (maxSilenceMs = idleTimeoutMs); the tests below ask the server first.
+      const c = client(server, { events: { idleTimeoutMs: 150, maxSilenceMs: 150 } });
       const subscription = c.events.subscribe();
       const began = Date.now();
       const reconnected = await server.connection(1);
@@ -228,6 +229,34 @@ describe.each(ENGINES)("over $name", (engine) => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(server.connections).toHaveLength(1);
       expect(subscription.state).toBe("open");
+    });
+
+    it("a silent stream whose server still answers is slow, not gone: kept until maxSilenceMs, asked a few times", async () => {
+      const server = await serve((c) => (c.index === 0 ? c.send(connected()) : c.send(connected(c.index))));
+      const c = client(server, { events: { idleTimeoutMs: 150, maxSilenceMs: 900 } });
+      const subscription = c.events.subscribe();
+      await subscription.ready;
+      const began = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Four idle periods of silence, and still the first connection: no reconnect while the server answers.
+      expect(server.connections).toHaveLength(1);
+      expect(server.otherRequests.length).toBeGreaterThanOrEqual(2);
+      expect(server.otherRequests.every((path) => path.startsWith("/global/health"))).toBe(true);
+      await server.connection(1);
+      expect(Date.now() - began).toBeGreaterThanOrEqual(650);
+      expect(Date.now() - began).toBeLessThan(2_500);
+    });
+
+    it("a silent stream whose server answers nothing is gone: dropped after idleTimeoutMs and the health check's bound", async () => {
+      const server = await serve((c) => (c.index === 0 ? c.send(connected()) : c.send(connected(c.index))));
+      server.health = "hang";
+      const c = client(server, { events: { idleTimeoutMs: 150, maxSilenceMs: 10_000 } });
+      const subscription = c.events.subscribe();
+      await subscription.ready;
+      const began = Date.now();
+      await server.connection(1);
+      expect(server.otherRequests).toHaveLength(1);
+      expect(Date.now() - began).toBeLessThan(1_500);
     });
 
     it("reconnect delays grow exponentially, with jitter, up to the cap", async () => {

@@ -1,5 +1,6 @@
-// A scripted loopback `/event` server for the event-layer tests: each incoming connection is
-// handed to the test, which writes frames, stalls, ends or answers with an error status.
+// A scripted loopback `/event` server for the event-layer tests: each incoming `/event` connection
+// is handed to the test, which writes frames, stalls, ends or answers with an error status. Any
+// other request (the watchdog's health check) is counted and answered as `health` says.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { listenOnLoopback } from "../support/loopback.js";
@@ -29,6 +30,10 @@ export interface SseServer {
   connection(index: number): Promise<SseConnection>;
   /** Sockets the server currently holds open. */
   openSockets(): number;
+  /** Requests to paths other than `/event`, in order. */
+  otherRequests: string[];
+  /** How those are answered: "ok" (200 JSON, the default) or "hang" (never). */
+  health: "ok" | "hang";
   close(): Promise<void>;
 }
 
@@ -41,6 +46,11 @@ export async function startSseServer(
   const connections: SseConnection[] = [];
   const waiting = new Map<number, (connection: SseConnection) => void>();
   const server: Server = createServer((req, res) => {
+    if (!req.url?.startsWith("/event")) {
+      sse.otherRequests.push(req.url ?? "");
+      if (sse.health === "ok") res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ healthy: true, version: "1.18.33" }));
+      return;
+    }
     let closed = false;
     const connection: SseConnection = {
       index: connections.length,
@@ -72,12 +82,15 @@ export async function startSseServer(
     waiting.get(connection.index)?.(connection);
   });
   const loopback = await listenOnLoopback(server);
-  return {
+  const sse: SseServer = {
     url: loopback.origin,
     connections,
     connection: (index) =>
       connections[index] ? Promise.resolve(connections[index]!) : new Promise((resolve) => waiting.set(index, resolve)),
     openSockets: loopback.openSockets,
+    otherRequests: [],
+    health: "ok",
     close: loopback.close,
   };
+  return sse;
 }

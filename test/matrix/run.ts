@@ -30,6 +30,7 @@ const E2E_FILES = [
   "test/e2e/around.test.ts",
   "test/e2e/faults.test.ts",
   "test/e2e/restart.test.ts",
+  "test/e2e/load.test.ts",
   "test/events/e2e.test.ts",
   "test/server/start-server.test.ts",
   "test/security/credentials.test.ts",

@@ -8,6 +8,7 @@ import type { Event, StreamGap } from "../../src/events/types.js";
 import { STREAM_GAP } from "../../src/events/types.js";
 import { MessageIDs } from "../../src/session/ids.js";
 import { SessionMutex } from "../../src/session/mutex.js";
+import { ClientCatchUp } from "../../src/turn/catch-up.js";
 import type { Reply } from "../../src/turn/replies.js";
 import { Turn, type TurnDeps, type TurnStart, type TurnSubscription, type TurnTiming } from "../../src/turn/turn.js";
 import type { EventShape } from "../support/events.js";
@@ -97,7 +98,11 @@ export class World {
   readonly mutex = new SessionMutex();
   readonly ids: MessageIDs;
   readonly logs: string[] = [];
+  /** One per world, like one per client: every turn of the world shares its reads. */
+  readonly catchUp = new ClientCatchUp(((method: HttpMethod, path: string, init?: Call["init"]) => this.request(method, path, init)) as TurnDeps["request"]);
   subscription: ScriptedSubscription | undefined;
+  /** Every turn's subscription, in the order they opened. */
+  readonly subscriptions: ScriptedSubscription[] = [];
   private openReady: () => void = () => {};
   private readyGate: Promise<void> = Promise.resolve();
 
@@ -118,12 +123,17 @@ export class World {
     return {
       request: ((method: HttpMethod, path: string, init?: Call["init"]) => this.request(method, path, init)) as TurnDeps["request"],
       events: {
-        subscribe: ({ signal }) => (this.subscription = new ScriptedSubscription(this.readyGate, signal)),
+        subscribe: ({ signal }) => {
+          this.subscription = new ScriptedSubscription(this.readyGate, signal);
+          this.subscriptions.push(this.subscription);
+          return this.subscription;
+        },
       },
       mutex: this.mutex,
       logger: { warn: (message) => this.logs.push(message), error: (message) => this.logs.push(message) },
       ids: this.ids,
-      timing: { settleMs: 300, stopSettleMs: 1_500, lostTurnMs: 200, recheckMs: 100, noStartMs: 300, backoff: () => 50, maxReadFailures: 3, ...this.timing },
+      catchUp: this.catchUp,
+      timing: { settleMs: 300, stopSettleMs: 1_500, lostTurnMs: 200, recheckMs: 100, maxRecheckMs: 400, backoff: () => 50, maxReadFailures: 3, ...this.timing },
     };
   }
 

@@ -2,8 +2,9 @@
 // (abort in each phase, a stale error before our prompt, gaps mid-reasoning and mid-tool, a snapshot
 // followed by an older live update, a codec failure), sub-agents, questions and lost requests.
 import { describe, expect, it } from "vitest";
-import { AbortedError, InterruptedError, StopTimeoutError, UnansweredError, ProviderAuthError, UnknownAgentError, UnreadableFileError } from "../../src/turn/errors.js";
+import { AbortedError, InterruptedError, StopTimeoutError, TurnTimeoutError, UnansweredError, ProviderAuthError, UnknownAgentError, UnreadableFileError } from "../../src/turn/errors.js";
 import { StreamError } from "../../src/http/errors.js";
+import { STREAM_GAP } from "../../src/events/types.js";
 import type { Reply } from "../../src/turn/replies.js";
 import { ev, finished } from "../support/events.js";
 import { collect, kinds, textOf, tick, until, World } from "./engine-harness.js";
@@ -235,20 +236,88 @@ describe("Turn engine: another turn's leftovers", () => {
     await expect(turn.done).rejects.toBeInstanceOf(UnansweredError);
   });
 
-  it("a cold server that stored the prompt but is slow to go busy does not lose the turn", async () => {
+  it("a server that stored the prompt but is behind (idle, no answer, after a gap) does not lose the turn", async () => {
     const world = new World();
     world.server.messages = [stored(userInfo())];
     const turn = world.prompt(S, "hi", { messageID: U });
-    // Idle snapshots show the stored prompt with no answer, but nothing said the run ended.
-    await until(() => world.callsTo("get", "/session/status").length >= 3);
+    // Idle snapshots show the stored prompt with no answer, but nothing said the run ended: that is a
+    // prompt the server has not started yet, however long it takes (here 10× the lost-turn bound).
+    await world.send("gap");
+    await until(() => world.callsTo("get", "/session/{sessionID}/message").length >= 1);
+    await tick(2_000);
+    expect(turn.finished).toBe(false);
+    // Nothing new to see: the turn waits for the stream instead of polling the server.
+    expect(world.callsTo("get", "/session/{sessionID}/message").length).toBe(1);
     await world.send(...answer("warm now"));
     expect((await turn.done).text).toBe("warm now");
   });
 
-  it("a prompt the server has no record of, while the session stays idle, ends with InterruptedError", async () => {
+  it("a prompt the server has no record of after the stream broke (a restart) ends with InterruptedError", async () => {
     const world = new World();
     const turn = world.prompt(S, "hi", { messageID: U });
+    await world.send("gap");
     await expect(turn.done).rejects.toBeInstanceOf(InterruptedError);
+  });
+
+  it("a stored prompt the session moved past (a later prompt was answered) ends with UnansweredError", async () => {
+    const skipped = new World();
+    skipped.server.messages = [stored(userInfo()), stored({ ...userInfo("msg_u2") }), stored(assistantInfo({ id: "msg_a2", parentID: "msg_u2" }))];
+    const turn = skipped.prompt(S, "hi", { messageID: U });
+    await skipped.send("gap");
+    await expect(turn.done).rejects.toBeInstanceOf(UnansweredError);
+  });
+
+  it("without evidence the turn waits; the caller's timeoutMs ends it with TurnTimeoutError and stops it on the server", async () => {
+    const world = new World();
+    world.server.messages = [stored(userInfo())];
+    const started = Date.now();
+    const turn = world.prompt(S, "hi", { messageID: U, timeoutMs: 400 });
+    await world.send(ev.userMessage(S, U), ev.assistantMessage(S, A, U), ev.part(S, A, "prt_t", "text", ""), ev.delta(S, A, "prt_t", "Hal"));
+    const error = await turn.done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TurnTimeoutError);
+    expect(error).toMatchObject({ timeoutMs: 400, partialText: "Hal" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+    await until(() => world.callsTo("post", "/session/{sessionID}/abort").length >= 1);
+  });
+});
+
+describe("Turn engine: catch-up shared by every turn of a client", () => {
+  it("after one gap, 50 turns read the status once, each its own messages once, and share the session lookups", async () => {
+    const world = new World();
+    const sessions = Array.from({ length: 50 }, (_, i) => `ses_${String(i).padStart(3, "0")}`);
+    const turns = sessions.map((id) => world.prompt(id, "hi", { messageID: U }));
+    // Every session is busy with a turn nobody has seen start (the gap hid it); the server has them all stored.
+    await until(() => world.subscriptions.length === sessions.length);
+    world.server.status = Object.fromEntries(sessions.map((id) => [id, { type: "busy" }]));
+    world.server.sessions = Object.fromEntries(sessions.map((id) => [id, { id, title: id }]));
+    world.server.messages = [stored(userInfo())];
+    for (const subscription of world.subscriptions) subscription.push(STREAM_GAP);
+    await until(() => world.callsTo("get", "/session/{sessionID}/message").length >= sessions.length);
+    await tick(300);
+    expect(world.callsTo("get", "/session/status").length).toBeLessThanOrEqual(2);
+    expect(world.callsTo("get", "/permission").length).toBeLessThanOrEqual(2);
+    expect(world.callsTo("get", "/question").length).toBeLessThanOrEqual(2);
+    // A busy session a turn does not know may be a sub-agent started in the gap: the first ten are
+    // looked up once for every turn (eleven: a turn never looks up its own), then known as roots.
+    expect(world.callsTo("get", "/session/{sessionID}").length).toBeLessThanOrEqual(11);
+    expect(world.callsTo("get", "/session/{sessionID}/message").length).toBe(sessions.length);
+    const reads = world.calls.filter((c) => c.method === "get").length;
+    expect(reads / sessions.length).toBeLessThanOrEqual(3);
+    for (const turn of turns) expect(turn.finished).toBe(false);
+    for (const turn of turns) void turn.abort();
+  });
+
+  it("an unknown busy session is looked up once for the whole client, however many turns need it", async () => {
+    const world = new World();
+    world.server.sessions = { [C]: { id: C, parentID: "ses_other", title: "x" }, ses_other: { id: "ses_other", title: "other" } };
+    const turns = ["ses_a", "ses_b", "ses_c"].map((id) => world.prompt(id, "hi", { messageID: U }));
+    await until(() => world.subscriptions.length === 3);
+    world.server.status = { [C]: { type: "busy" } };
+    for (const subscription of world.subscriptions) subscription.push(STREAM_GAP);
+    await until(() => world.callsTo("get", "/session/{sessionID}/message").length >= 3);
+    await tick(100);
+    expect(world.callsTo("get", "/session/{sessionID}").map((c) => c.init?.path?.["sessionID"])).toEqual([C, "ses_other"]);
+    for (const turn of turns) void turn.abort();
   });
 });
 
@@ -361,6 +430,21 @@ describe("Turn engine: gaps in the event stream", () => {
     const replies = await collect(turn);
     const permissions = replies.filter((r) => r.kind === "permission");
     expect(permissions).toEqual([expect.objectContaining({ id: "per_child", sessionID: C, parentSessionID: S })]);
+  });
+});
+
+describe("Turn engine: attaching", () => {
+  it("attaching to a running turn shows the permission it is waiting on (read once, with the stored messages)", async () => {
+    const world = new World();
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [stored(userInfo()), stored(assistantInfo())];
+    world.server.permissions = [{ id: "per_root", sessionID: S, permission: "bash", patterns: ["ls"], always: [], metadata: {} }];
+    const turn = world.turn(S, { kind: "attach", userMessageID: U, options: {} });
+    await until(() => world.callsTo("get", "/permission").length === 1);
+    await tick(10);
+    await world.send(ev.assistantMessage(S, A, U, finished()), ev.idle(S));
+    const replies = await collect(turn);
+    expect(replies.filter((r) => r.kind === "permission")).toEqual([expect.objectContaining({ id: "per_root", sessionID: S })]);
   });
 });
 

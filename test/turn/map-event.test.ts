@@ -243,6 +243,17 @@ describe("mapEvent", () => {
     expect(last?.kind === "error" && (last.error as StoppedAfterToolCallsError).partialText).toBe("Running it.");
   });
 
+  it("a structured-output answer ends with tool-calls by design: it is the final, with its value", () => {
+    const { replies } = run([
+      ev.userMessage(S, U),
+      ev.assistantMessage(S, A, U),
+      ev.part(S, A, "prt_1", "text", "Looking it up.", true),
+      ev.assistantMessage(S, A, U, finished({ finish: "tool-calls", structured: { answer: 42 } })),
+      ev.idle(S),
+    ]);
+    expect(replies.at(-1)).toMatchObject({ kind: "final", text: "Looking it up.", finish: "tool-calls", structured: { answer: 42 } });
+  });
+
   it("sums usage over all assistant messages of a multi-step turn; final text is the last message's", () => {
     const usage = (n: number) => ({ cost: n, tokens: { input: n, output: n, reasoning: 0, cache: { read: 0, write: 0 } } });
     const { replies } = run([
