@@ -592,7 +592,12 @@ export class Turn implements AsyncIterable<Reply> {
     this.finish(reply);
     if (this.stop) {
       const opening = this.phase.name === "opening" ? this.phase.post : undefined;
-      if (opening === "unsent") this.cancel.abort();
+      // Following sent nothing: stopping it stops following; the run goes on (`session.abort()` stops that).
+      // A resumed browser stream that leaves (a reload) must not stop the turn for everyone.
+      if (this.start.kind === "attach") {
+        this.stop.confirmed = true;
+        this.cancel.abort();
+      } else if (opening === "unsent") this.cancel.abort();
       else if (opening === "sending") this.post.abort();
       else this.sendStop();
     }

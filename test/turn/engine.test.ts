@@ -446,6 +446,19 @@ describe("Turn engine: attaching", () => {
     const replies = await collect(turn);
     expect(replies.filter((r) => r.kind === "permission")).toEqual([expect.objectContaining({ id: "per_root", sessionID: S })]);
   });
+
+  it("stopping an attached turn stops following it, not the run: no abort reaches the server (a reloading tab must not stop it)", async () => {
+    const world = new World();
+    world.server.status = { [S]: { type: "busy" } };
+    world.server.messages = [stored(userInfo()), stored(assistantInfo())];
+    const turn = world.turn(S, { kind: "attach", userMessageID: U, options: {} });
+    await until(() => world.callsTo("get", "/session/{sessionID}/message").length >= 1);
+    await tick(10);
+    await turn.abort();
+    await expect(turn.done).rejects.toBeInstanceOf(AbortedError);
+    await tick(50);
+    expect(world.callsTo("post", "/session/{sessionID}/abort")).toEqual([]);
+  });
 });
 
 describe("Turn engine: sub-agents and questions", () => {
