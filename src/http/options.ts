@@ -5,6 +5,7 @@ import { ConfigurationError } from "./errors.js";
 import type { FetchFunction } from "./fetch-engine.js";
 import { defaultLogger, type Logger } from "./logger.js";
 import { redactor, SECRET_HEADER, type Redactor } from "./redact.js";
+import { base64, safeDecode } from "./encoding.js";
 
 export interface ClientOptions {
   /** Default: env `OPENCODE_BASE_URL`, else `http://127.0.0.1:4096`. `user:pass@` becomes the auth. */
@@ -85,6 +86,7 @@ export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()
   if (baseUrl.protocol !== "http:" && baseUrl.protocol !== "https:") {
     throw new ConfigurationError(`opencode-serve-client: baseUrl must be http or https, not ${baseUrl.protocol}`);
   }
+  // Userinfo is percent-encoded; RFC 7617 credentials are UTF-8, then base64.
   const urlUser = baseUrl.username ? safeDecode(baseUrl.username) : undefined;
   const urlPassword = baseUrl.password ? safeDecode(baseUrl.password) : undefined;
   baseUrl.username = "";
@@ -94,7 +96,7 @@ export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()
 
   const username = options.username ?? urlUser ?? env["OPENCODE_SERVER_USERNAME"] ?? "opencode";
   const password = options.password ?? urlPassword ?? (env["OPENCODE_SERVER_PASSWORD"] || undefined);
-  const token = password === undefined ? undefined : base64(`${username}:${password}`);
+  const token = password === undefined ? undefined : base64(new TextEncoder().encode(`${username}:${password}`));
   const authorization = token === undefined ? undefined : `Basic ${token}`;
 
   const logger = options.logger ?? defaultLogger;
@@ -126,22 +128,6 @@ export function resolveOptions(options: ClientOptions = {}, env: Env = readEnv()
 export function isLoopback(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "");
   return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
-/** Userinfo is percent-encoded, but a hand-typed `%` that starts no escape is kept as it is. */
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
-}
-
-/** RFC 7617: the credentials are UTF-8, then base64. `btoa` alone only takes Latin-1. */
-function base64(text: string): string {
-  let binary = "";
-  for (const byte of new TextEncoder().encode(text)) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }
 
 const ENV_NAMES = ["OPENCODE_BASE_URL", "OPENCODE_SERVER_USERNAME", "OPENCODE_SERVER_PASSWORD"] as const;

@@ -2,6 +2,7 @@
 // prompt sends (images, PDFs, text), with a size cap and a mime sniffed from the first bytes when
 // none is given. Browser-safe; reading a path is `file()` in the Node entry (attachment-file.ts).
 
+import { base64, safeDecode } from "../http/encoding.js";
 import { OpencodeError } from "../http/errors.js";
 import type { PartInput } from "../turn/prompt-body.js";
 
@@ -145,16 +146,5 @@ function lastSegment(href: string): string | undefined {
   const path = href.split(/[?#]/)[0]!;
   const segment = path.slice(path.lastIndexOf("/") + 1);
   if (!segment) return undefined;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
-/** Base64 without Node's Buffer, in chunks (one `String.fromCharCode` per byte would overflow the stack). */
-function base64(data: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < data.length; i += 0x8000) binary += String.fromCharCode(...data.subarray(i, i + 0x8000));
-  return btoa(binary);
+  return safeDecode(segment);
 }
