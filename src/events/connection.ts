@@ -40,6 +40,8 @@ export interface ConnectionLimits {
 export type LivenessProbe = (withinMs: number) => Promise<boolean>;
 
 export const EVENT_PATH = "/event";
+/** Every project's events, each frame `{ directory, payload }`. */
+export const GLOBAL_EVENT_PATH = "/global/event";
 
 export class EventConnection {
   readonly #controller = new AbortController();
@@ -52,6 +54,7 @@ export class EventConnection {
   #lastChunkAt = 0;
 
   readonly #transport: Transport;
+  readonly #path: string;
   readonly #url: string;
   readonly #limits: ConnectionLimits;
   readonly #logger: Logger;
@@ -59,9 +62,13 @@ export class EventConnection {
   readonly #query: Record<string, string> | undefined;
   readonly #probe: LivenessProbe;
 
-  /** `query` scopes the stream (`{ directory }` for a project other than the client's); `probe` asks whether a silent server is there. */
-  constructor(transport: Transport, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink, probe: LivenessProbe, query?: Record<string, string>) {
+  /**
+   * `path` is `/event` or `/global/event`; `url` the displayable URL; `query` scopes the stream
+   * (`{ directory }` for a project other than the client's); `probe` asks whether a silent server is there.
+   */
+  constructor(transport: Transport, path: string, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink, probe: LivenessProbe, query?: Record<string, string>) {
     this.#transport = transport;
+    this.#path = path;
     this.#query = query;
     this.#url = url;
     this.#limits = limits;
@@ -76,7 +83,7 @@ export class EventConnection {
     let response: StreamResponse;
     try {
       // timeoutMs 0: the opening deadline here covers the headers (and the first frame after them).
-      response = await this.#transport.openStream(EVENT_PATH, { signal: this.#controller.signal, timeoutMs: 0, query: this.#query });
+      response = await this.#transport.openStream(this.#path, { signal: this.#controller.signal, timeoutMs: 0, query: this.#query });
     } catch (error) {
       return this.#finish({ kind: "failed", error: asOpencodeError(error, this.#url) });
     }
@@ -87,7 +94,7 @@ export class EventConnection {
     const contentType = response.headers["content-type"];
     if (contentType !== undefined && !/^text\/event-stream\b/i.test(contentType)) {
       response.cancel();
-      const error = new StreamError(`GET ${EVENT_PATH} answered ${response.status} with ${contentType}, not an event stream`);
+      const error = new StreamError(`GET ${this.#path} answered ${response.status} with ${contentType}, not an event stream`);
       return this.#finish({ kind: "failed", error });
     }
     this.#response = response;
@@ -162,7 +169,7 @@ export class EventConnection {
 
   #openTimedOut(): void {
     const error = new APITimeoutError("GET", this.#url, this.#limits.openTimeoutMs);
-    error.message = `GET ${EVENT_PATH}: the stream did not open (response headers and server.connected) within ${this.#limits.openTimeoutMs} ms`;
+    error.message = `GET ${this.#path}: the stream did not open (response headers and server.connected) within ${this.#limits.openTimeoutMs} ms`;
     this.stop({ kind: "stalled", error });
   }
 
@@ -187,7 +194,7 @@ export class EventConnection {
 
   #stalled(quiet: number): void {
     const error = new APITimeoutError("GET", this.#url, quiet);
-    error.message = `GET ${EVENT_PATH}: no bytes from the server for ${quiet} ms`;
+    error.message = `GET ${this.#path}: no bytes from the server for ${quiet} ms`;
     this.stop({ kind: "stalled", error });
   }
 }

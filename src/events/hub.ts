@@ -1,13 +1,13 @@
-// The client's one `/event` connection, fanned out to subscribers: opened by the first
-// subscriber, closed when the last leaves, reconnected with capped backoff after drops, stalls
-// (an opening that hangs included) and clean ends, and given up (every subscriber told why) on
-// 401/403/404.
+// One project's event fan-out: subscribers, each with its own queue and filter, fed from the
+// client's event connection (`link.ts`: the project's scoped `/event` stream, or `/global/event`
+// routed by directory when the client follows several projects). The client's own project is
+// `client.events`; `forDirectory` gives another project's, on the same connection.
 
-import { AbortError, APIConnectionError, APIError, APITimeoutError, StreamError, type OpencodeError } from "../http/errors.js";
+import { AbortError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
-import { backoffMs, type Backoff } from "../http/retry.js";
 import type { Transport } from "../http/transport.js";
-import { EVENT_PATH, EventConnection, type ConnectionEnd, type ConnectionLimits, type FrameSink } from "./connection.js";
+import { EVENT_PATH } from "./connection.js";
+import { EventLinks, type LinkedHub, type LinkSettings } from "./link.js";
 import { consumedEventProblem, envelopeProblem } from "./schemas.js";
 import { sessionOfEvent } from "./session-of.js";
 import { EventSubscription, type Subscriber, type SubscriptionHost } from "./subscription.js";
@@ -85,17 +85,20 @@ export interface SubscribeOptions<T extends EventType = EventType> {
 const PLAIN_ID = /^[\w.:-]+$/;
 const PREFILTER_WINDOW = 64;
 
-export class EventHub implements SubscriptionHost, FrameSink {
+export class EventHub implements SubscriptionHost, LinkedHub {
   readonly logger: Logger;
+  /** This project's scoped stream, for messages (the connection may be the global one). */
   readonly streamUrl: string;
+  /** The project, or undefined for the client's own `directory`. */
+  readonly directory: string | undefined;
   readonly #transport: Transport;
-  readonly #limits: ConnectionLimits;
   readonly #maxQueue: number;
   readonly #readyTimeoutMs: number;
-  readonly #backoff: Backoff;
   readonly #options: EventHubOptions;
-  readonly #query: Record<string, string> | undefined;
-  /** Hubs of other projects' streams, made by `forDirectory`, closed with this one. */
+  readonly #links: EventLinks;
+  /** The client's own project's hub, which makes and closes the others. */
+  readonly #root: EventHub;
+  /** Hubs of other projects, made by `forDirectory` (on the root only). */
   readonly #directories = new Map<string, EventHub>();
 
   #subscribers: Subscriber[] = [];
@@ -109,32 +112,20 @@ export class EventHub implements SubscriptionHost, FrameSink {
   #prefilterBudget = PREFILTER_WINDOW;
   #current: ConnectionState = "closed";
   readonly #listeners = new Set<(state: ConnectionState) => void>();
-  #connection: EventConnection | undefined;
-  #openedAt: number | undefined;
-  #looping = false;
-  #loopDone: Promise<void> = Promise.resolve();
-  #wake: (() => void) | undefined;
   #closed = false;
   #failure: OpencodeError | undefined;
-  /** Whether the stream was ever open: a server seen once may be restarting, so it is waited for. */
-  #everOpened = false;
 
-  constructor(transport: Transport, options: EventHubOptions = {}) {
+  constructor(transport: Transport, options: EventHubOptions = {}, root?: { hub: EventHub; links: EventLinks }) {
     this.#transport = transport;
     this.#options = options;
     this.logger = transport.options.logger;
-    this.#query = options.directory === undefined ? undefined : { directory: options.directory };
-    this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH, undefined, this.#query)).href;
-    const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
-    this.#limits = {
-      idleTimeoutMs,
-      openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs),
-      maxFrameChars: options.maxFrameChars ?? DEFAULT_MAX_FRAME_CHARS,
-      maxSilenceMs: Math.max(options.maxSilenceMs ?? 4 * idleTimeoutMs, idleTimeoutMs),
-    };
+    this.directory = options.directory;
+    const query = options.directory === undefined ? undefined : { directory: options.directory };
+    this.streamUrl = transport.displayUrl(transport.url(EVENT_PATH, undefined, query)).href;
     this.#maxQueue = options.maxQueue ?? 10_000;
     this.#readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-    this.#backoff = { initialMs: options.reconnectInitialMs ?? 250, maxMs: options.reconnectMaxMs ?? 5_000 };
+    this.#root = root?.hub ?? this;
+    this.#links = root?.links ?? new EventLinks(transport, linkSettings(options));
   }
 
   /** The shared connection's state (see `ConnectionState`). */
@@ -176,43 +167,46 @@ export class EventHub implements SubscriptionHost, FrameSink {
     this.#updatePrefilter();
     if (this.#current === "closed") {
       this.#setState("connecting");
-      this.#run();
+      this.#links.join(this);
     }
     return subscription;
   }
 
   /**
-   * The stream of another project on the same client (`/event?directory=…`, which every server
-   * version scopes): one hub per directory, made on first use, sharing this hub's options and
-   * closed with it. The client's own directory is this hub.
+   * Another project's events on the same client: one hub per directory, made on first use, sharing
+   * this hub's options and the client's one connection, and closed with the client. The client's
+   * own directory is `client.events`.
    */
   forDirectory(directory: string): EventHub {
+    const root = this.#root;
+    if (root !== this) return root.forDirectory(directory);
     if (directory === (this.#options.directory ?? this.#transport.options.directory)) return this;
     let hub = this.#directories.get(directory);
     if (hub === undefined) {
-      hub = new EventHub(this.#transport, { ...this.#options, directory });
-      if (this.#closed) void hub.close();
+      hub = new EventHub(this.#transport, { ...this.#options, directory }, { hub: this, links: this.#links });
+      if (this.#closed) hub.#end(new AbortError("the client was closed"));
       this.#directories.set(directory, hub);
     }
     return hub;
   }
 
-  /** Ends every subscription (their iterators finish) and the connection; resolves once the socket is gone. */
+  /** Ends every subscription (their iterators finish) and, on the client's hub, the connection; resolves once the socket is gone. */
   async close(): Promise<void> {
-    await Promise.all([...this.#directories.values()].map((hub) => hub.close()));
-    if (!this.#closed) {
-      this.#closed = true;
-      const subscribers = this.#subscribers;
-      this.#subscribers = [];
-      this.#prefilterIDs = undefined;
-      const reason = new AbortError("the client was closed");
-      for (const subscriber of subscribers) subscriber.end(reason, false);
-      this.#connection?.stop({ kind: "released" });
-      this.#wake?.();
-      this.#setState("closed");
-      this.#listeners.clear();
-    }
-    await this.#loopDone;
+    this.#end(new AbortError("the client was closed"));
+    if (this.#root !== this) return this.#links.leave(this);
+    for (const hub of this.#directories.values()) hub.#end(new AbortError("the client was closed"));
+    await this.#links.close();
+  }
+
+  #end(reason: OpencodeError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const subscribers = this.#subscribers;
+    this.#subscribers = [];
+    this.#prefilterIDs = undefined;
+    for (const subscriber of subscribers) subscriber.end(reason, false);
+    this.#setState("closed");
+    this.#listeners.clear();
   }
 
   /** @internal A subscription leaves; the last one out closes the connection. */
@@ -222,17 +216,16 @@ export class EventHub implements SubscriptionHost, FrameSink {
     this.#subscribers.splice(index, 1);
     this.#updatePrefilter();
     if (this.#subscribers.length === 0) {
-      this.#connection?.stop({ kind: "released" });
-      this.#wake?.();
+      this.#links.leave(this);
       this.#setState("closed");
     }
   }
 
-  /** @internal One SSE frame's data from the current connection. */
-  onFrame(data: string): void {
+  /** @internal One SSE frame's data from this project's own stream; `connected` on its `server.connected`. */
+  onFrame(data: string, connected: () => void): void {
     const ids = this.#prefilterIDs;
     if (ids !== undefined && this.#prefilterBudget > 0) {
-      if (!mayConcern(data, ids)) {
+      if (!mayConcern(data, ids, 0)) {
         this.#prefilterBudget = PREFILTER_WINDOW;
         return;
       }
@@ -247,9 +240,25 @@ export class EventHub implements SubscriptionHost, FrameSink {
     const problem = envelopeProblem(value);
     if (problem !== undefined) return this.#skip(problem, data);
     const event = value as Event;
-    const type: string = event.type;
-    if (type === "server.connected") this.#opened();
+    if (event.type === "server.connected") connected();
+    this.deliver(event);
+  }
 
+  /** @internal Whether a global frame may concern a subscriber (the prefilter above, on its payload). */
+  mayConcern(data: string, payloadAt: number): boolean {
+    const ids = this.#prefilterIDs;
+    if (ids === undefined || this.#prefilterBudget <= 0) return true;
+    if (!mayConcern(data, ids, payloadAt)) {
+      this.#prefilterBudget = PREFILTER_WINDOW;
+      return false;
+    }
+    this.#prefilterBudget--;
+    return true;
+  }
+
+  /** @internal One event of this project, to the subscribers that want it. */
+  deliver(event: Event): void {
+    const type: string = event.type;
     const sessionID = sessionOfEvent(event);
     const everyone = type.startsWith("server.");
     let checked = false;
@@ -263,7 +272,7 @@ export class EventHub implements SubscriptionHost, FrameSink {
       if (!checked) {
         // Validated only once someone wants it: most frames of a busy server concern other sessions.
         const invalid = consumedEventProblem(event);
-        if (invalid !== undefined) return this.#skip(invalid, data, type);
+        if (invalid !== undefined) return this.#skip(invalid, JSON.stringify(event), type);
         checked = true;
       }
       delivered = true;
@@ -275,85 +284,24 @@ export class EventHub implements SubscriptionHost, FrameSink {
     if (!delivered) this.#prefilterBudget = PREFILTER_WINDOW;
   }
 
-  /** Connection attempts until no one is subscribed, the client closes, or a failure is terminal. */
-  #run(): void {
-    if (this.#looping) return;
-    this.#looping = true;
-    this.#loopDone = this.#loop();
-  }
-
-  async #loop(): Promise<void> {
-    let attempt = 0;
-    for (;;) {
-      if (this.#closed || this.#subscribers.length === 0) {
-        this.#looping = false;
-        return;
-      }
-      const connection = new EventConnection(this.#transport, this.streamUrl, this.#limits, this.logger, this, this.#probe, this.#query);
-      this.#connection = connection;
-      this.#openedAt = undefined;
-      const end = await connection.run();
-      this.#connection = undefined;
-      if (end.kind === "released" || this.#closed || this.#subscribers.length === 0) {
-        attempt = 0;
-        continue;
-      }
-
-      const error = endError(end);
-      this.#failure = error;
-      if (!error.retryable || (!this.#everOpened && neverReachable(error))) {
-        this.#giveUp(error);
-        continue;
-      }
-      // A connection that stayed open a while was healthy: start the backoff over.
-      if (this.#openedAt !== undefined && Date.now() - this.#openedAt >= this.#backoff.maxMs) attempt = 0;
-      const delay = backoffMs(attempt++, this.#backoff);
-      this.#setState("reconnecting");
-      this.logger.info?.(`event stream: ${error.message}; reconnecting in ${delay} ms`, { attempt });
-      await this.#pause(delay);
-    }
-  }
-
-  /** Any answer from the server within `withinMs` (a request's, else a health check's) means it is there. */
-  readonly #probe = async (withinMs: number): Promise<boolean> => {
-    const transport = this.#transport;
-    if (Date.now() - transport.lastAnswerAt < withinMs) return true;
-    try {
-      await transport.request("get", "/global/health", { timeoutMs: withinMs, maxRetries: 0 });
-      return true;
-    } catch (error) {
-      // An error status is an answer too: a server without the route is still there.
-      return error instanceof APIError;
-    }
-  };
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#wake = undefined;
-        resolve();
-      }, ms);
-      this.#wake = () => {
-        clearTimeout(timer);
-        this.#wake = undefined;
-        resolve();
-      };
-    });
-  }
-
-  #opened(): void {
-    this.#connection?.opened();
+  /** @internal The connection is open (again). */
+  linkOpened(): void {
     if (this.#current === "open") return;
-    this.#openedAt = Date.now();
-    this.#everOpened = true;
     this.#failure = undefined;
     this.#setState("open");
     // A copy: listeners run inside and may close subscriptions.
     for (const subscriber of this.#subscribers.slice()) subscriber.opened();
   }
 
-  #giveUp(error: OpencodeError): void {
-    this.logger.info?.(`event stream: ${error.message}; not reconnecting`);
+  /** @internal The connection's state changed. */
+  linkState(state: ConnectionState, failure?: OpencodeError): void {
+    if (failure !== undefined) this.#failure = failure;
+    this.#setState(state);
+  }
+
+  /** @internal The connection will not be opened again for this project: every subscriber is told why. */
+  linkFailed(error: OpencodeError): void {
+    this.#failure = error;
     const subscribers = this.#subscribers;
     this.#subscribers = [];
     this.#prefilterIDs = undefined;
@@ -403,38 +351,39 @@ export class EventHub implements SubscriptionHost, FrameSink {
   }
 }
 
-function endError(end: Exclude<ConnectionEnd, { kind: "released" }>): OpencodeError {
-  return end.kind === "ended" ? new StreamError("the server ended the event stream", true) : end.error;
+function linkSettings(options: EventHubOptions): LinkSettings {
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  return {
+    limits: {
+      idleTimeoutMs,
+      openTimeoutMs: Math.min(options.openTimeoutMs ?? 4_000, idleTimeoutMs),
+      maxFrameChars: options.maxFrameChars ?? DEFAULT_MAX_FRAME_CHARS,
+      maxSilenceMs: Math.max(options.maxSilenceMs ?? 4 * idleTimeoutMs, idleTimeoutMs),
+    },
+    backoff: { initialMs: options.reconnectInitialMs ?? 250, maxMs: options.reconnectMaxMs ?? 5_000 },
+  };
 }
 
 /**
  * False only when the frame certainly concerns none of `ids` and is not a `server.*` event, so
  * skipping its JSON.parse is safe: any id anywhere in the text, or an unfamiliar layout, answers true.
  */
-function mayConcern(data: string, ids: readonly string[]): boolean {
+function mayConcern(data: string, ids: readonly string[], at: number): boolean {
   for (let i = 0; i < ids.length; i++) if (data.includes(ids[i]!)) return true;
-  return !typeIsNotServer(data);
+  return !typeIsNotServer(data, at);
 }
 
 /**
- * Reads the type in place when the frame starts the way opencode writes it, `{"id":"…","type":"…`
- * (or `{"type":"…` before 1.14).
+ * Reads the type in place when the event (from `at`: 0, or a global frame's payload) starts the
+ * way opencode writes it, `{"id":"…","type":"…` (or `{"type":"…` before 1.14).
  * In valid JSON a quote followed by `,"type":"` cannot sit inside the id string (its quotes are
  * escaped), so that `type` is the event's own; invalid JSON is dropped either way. Cheaper than
  * searching the frame for `"type":"`.
  */
-function typeIsNotServer(data: string): boolean {
-  // Servers before 1.14 send no id: the frame starts with its type.
-  if (data.startsWith('{"type":"')) return !data.startsWith("server.", 9);
-  if (!data.startsWith('{"id":"')) return false;
-  const idEnd = data.indexOf('"', 7);
+function typeIsNotServer(data: string, at: number): boolean {
+  // Servers before 1.14 send no id: the event starts with its type.
+  if (data.startsWith('{"type":"', at)) return !data.startsWith("server.", at + 9);
+  if (!data.startsWith('{"id":"', at)) return false;
+  const idEnd = data.indexOf('"', at + 7);
   return idEnd !== -1 && data.startsWith(',"type":"', idEnd + 1) && !data.startsWith("server.", idEnd + 10);
-}
-
-/**
- * Nothing listens at the address, or its host does not exist: for a server this client never
- * reached, that is the answer (a wrong URL or port, a server not started), not a reason to wait.
- */
-function neverReachable(error: OpencodeError): boolean {
-  return error instanceof APIConnectionError && !(error instanceof APITimeoutError) && (error.code === "ECONNREFUSED" || error.code === "ENOTFOUND");
 }

@@ -27,7 +27,8 @@ export type EventOf<T extends EventType> = Extract<Event, { type: T }>;
 
 /**
  * - `connecting`: the first attempt of a connection is under way.
- * - `open`: HTTP 200 and the server's first `server.connected` frame were seen.
+ * - `open`: HTTP 200 and the server's first `server.connected` frame were seen (on `/global/event`,
+ *   once it also carried a project event or settled: see `link.ts`).
  * - `reconnecting`: a connection dropped, stalled, ended or failed, and another is being
  *   attempted (possibly after a backoff wait).
  * - `closed`: no connection and none being attempted: no subscribers, a terminal failure

@@ -48,9 +48,13 @@ const providers = fits(
 
 const health = fits((value) => isRecord(value) && typeof value["version"] === "string", "the server's health ({ healthy, version })");
 
+/** `GET /path`: the project's directories; `directory` is how global event frames name the project. */
+const paths = fits((value) => isRecord(value) && typeof value["directory"] === "string", "the project's paths ({ directory, … })");
+
 /** By operation: method and the spec's path template. */
 const SHAPES: Readonly<Record<string, Shape>> = {
   "GET /global/health": health,
+  "GET /path": paths,
   "POST /session": session,
   "GET /session": sessions,
   "GET /session/status": statuses,

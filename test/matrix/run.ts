@@ -20,7 +20,7 @@ const VERSIONS = ["1.2.27", "1.3.2", "1.14.41", "1.15.13", "1.17.19", "1.18.33"]
  * The files that start real servers and exercise what differs between versions: requests and auth,
  * the event stream, turns (text, reasoning, tools, queued prompts, abort, provider errors, cut
  * streams; sub-agents, questions, compaction, a stop from a second client, lost permissions),
- * network faults, a restart, startServer itself, secrets kept out of its errors, and session views
+ * network faults, a restart, one connection across projects (`/global/event`), startServer itself, secrets kept out of its errors, and session views
  * (history paging, live turns from other clients, cuts, requests, revert, restart).
  */
 const E2E_FILES = [
@@ -32,6 +32,7 @@ const E2E_FILES = [
   "test/e2e/restart.test.ts",
   "test/e2e/load.test.ts",
   "test/events/e2e.test.ts",
+  "test/events/global-routing.test.ts",
   "test/server/start-server.test.ts",
   "test/security/credentials.test.ts",
   "test/views/session-view.test.ts",
