@@ -12,6 +12,7 @@
 import { AbortError, APIConnectionError, APIError, APITimeoutError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import { backoffMs, type Backoff } from "../http/retry.js";
+import { NotOpencodeError, ServerInfo, UnsupportedServerError } from "../http/server-version.js";
 import type { Transport } from "../http/transport.js";
 import { EVENT_PATH, EventConnection, GLOBAL_EVENT_PATH, type ConnectionEnd, type ConnectionLimits, type FrameSink } from "./connection.js";
 import { envelopeProblem } from "./schemas.js";
@@ -281,7 +282,7 @@ class StreamLink implements FrameSink {
       }
       this.#setState(this.#state, error);
       if (!error.retryable || (!this.#everOpened && neverReachable(error))) {
-        this.#giveUp(error);
+        this.#giveUp(this.#everOpened ? error : await this.#explain(error));
         continue;
       }
       // A connection that stayed open a while was healthy: start the backoff over.
@@ -360,6 +361,19 @@ class StreamLink implements FrameSink {
       hubs.splice(index, 1);
       if (hubs.length === 0) this.#routes.delete(directory);
     }
+  }
+
+  /**
+   * A stream that never opened and will not be retried (a 404, a page that is no event stream):
+   * when the base URL is no opencode 1.x server at all, that is the error worth reporting.
+   */
+  async #explain(error: OpencodeError): Promise<OpencodeError> {
+    try {
+      await new ServerInfo(this.#transport).health({ timeoutMs: this.#limits.openTimeoutMs, maxRetries: 0 });
+    } catch (verdict) {
+      if (verdict instanceof NotOpencodeError || verdict instanceof UnsupportedServerError) return verdict;
+    }
+    return error;
   }
 
   /** Any answer from the server within `withinMs` (a request's, else a health check's) means it is there. */
