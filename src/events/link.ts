@@ -9,7 +9,7 @@
 // Each connection is a loop of attempts: reconnect with capped backoff after drops, stalls (an
 // opening that hangs included) and clean ends; give up (every subscriber told why) on 401/403/404.
 
-import { AbortError, APIConnectionError, APIError, APITimeoutError, StreamError, type OpencodeError } from "../http/errors.js";
+import { AbortError, APIConnectionError, APIError, APITimeoutError, NotFoundError, StreamError, type OpencodeError } from "../http/errors.js";
 import type { Logger } from "../http/logger.js";
 import { backoffMs, type Backoff } from "../http/retry.js";
 import { NotOpencodeError, ServerInfo, UnsupportedServerError } from "../http/server-version.js";
@@ -152,7 +152,9 @@ class StreamLink implements FrameSink {
     if (!this.#looping) {
       this.#setState("connecting");
       this.#looping = true;
-      this.#loopDone = this.#loop();
+      // From the next microtask: projects joined in the same tick (views opened together) share
+      // the first attempt, instead of a scoped stream opened only to be replaced by the global one.
+      this.#loopDone = Promise.resolve().then(() => this.#loop());
     } else if (mode?.kind === "global") {
       hub.linkState(this.#state === "open" ? "connecting" : this.#state);
       if (this.#state === "open") void this.#admit(hub, this.#connection!);
@@ -282,7 +284,7 @@ class StreamLink implements FrameSink {
       }
       this.#setState(this.#state, error);
       if (!error.retryable || (!this.#everOpened && neverReachable(error))) {
-        this.#giveUp(this.#everOpened ? error : await this.#explain(error));
+        this.#giveUp(!this.#everOpened && (error instanceof NotFoundError || error instanceof StreamError) ? await this.#explain(error) : error);
         continue;
       }
       // A connection that stayed open a while was healthy: start the backoff over.

@@ -158,3 +158,16 @@ it("a project whose directory the server refuses fails only that project's subsc
   expect(transport.streams.filter((s) => s.path === "/global/event")).toHaveLength(1);
   await hub.close();
 });
+
+it("projects followed in the same tick (views opened together) go straight to one global stream", async () => {
+  const transport = new ProjectsTransport(canonicalOf);
+  const hub = new EventHub(transport);
+  const subscriptions = [hub.subscribe(), hub.forDirectory("/work/lib").subscribe(), hub.forDirectory("/work/docs").subscribe()];
+  await until(() => transport.streams.length > 0);
+  const global = transport.latest("/global/event");
+  global.write({ payload: { type: "server.connected", properties: {} } });
+  global.write({ directory: "/work/app", payload: created("ses_app") });
+  await Promise.all(subscriptions.map((s) => s.ready));
+  expect(transport.streams.map((s) => s.path)).toEqual(["/global/event"]);
+  await hub.close();
+});
