@@ -109,6 +109,9 @@ export class EventLinks {
 /** How long a global stream that carries no project event yet is given to subscribe (see `StreamLink.#opened`). */
 const GLOBAL_SETTLE_MS = 300;
 
+/** Parsed-anyway global frames after which the text checks pause (see `StreamLink.#prerouteBudget`). */
+const PREROUTE_WINDOW = 64;
+
 /** How the current attempt reads: one project's scoped stream, or every project's. */
 type Mode = { kind: "scoped"; hub: LinkedHub } | { kind: "global" };
 
@@ -124,6 +127,10 @@ class StreamLink implements FrameSink {
   #mode: Mode | undefined;
   /** In global mode: the hubs admitted on the open connection, by canonical directory. */
   readonly #routes = new Map<string, LinkedHub[]>();
+  /** The same lists by how a frame of the project begins, `{"directory":"…",` (see `#routeOf`). */
+  readonly #openings = new Map<string, LinkedHub[]>();
+  /** Global frames the text checks may still examine before they pause; each frame they spare a parse refills it. */
+  #prerouteBudget = PREROUTE_WINDOW;
   #state: ConnectionState = "closed";
   #connection: EventConnection | undefined;
   #openedAt: number | undefined;
@@ -185,6 +192,7 @@ class StreamLink implements FrameSink {
     const hubs = this.#hubs;
     this.#hubs = [];
     this.#routes.clear();
+    this.#openings.clear();
     this.#connection?.stop({ kind: "released" });
     this.#wake?.();
     this.#state = "closed";
@@ -202,15 +210,17 @@ class StreamLink implements FrameSink {
 
   #onGlobalFrame(data: string): void {
     // Frames of projects no hub follows, and frames certainly for no subscriber, are not parsed.
-    const layout = globalLayout(data);
-    if (this.#settling !== undefined && layout?.directory !== undefined) this.#live();
-    if (layout !== undefined && layout.directory !== undefined) {
-      if (data.startsWith('{"type":"sync"', layout.payloadAt)) return;
-      const hubs = this.#routes.get(layout.directory);
-      if (hubs === undefined) return;
+    // Like the hubs' prefilter, the text checks pause while every frame is parsed anyway.
+    const route = this.#prerouteBudget > 0 ? this.#routeOf(data) : undefined;
+    if (route !== undefined) {
+      // A project's event: the subscription delivers (see `#opened`).
+      if (this.#settling !== undefined) this.#live();
+      if (route === null || data.startsWith('{"type":"sync"', route.payloadAt)) return this.#refillPreroute();
       let wanted = false;
-      for (const hub of hubs) if (hub.mayConcern(data, layout.payloadAt)) wanted = true;
-      if (!wanted) return;
+      const hubs = route.hubs;
+      for (let i = 0; i < hubs.length; i++) if (hubs[i]!.mayConcern(data, route.payloadAt)) wanted = true;
+      if (!wanted) return this.#refillPreroute();
+      this.#prerouteBudget--;
     }
     let value: unknown;
     try {
@@ -221,7 +231,7 @@ class StreamLink implements FrameSink {
     if (typeof value !== "object" || value === null || Array.isArray(value)) return this.#skip("not a JSON object", data);
     const { directory, payload } = value as { directory?: unknown; payload?: unknown };
     // `sync` payloads repeat the bus events in another form (1.18+).
-    if ((payload as { type?: unknown } | null)?.type === "sync") return;
+    if ((payload as { type?: unknown } | null)?.type === "sync") return this.#refillPreroute();
     const problem = envelopeProblem(payload);
     if (problem !== undefined) return this.#skip(`its payload has ${problem}`, data);
     const event = payload as Event;
@@ -234,9 +244,11 @@ class StreamLink implements FrameSink {
       for (const hubs of this.#routes.values()) for (const hub of hubs) hub.deliver(event);
       return;
     }
-    const hubs = this.#routes.get(directory);
-    if (hubs === undefined) return;
-    for (const hub of hubs.slice()) {
+    const routed = this.#routes.get(directory);
+    if (routed === undefined) return this.#refillPreroute();
+    // A copy when several: a subscriber that overflows leaves inside `deliver`.
+    const hubs = routed.length === 1 ? routed : routed.slice();
+    for (const hub of hubs) {
       hub.deliver(event);
       // On its own stream the project's disposal ends the stream, and the reconnect is a gap for
       // its subscribers (a running tool will never finish; a view re-reads): the same here.
@@ -259,6 +271,7 @@ class StreamLink implements FrameSink {
       const mode: Mode = this.#hubs.length === 1 ? { kind: "scoped", hub: this.#hubs[0]! } : { kind: "global" };
       this.#mode = mode;
       this.#routes.clear();
+      this.#openings.clear();
       this.#openedAt = undefined;
       let end: ConnectionEnd;
       if (mode.kind === "global") {
@@ -350,10 +363,38 @@ class StreamLink implements FrameSink {
     hub.linkOpened();
   }
 
+  /** A frame was (or could have been) spared its parse: the text checks run again. */
+  #refillPreroute(): void {
+    this.#prerouteBudget = PREROUTE_WINDOW;
+  }
+
+  /**
+   * Where a global frame goes, read from its text when it starts the way opencode writes it: the
+   * hubs of its project and where its payload starts, `null` for a project no hub follows,
+   * undefined when only a full parse can tell (another layout, the connection's own frames).
+   * Each routed project's opening, `{"directory":"…",`, is compared in place; only a frame that
+   * matches none has its directory decoded, so an escaping unlike `JSON.stringify`'s still routes.
+   */
+  #routeOf(data: string): { hubs: readonly LinkedHub[]; payloadAt: number } | null | undefined {
+    if (!data.startsWith('{"directory":"')) return undefined;
+    for (const [opening, hubs] of this.#openings) {
+      if (!data.startsWith(opening)) continue;
+      const payloadAt = payloadStart(data, opening.length - 1);
+      return payloadAt === -1 ? undefined : { hubs, payloadAt };
+    }
+    const layout = globalLayout(data);
+    if (layout === undefined || layout.directory === undefined) return undefined;
+    const hubs = this.#routes.get(layout.directory);
+    return hubs === undefined ? null : { hubs, payloadAt: layout.payloadAt };
+  }
+
   #route(hub: LinkedHub, directory: string): void {
     const hubs = this.#routes.get(directory);
-    if (hubs === undefined) this.#routes.set(directory, [hub]);
-    else if (!hubs.includes(hub)) hubs.push(hub);
+    if (hubs === undefined) {
+      const routed = [hub];
+      this.#routes.set(directory, routed);
+      this.#openings.set(`{"directory":${JSON.stringify(directory)},`, routed);
+    } else if (!hubs.includes(hub)) hubs.push(hub);
   }
 
   #unroute(hub: LinkedHub): void {
@@ -361,7 +402,9 @@ class StreamLink implements FrameSink {
       const index = hubs.indexOf(hub);
       if (index === -1) continue;
       hubs.splice(index, 1);
-      if (hubs.length === 0) this.#routes.delete(directory);
+      if (hubs.length > 0) continue;
+      this.#routes.delete(directory);
+      this.#openings.delete(`{"directory":${JSON.stringify(directory)},`);
     }
   }
 
@@ -449,6 +492,7 @@ class StreamLink implements FrameSink {
     const hubs = this.#hubs;
     this.#hubs = [];
     this.#routes.clear();
+    this.#openings.clear();
     this.#state = "closed";
     for (const hub of hubs) hub.linkFailed(error);
   }
@@ -487,14 +531,9 @@ export function globalLayout(data: string): { directory: string | undefined; pay
   if (!data.startsWith('{"directory":"')) return undefined;
   const directoryEnd = stringEnd(data, 14);
   if (directoryEnd === -1) return undefined;
+  const payloadAt = payloadStart(data, directoryEnd + 1);
+  if (payloadAt === -1) return undefined;
   const literal = data.slice(14, directoryEnd);
-  let at = directoryEnd + 1;
-  if (data.startsWith(',"project":"', at)) {
-    const projectEnd = stringEnd(data, at + 12);
-    if (projectEnd === -1) return undefined;
-    at = projectEnd + 1;
-  }
-  if (!data.startsWith(',"payload":', at)) return undefined;
   let directory = literal;
   if (literal.includes("\\")) {
     try {
@@ -503,7 +542,17 @@ export function globalLayout(data: string): { directory: string | undefined; pay
       return undefined;
     }
   }
-  return { directory, payloadAt: at + 11 };
+  return { directory, payloadAt };
+}
+
+/** After the directory (at `at`, its closing quote's next index): `[,"project":"…"],"payload":` → where the payload starts, or -1. */
+function payloadStart(data: string, at: number): number {
+  if (data.startsWith(',"project":"', at)) {
+    const projectEnd = stringEnd(data, at + 12);
+    if (projectEnd === -1) return -1;
+    at = projectEnd + 1;
+  }
+  return data.startsWith(',"payload":', at) ? at + 11 : -1;
 }
 
 /** Index of the quote closing the JSON string whose contents start at `from`, or -1. */

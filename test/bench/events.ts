@@ -24,6 +24,8 @@ interface Consumer {
   filtered: boolean;
   /** Our consumer over an injected fetch (the browser/Deno/Bun/worker path) instead of undici. */
   fetch?: boolean;
+  /** Reads `/global/event` (a client following two projects) and counts the project's events. */
+  global?: boolean;
 }
 
 // `ours` joins once the SDK's event layer exists; until then the benchmark runs without it.
@@ -33,6 +35,8 @@ const CONSUMERS: Consumer[] = [
   { name: "ours-fetch", file: new URL("consumers/ours.ts", import.meta.url), filtered: false, fetch: true },
   { name: "official", file: new URL("consumers/official.ts", import.meta.url), filtered: false },
   { name: "floor", file: new URL("consumers/floor.ts", import.meta.url), filtered: false },
+  { name: "ours-global", file: new URL("consumers/ours.ts", import.meta.url), filtered: false, global: true },
+  { name: "floor-global", file: new URL("consumers/floor.ts", import.meta.url), filtered: false, global: true },
 ];
 
 type RunOutcome = ({ status: "ok" } & ConsumerResult) | { status: "timeout" };
@@ -173,6 +177,10 @@ function runConsumer(consumer: Consumer, payload: StreamPayload, url: string, ti
       }
     : { url, username: BENCH_USERNAME, password: BENCH_PASSWORD, expected: payload.events, lastID: payload.lastID };
   if (consumer.fetch) run.transport = "fetch";
+  if (consumer.global) {
+    run.global = { otherProject: "/bench/other" };
+    run.expected -= 1; // the connection's own server.connected belongs to no project
+  }
   const where = `${consumer.name} on ${payload.shape}`;
 
   return new Promise((resolve, reject) => {
@@ -261,6 +269,8 @@ const RATIO_PAIRS = [
   ["ours", "floor"],
   ["ours-fetch", "floor"],
   ["official", "floor"],
+  ["ours-global", "floor-global"],
+  ["ours-global", "floor"],
 ] as const;
 
 interface Ratio {

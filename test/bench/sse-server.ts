@@ -1,6 +1,8 @@
 // Synthetic opencode-shaped `GET /event` server for the event-stream benchmark: one pre-built
 // byte stream per shape (`server.connected`, then the shape's events, then end), written as fast
-// as the consumer reads and no faster.
+// as the consumer reads and no faster. `GET /global/event` serves the same events as a client
+// following several projects reads them: each wrapped as `{directory, project, payload}` (the
+// connection's own `server.connected` as `{payload}`), with `GET /path` naming the project.
 //
 // The whole stream is built once, before any timing, and written as slices of that one buffer, so
 // the server costs the same for every consumer and only the client's work differs between runs.
@@ -21,6 +23,8 @@ export type Shape = (typeof SHAPES)[number];
 export interface StreamPayload {
   shape: Shape;
   bytes: Buffer;
+  /** The same events as `/global/event` frames, all of them in the project `BENCH_PROJECT`. */
+  globalBytes: Buffer;
   /** Every event, `server.connected` included. */
   events: number;
   lastID: string;
@@ -30,6 +34,8 @@ export interface StreamPayload {
 
 export const BENCH_USERNAME = "opencode";
 export const BENCH_PASSWORD = "bench-password";
+/** The project every event of the global stream belongs to (what `GET /path` names without a directory). */
+export const BENCH_PROJECT = "/bench/project";
 
 // Four sessions interleaved, as when several turns stream at once: a session filter has 3/4 of
 // the stream to skip.
@@ -77,15 +83,23 @@ function frame(event: Event): string {
   return `data: ${JSON.stringify(event)}\n\n`;
 }
 
+/** The event as opencode 1.18 writes it on `/global/event`. */
+function globalFrame(event: Event, directory: string | undefined): string {
+  const wrapped = directory === undefined ? { payload: event } : { directory, project: "global", payload: event };
+  return `data: ${JSON.stringify(wrapped)}\n\n`;
+}
+
 export function buildPayload(shape: Shape): StreamPayload {
   const sessions = Array.from({ length: SESSIONS }, (_, s) => fakeID("ses", s));
   const messages = sessions.map((_, s) => fakeID("msg", s));
   const connected: ServerConnected = { id: fakeID("evt", 0), type: "server.connected", properties: {} };
   const frames: string[] = [frame(connected)];
+  const globalFrames: string[] = [globalFrame(connected, undefined)];
   const ids: { id: string; session: number }[] = [{ id: connected.id, session: -1 }];
 
   const push = (event: PartDelta | PartUpdated, session: number): void => {
     frames.push(frame(event));
+    globalFrames.push(globalFrame(event, BENCH_PROJECT));
     ids.push({ id: event.id, session });
   };
 
@@ -139,6 +153,7 @@ export function buildPayload(shape: Shape): StreamPayload {
   return {
     shape,
     bytes: Buffer.from(frames.join(""), "utf8"),
+    globalBytes: Buffer.from(globalFrames.join(""), "utf8"),
     events: ids.length,
     lastID: ids[ids.length - 1]!.id,
     filter: { sessionID: sessions[0]!, events: ofFilter.length, lastID: ofFilter[ofFilter.length - 1]!.id },
@@ -147,7 +162,7 @@ export function buildPayload(shape: Shape): StreamPayload {
 
 export interface SseServer {
   url: string;
-  /** `GET /event` requests served so far; a consumer that reconnects re-reads the stream. */
+  /** `GET /event` and `GET /global/event` requests served so far; a consumer that reconnects re-reads the stream. */
   connections(): number;
   close(): Promise<void>;
 }
@@ -157,13 +172,12 @@ const SLICE = 64 * 1024;
 
 export async function startSseServer(payload: StreamPayload): Promise<SseServer> {
   const expectedAuth = `Basic ${Buffer.from(`${BENCH_USERNAME}:${BENCH_PASSWORD}`).toString("base64")}`;
-  // The first frame goes out on its own, as opencode flushes `server.connected` at once.
-  const firstFrameEnd = payload.bytes.indexOf("\n\n") + 2;
   let connections = 0;
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://bench").pathname;
-    if (req.method !== "GET" || path !== "/event") {
+    const url = new URL(req.url ?? "/", "http://bench");
+    const bytes = url.pathname === "/event" ? payload.bytes : url.pathname === "/global/event" ? payload.globalBytes : undefined;
+    if (req.method !== "GET" || (bytes === undefined && url.pathname !== "/path")) {
       res.writeHead(404).end();
       return;
     }
@@ -171,15 +185,21 @@ export async function startSseServer(payload: StreamPayload): Promise<SseServer>
       res.writeHead(401, { "www-authenticate": "Basic" }).end();
       return;
     }
+    if (bytes === undefined) {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ directory: url.searchParams.get("directory") ?? BENCH_PROJECT }));
+      return;
+    }
     connections++;
     res.socket?.setNoDelay(true);
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    res.write(payload.bytes.subarray(0, firstFrameEnd));
+    // The first frame goes out on its own, as opencode flushes `server.connected` at once.
+    const firstFrameEnd = bytes.indexOf("\n\n") + 2;
+    res.write(bytes.subarray(0, firstFrameEnd));
     let offset = firstFrameEnd;
     const pump = (): void => {
-      while (offset < payload.bytes.length) {
-        const end = Math.min(offset + SLICE, payload.bytes.length);
-        const flushed = res.write(payload.bytes.subarray(offset, end));
+      while (offset < bytes.length) {
+        const end = Math.min(offset + SLICE, bytes.length);
+        const flushed = res.write(bytes.subarray(offset, end));
         offset = end;
         if (!flushed) {
           res.once("drain", pump);

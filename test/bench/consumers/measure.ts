@@ -16,6 +16,11 @@ export interface ConsumerRun {
   sessionID?: string;
   /** Our consumer only: "fetch" injects the global fetch instead of the Node default transport. */
   transport?: "fetch";
+  /**
+   * Read `/global/event` as a client following two projects does (`otherProject` is the second,
+   * which has no events); only project events count, not the connection's `server.connected`.
+   */
+  global?: { otherProject: string };
 }
 
 export interface ConsumerResult {

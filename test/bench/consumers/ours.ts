@@ -2,7 +2,8 @@
 // (eventsource-parser, compiled checks on the events the SDK consumes) — optionally filtered to one
 // session, as a turn subscribes. It loads the Node build, as Node users get it (undici
 // `dispatcher.request`); with `fetch` in the run it injects Node's global fetch instead, the
-// WHATWG path browsers, Deno, Bun and workers take.
+// WHATWG path browsers, Deno, Bun and workers take. With `global` it also follows a second project,
+// so the one connection is `/global/event`, routed by directory.
 
 import { createClient } from "../../../src/node.js";
 import { measure } from "./measure.js";
@@ -19,9 +20,11 @@ await measure(async (run, counter) => {
   });
   try {
     const events = client.events.subscribe(run.sessionID === undefined ? {} : { sessionID: run.sessionID });
+    const other = run.global === undefined ? undefined : client.events.forDirectory(run.global.otherProject).subscribe();
     for await (const event of events) {
       if (counter.see(event)) break;
     }
+    other?.close();
   } finally {
     await client.close();
   }
