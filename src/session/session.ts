@@ -254,7 +254,7 @@ export class Session {
 
   /** A handle of this one's class for another session: the client's handles (with `watch`) make their own kind. */
   private sibling(id: string, info: SessionInfo): this {
-    const Handle = this.constructor as new (deps: SessionDeps, id: string, info?: SessionInfo) => this;
+    const Handle = this.constructor as SessionClass<this>;
     return new Handle(this.deps, id, info);
   }
 
@@ -274,32 +274,32 @@ export class Session {
   }
 }
 
-/** What `Sessions` hands out for a session id (and, when read, its record). */
-export type SessionFactory<S extends Session> = (id: string, info?: SessionInfo) => S;
+/** `Session` or a class built on it (the client's, with `watch`). */
+export type SessionClass<S extends Session> = new (deps: SessionDeps, id: string, info?: SessionInfo) => S;
 
-/** `client.session`: creates, lists and names sessions, handing out handles `handle` makes. */
-export class Sessions<S extends Session = Session> {
+/** `client.session`: creates, lists and names sessions, handing out handles of class `Handle`. */
+export class Sessions<S extends Session> {
   protected readonly deps: SessionDeps;
-  readonly #handle: SessionFactory<S>;
+  readonly #Handle: SessionClass<S>;
 
-  constructor(deps: SessionDeps, handle: SessionFactory<S>) {
+  constructor(deps: SessionDeps, Handle: SessionClass<S>) {
     this.deps = deps;
-    this.#handle = handle;
+    this.#Handle = Handle;
   }
 
   async create(body: CreateBody = {}, options?: CallOptions): Promise<S> {
     const info = await this.deps.request("post", "/session", { ...options, body });
     this.deps.catchUp.remember(info);
-    return this.#handle(info.id, info);
+    return new this.#Handle(this.deps, info.id, info);
   }
 
   /** A handle for an existing session id; sends no request. */
   get(id: string): S {
-    return this.#handle(id);
+    return new this.#Handle(this.deps, id);
   }
 
   async list(options?: CallOptions): Promise<S[]> {
     const infos = await this.deps.request("get", "/session", { ...options });
-    return infos.map((info) => this.#handle(info.id, info));
+    return infos.map((info) => new this.#Handle(this.deps, info.id, info));
   }
 }

@@ -18,7 +18,7 @@ export class Session extends base.Session {
 
 export class Sessions extends base.Sessions<Session> {
   constructor(deps: base.SessionDeps) {
-    super(deps, (id, info) => new Session(deps, id, info));
+    super(deps, Session);
   }
 
   /** A live list of the project's sessions and open requests (`directory` default: the client's). */
