@@ -1,9 +1,9 @@
-// The shell every view shares: it subscribes on its directory's event stream, runs a `LiveStore`
-// (reduce, re-read at open and after gaps, coalesced notifications) and hands out snapshots that
-// stay the same object until the state changes. A view adds only what differs: what it reads, how
-// it reduces, and what its snapshot holds.
+// The shell every view shares: on the view's subscription to its directory's event stream it runs
+// a `LiveStore` (reduce, re-read at open and after gaps, coalesced notifications) and hands out
+// snapshots that stay the same object until the state changes. A view adds only what differs:
+// what it subscribes to and reads, how it reduces, and what its snapshot holds.
 
-import type { EventHub } from "../events/hub.js";
+import type { EventHub, SubscribeOptions } from "../events/hub.js";
 import type { EventSubscription } from "../events/subscription.js";
 import type { Event, StreamGap } from "../events/types.js";
 import type { OpencodeError } from "../http/errors.js";
@@ -19,25 +19,29 @@ export interface ViewDeps {
   logger: Logger;
 }
 
-/** The event stream of a view's project: the client's own, or another directory's. */
-export function hubOf(deps: ViewDeps, directory: string | undefined): EventHub {
-  return directory === undefined ? deps.events : deps.events.forDirectory(directory);
-}
-
 export abstract class LiveView<S, Snapshot> {
+  protected readonly deps: ViewDeps;
+  /** The `directory` query of the view's requests: set when it watches another project than the client's. */
+  protected readonly query: { directory: string } | undefined;
+  /** The view's subscription on its project's stream (a session view follows sub-agent sessions on it). */
+  protected readonly subscription: EventSubscription<Event | StreamGap>;
   readonly #store: LiveStore<S>;
   #snapshot: Snapshot | undefined;
   /** What the current snapshot was built from. */
   #built: { state: S; error: OpencodeError | undefined } | undefined;
 
-  protected constructor(subscription: EventSubscription<Event | StreamGap>, initial: S, logger: Logger) {
+  protected constructor(deps: ViewDeps, directory: string | undefined, filter: Pick<SubscribeOptions, "sessionID" | "children">, initial: S) {
+    this.deps = deps;
+    this.query = directory === undefined ? undefined : { directory };
+    const hub = directory === undefined ? deps.events : deps.events.forDirectory(directory);
+    this.subscription = hub.subscribe({ ...filter, gaps: true });
     this.#store = new LiveStore<S>({
-      subscription,
+      subscription: this.subscription,
       initial,
       reduce: (state, event) => this.reduce(state, event),
       read: (signal, reason) => this.read(signal, reason),
       stale: (state) => this.stale(state),
-      logger,
+      logger: deps.logger,
     });
   }
 

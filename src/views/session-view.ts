@@ -6,11 +6,10 @@
 
 import type { components } from "../../generated/opencode.js";
 import type { EventHub } from "../events/hub.js";
-import type { EventSubscription } from "../events/subscription.js";
 import type { Event, StreamGap } from "../events/types.js";
 import type { OpencodeError } from "../http/errors.js";
 import type { SessionInfo, StoredMessage } from "../session/session.js";
-import { LiveView, hubOf, type ViewDeps } from "./live-view.js";
+import { LiveView, type ViewDeps } from "./live-view.js";
 import {
   contextUsage,
   initialSessionState,
@@ -63,28 +62,21 @@ type Query = { directory: string } | undefined;
 
 export class SessionView extends LiveView<SessionViewState, SessionSnapshot> {
   readonly sessionID: string;
-  readonly #deps: ViewDeps;
   readonly #history: number;
-  readonly #query: Query;
-  readonly #subscription: EventSubscription<Event | StreamGap>;
   /** Where `loadOlder` continues: the server's cursor past the oldest loaded message. */
   #cursor: string | undefined;
   /** The server pages with `X-Next-Cursor` (1.14 on); older ones answer `limit` only. */
   #cursorsSeen = false;
 
-  private constructor(deps: ViewDeps, sessionID: string, options: WatchOptions, subscription: EventSubscription<Event | StreamGap>) {
-    super(subscription, initialSessionState(sessionID), deps.logger);
+  private constructor(deps: ViewDeps, sessionID: string, options: WatchOptions) {
+    super(deps, options.directory, { sessionID, children: true }, initialSessionState(sessionID));
     this.sessionID = sessionID;
-    this.#deps = deps;
     this.#history = Math.max(1, options.history ?? DEFAULT_HISTORY);
-    this.#query = options.directory === undefined ? undefined : { directory: options.directory };
-    this.#subscription = subscription;
   }
 
   /** @internal Opens the stream, then reads the first page and everything else the snapshot shows. */
   static open(deps: ViewDeps, sessionID: string, options: WatchOptions = {}): Promise<SessionView> {
-    const subscription = hubOf(deps, options.directory).subscribe({ sessionID, children: true, gaps: true });
-    return new SessionView(deps, sessionID, options, subscription).start();
+    return new SessionView(deps, sessionID, options).start();
   }
 
   /** Pages `count` older messages in before the loaded ones; `get().hasOlder` says whether more exist. */
@@ -126,8 +118,8 @@ export class SessionView extends LiveView<SessionViewState, SessionSnapshot> {
    * requests, todos, sub-sessions (and, at open, the models' context windows).
    */
   protected override async read(signal: AbortSignal, reason: "open" | "gap"): Promise<(state: SessionViewState) => SessionViewState> {
-    const query = this.#query;
-    const request = this.#deps.request;
+    const query = this.query;
+    const request = this.deps.request;
     const loaded = this.state.messages.size;
     const [info, statuses, page, permissions, questions, todos, children, limits] = await Promise.all([
       request("get", "/session/{sessionID}", { path: { sessionID: this.sessionID }, query, signal }),
@@ -137,11 +129,11 @@ export class SessionView extends LiveView<SessionViewState, SessionSnapshot> {
       request("get", "/question", { query, signal }),
       request("get", "/session/{sessionID}/todo", { path: { sessionID: this.sessionID }, query, signal }),
       this.#children(signal),
-      reason === "open" ? modelLimits(this.#deps, query) : undefined,
+      reason === "open" ? modelLimits(this.deps, query) : undefined,
     ]);
     // After a gap the window may start later (new messages): the cursor past the oldest loaded one still holds.
     if (reason === "open" || this.#cursor === undefined) this.#cursor = page.cursor;
-    for (const child of children) this.#subscription.follow(child);
+    for (const child of children) this.subscription.follow(child);
     const sync: SessionSync = {
       info,
       status: statuses[this.sessionID] ?? { type: "idle" },
@@ -158,9 +150,9 @@ export class SessionView extends LiveView<SessionViewState, SessionSnapshot> {
 
   async #page(limit: number, signal: AbortSignal, before?: string): Promise<Page> {
     let cursor: string | undefined;
-    const messages = await this.#deps.request("get", "/session/{sessionID}/message", {
+    const messages = await this.deps.request("get", "/session/{sessionID}/message", {
       path: { sessionID: this.sessionID },
-      query: { limit, ...(before === undefined ? {} : { before }), ...this.#query },
+      query: { limit, ...(before === undefined ? {} : { before }), ...this.query },
       signal,
       onHeaders: (headers) => (cursor = headers["x-next-cursor"] || undefined),
     });
@@ -175,7 +167,7 @@ export class SessionView extends LiveView<SessionViewState, SessionSnapshot> {
     const queue = [this.sessionID];
     for (let lookups = 0; queue.length > 0 && lookups < MAX_CHILD_LOOKUPS; lookups++) {
       const parent = queue.shift()!;
-      const children = await this.#deps.request("get", "/session/{sessionID}/children", { path: { sessionID: parent }, query: this.#query, signal });
+      const children = await this.deps.request("get", "/session/{sessionID}/children", { path: { sessionID: parent }, query: this.query, signal });
       for (const child of children) {
         found.push(child.id);
         queue.push(child.id);

@@ -5,7 +5,7 @@
 import type { Event, StreamGap } from "../events/types.js";
 import type { OpencodeError } from "../http/errors.js";
 import type { SessionInfo } from "../session/session.js";
-import { LiveView, hubOf, type ViewDeps } from "./live-view.js";
+import { LiveView, type ViewDeps } from "./live-view.js";
 import type { PendingRequest, SessionStatus } from "./session-state.js";
 import { initialSessionsState, reduceSessions, syncSessions, type SessionsViewState } from "./sessions-state.js";
 
@@ -33,14 +33,10 @@ const IDLE: SessionStatus = { type: "idle" };
 
 export class SessionsView extends LiveView<SessionsViewState, SessionsSnapshot> {
   readonly directory: string | undefined;
-  readonly #deps: ViewDeps;
-  readonly #query: { directory: string } | undefined;
 
   private constructor(deps: ViewDeps, options: WatchAllOptions) {
-    super(hubOf(deps, options.directory).subscribe({ gaps: true }), initialSessionsState, deps.logger);
+    super(deps, options.directory, {}, initialSessionsState);
     this.directory = options.directory;
-    this.#deps = deps;
-    this.#query = options.directory === undefined ? undefined : { directory: options.directory };
   }
 
   /** @internal */
@@ -53,8 +49,8 @@ export class SessionsView extends LiveView<SessionsViewState, SessionsSnapshot> 
   }
 
   protected override async read(signal: AbortSignal): Promise<() => SessionsViewState> {
-    const { request } = this.#deps;
-    const query = this.#query;
+    const { request } = this.deps;
+    const query = this.query;
     const [sessions, statuses, permissions, questions] = await Promise.all([
       request("get", "/session", { query, signal }),
       request("get", "/session/status", { query, signal }),
