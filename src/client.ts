@@ -13,14 +13,10 @@ import { ServerCatalog } from "./session/catalog.js";
 import { MessageIDs } from "./session/ids.js";
 import { ClientCatchUp } from "./turn/catch-up.js";
 import { SessionMutex } from "./session/mutex.js";
-import { Sessions } from "./session/session.js";
 import type { Turn } from "./turn/turn.js";
 
 import type { PermissionPolicy } from "./turn/permission-policy.js";
-import { installViews } from "./views/index.js";
-
-// `session.watch()` / `client.session.watchAll()` live in the views layer, above the handles.
-installViews();
+import { Sessions } from "./views/handles.js";
 
 /** How long `close()` waits for the server to answer the aborts of the turns still running. */
 const CLOSE_ABORT_MS = 5_000;

@@ -102,8 +102,10 @@ export {
 export type { RawProviderError } from "./turn/errors.js";
 export type { Turn, PromptOptions, PartInput, TurnTiming, TurnOptions } from "./turn/turn.js";
 export type { SubagentDetail } from "./turn/map-event.js";
-export { LONG_CALL_TIMEOUT_MS, type Session, type Sessions, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
+export { LONG_CALL_TIMEOUT_MS, type SessionInfo, type PermissionResponse, type StoredMessage } from "./session/session.js";
 export {
+  type Session,
+  type Sessions,
   SessionView,
   SessionsView,
   type SessionSnapshot,

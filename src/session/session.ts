@@ -40,8 +40,7 @@ export class Session {
   readonly id: string;
   /** The session as the server last described it (undefined for `client.session.get(id)` until `refresh()`). */
   info: SessionInfo | undefined;
-  /** @internal */
-  readonly deps: SessionDeps;
+  protected readonly deps: SessionDeps;
 
   constructor(deps: SessionDeps, id: string, info?: SessionInfo) {
     this.deps = deps;
@@ -157,14 +156,14 @@ export class Session {
   }
 
   /** Copies the session (up to `messageID` when given, else whole) into a new session; resolves with its handle. */
-  async fork(options: CallOptions & { messageID?: string } = {}): Promise<Session> {
+  async fork(options: CallOptions & { messageID?: string } = {}): Promise<this> {
     const { messageID, ...call } = options;
     const info = await this.deps.request("post", "/session/{sessionID}/fork", {
       ...call,
       path: { sessionID: this.id },
       body: messageID === undefined ? {} : { messageID },
     });
-    return new Session(this.deps, info.id, info);
+    return this.sibling(info.id, info);
   }
 
   /** Publishes the session; the link is `info.share.url`. */
@@ -248,9 +247,15 @@ export class Session {
   }
 
   /** Sessions started from this one (sub-agents, forks with a parent), as handles. */
-  async children(options?: CallOptions): Promise<Session[]> {
+  async children(options?: CallOptions): Promise<this[]> {
     const infos = await this.deps.request("get", "/session/{sessionID}/children", { ...options, path: { sessionID: this.id } });
-    return infos.map((info) => new Session(this.deps, info.id, info));
+    return infos.map((info) => this.sibling(info.id, info));
+  }
+
+  /** A handle of this one's class for another session: the client's handles (with `watch`) make their own kind. */
+  private sibling(id: string, info: SessionInfo): this {
+    const Handle = this.constructor as SessionClass<this>;
+    return new Handle(this.deps, id, info);
   }
 
   /** Changes the title (or metadata, permissions, archived time); `info` becomes the server's answer. */
@@ -269,27 +274,32 @@ export class Session {
   }
 }
 
-export class Sessions {
-  /** @internal */
-  readonly deps: SessionDeps;
+/** `Session` or a class built on it (the client's, with `watch`). */
+export type SessionClass<S extends Session> = new (deps: SessionDeps, id: string, info?: SessionInfo) => S;
 
-  constructor(deps: SessionDeps) {
+/** `client.session`: creates, lists and names sessions, handing out handles of class `Handle`. */
+export class Sessions<S extends Session> {
+  protected readonly deps: SessionDeps;
+  readonly #Handle: SessionClass<S>;
+
+  constructor(deps: SessionDeps, Handle: SessionClass<S>) {
     this.deps = deps;
+    this.#Handle = Handle;
   }
 
-  async create(body: CreateBody = {}, options?: CallOptions): Promise<Session> {
+  async create(body: CreateBody = {}, options?: CallOptions): Promise<S> {
     const info = await this.deps.request("post", "/session", { ...options, body });
     this.deps.catchUp.remember(info);
-    return new Session(this.deps, info.id, info);
+    return new this.#Handle(this.deps, info.id, info);
   }
 
   /** A handle for an existing session id; sends no request. */
-  get(id: string): Session {
-    return new Session(this.deps, id);
+  get(id: string): S {
+    return new this.#Handle(this.deps, id);
   }
 
-  async list(options?: CallOptions): Promise<Session[]> {
+  async list(options?: CallOptions): Promise<S[]> {
     const infos = await this.deps.request("get", "/session", { ...options });
-    return infos.map((info) => new Session(this.deps, info.id, info));
+    return infos.map((info) => new this.#Handle(this.deps, info.id, info));
   }
 }

@@ -209,11 +209,33 @@ export function mergeHistory(state: SessionViewState, sync: SessionSync): Sessio
   return next;
 }
 
-/** Older messages paged in before the loaded ones. */
+/**
+ * Older messages paged in before the loaded ones. Costs the page, not what is loaded: messages
+ * older than every loaded one (the whole page, as the server pages) go in as one block.
+ */
 export function prependHistory(state: SessionViewState, older: readonly StoredMessage[], hasOlder: boolean): SessionViewState {
-  let next: SessionViewState = { ...state, hasOlder };
-  for (const message of older) if (!next.messages.get(message.info.id)) next = mergeMessage(next, message, false);
+  const first = state.messages.first()?.info.id;
+  const before: StoredMessage[] = [];
+  const among: StoredMessage[] = [];
+  for (const message of older) {
+    const id = message.info.id;
+    if ((first === undefined || id < first) && (before.length === 0 || before[before.length - 1]!.info.id < id)) before.push(message);
+    else among.push(message);
+  }
+  let usage = state.usage;
+  let unsynced: Set<string> | undefined;
+  for (const message of before) {
+    usage = addUsage(usage, usageOf(message.info), 1);
+    for (const part of message.parts) if (storedMidStream(message, part) && !state.unsynced.has(part.id)) (unsynced ??= new Set(state.unsynced)).add(part.id);
+  }
+  let next: SessionViewState = { ...state, hasOlder, usage, unsynced: unsynced ?? state.unsynced, messages: state.messages.prepend(before) };
+  for (const message of among) if (!next.messages.get(message.info.id)) next = mergeMessage(next, message, false);
   return next.status.type === "idle" ? findInterrupted(next, older) : next;
+}
+
+/** An assistant's text stored before it closed: its text lags the deltas already sent. */
+function storedMidStream(message: StoredMessage, part: Part): part is Extract<Part, { type: "text" | "reasoning" }> {
+  return message.info.role === "assistant" && isText(part) && part.time?.end === undefined;
 }
 
 function mergeMessage(state: SessionViewState, stored: StoredMessage, idle: boolean): SessionViewState {
@@ -224,7 +246,7 @@ function mergeMessage(state: SessionViewState, stored: StoredMessage, idle: bool
     const live = current?.parts.find((p) => p.id === part.id);
     const kept = live === undefined || idle ? part : newerPart(live, part);
     // Stored mid-stream, its text lags the deltas already sent: wait for the part's full record.
-    if (!idle && kept === part && stored.info.role === "assistant" && isText(part) && part.time?.end === undefined && !state.unsynced.has(part.id) && !(live !== undefined && isText(live) && live.text === part.text)) {
+    if (!idle && kept === part && storedMidStream(stored, part) && !state.unsynced.has(part.id) && !(live !== undefined && isText(live) && live.text === part.text)) {
       unsynced = new Set(unsynced).add(part.id);
     } else if (idle && unsynced.has(part.id)) {
       const rest = new Set(unsynced);

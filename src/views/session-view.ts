@@ -1,17 +1,15 @@
 // `session.watch()`: a live mirror of one session — its history merged with whatever runs now (any
 // turn, any client), pending requests of its sub-agent tree, todos, usage — as immutable snapshots
-// for any UI store (`useSyncExternalStore(view.subscribe, view.get)`). The shell around the pure
-// reducer: one subscription on the client's shared event stream, history over plain requests, a
-// re-read after every gap, notifications coalesced.
+// for any UI store (`useSyncExternalStore(view.subscribe, view.get)`). On the shared view shell
+// (live-view.ts) it adds what is its own: the session's subscription (its sub-agents included),
+// history pages over plain requests, and the snapshot.
 
 import type { components } from "../../generated/opencode.js";
 import type { EventHub } from "../events/hub.js";
-import type { EventSubscription } from "../events/subscription.js";
 import type { Event, StreamGap } from "../events/types.js";
 import type { OpencodeError } from "../http/errors.js";
-import type { TypedRequest } from "../http/paths.js";
-import type { Logger } from "../http/logger.js";
 import type { SessionInfo, StoredMessage } from "../session/session.js";
+import { LiveView, type ViewDeps } from "./live-view.js";
 import {
   contextUsage,
   initialSessionState,
@@ -25,8 +23,6 @@ import {
   type Todo,
   type ViewUsage,
 } from "./session-state.js";
-import "./dispose.js";
-import { LiveStore } from "./live-store.js";
 
 export interface WatchOptions {
   /** How many of the newest messages to load at first (`loadOlder` pages further back). Default 50. */
@@ -57,13 +53,6 @@ export interface SessionSnapshot {
   readonly error: OpencodeError | undefined;
 }
 
-/** What a view needs from the client. */
-export interface ViewDeps {
-  request: TypedRequest;
-  events: EventHub;
-  logger: Logger;
-}
-
 const DEFAULT_HISTORY = 50;
 /** Sub-agent sessions looked up per re-read (a tree deeper or wider than this is followed from the stream). */
 const MAX_CHILD_LOOKUPS = 32;
@@ -71,95 +60,67 @@ const MAX_CHILD_LOOKUPS = 32;
 type Page = { messages: StoredMessage[]; cursor: string | undefined; hasOlder: boolean };
 type Query = { directory: string } | undefined;
 
-export class SessionView {
+export class SessionView extends LiveView<SessionViewState, SessionSnapshot> {
   readonly sessionID: string;
-  readonly #deps: ViewDeps;
   readonly #history: number;
-  readonly #query: Query;
-  readonly #subscription: EventSubscription<Event | StreamGap>;
-  readonly #store: LiveStore<SessionViewState>;
-  #snapshot: SessionSnapshot | undefined;
-  #snapshotState: SessionViewState | undefined;
   /** Where `loadOlder` continues: the server's cursor past the oldest loaded message. */
   #cursor: string | undefined;
   /** The server pages with `X-Next-Cursor` (1.14 on); older ones answer `limit` only. */
   #cursorsSeen = false;
 
   private constructor(deps: ViewDeps, sessionID: string, options: WatchOptions) {
+    super(deps, options.directory, { sessionID, children: true }, initialSessionState(sessionID));
     this.sessionID = sessionID;
-    this.#deps = deps;
     this.#history = Math.max(1, options.history ?? DEFAULT_HISTORY);
-    this.#query = options.directory === undefined ? undefined : { directory: options.directory };
-    const hub = options.directory === undefined ? deps.events : deps.events.forDirectory(options.directory);
-    this.#subscription = hub.subscribe({ sessionID, children: true, gaps: true });
-    this.#store = new LiveStore({
-      subscription: this.#subscription,
-      initial: initialSessionState(sessionID),
-      reduce: reduceSession,
-      read: (signal, reason) => this.#read(signal, reason),
-      stale: (state) => state.stale,
-      logger: deps.logger,
-    });
   }
 
   /** @internal Opens the stream, then reads the first page and everything else the snapshot shows. */
-  static async open(deps: ViewDeps, sessionID: string, options: WatchOptions = {}): Promise<SessionView> {
-    const view = new SessionView(deps, sessionID, options);
-    await view.#store.open();
-    return view;
+  static open(deps: ViewDeps, sessionID: string, options: WatchOptions = {}): Promise<SessionView> {
+    return new SessionView(deps, sessionID, options).start();
   }
-
-  /** The current snapshot: the same object until something changed. Bound, so it can be passed as is. */
-  readonly get = (): SessionSnapshot => {
-    const state = this.#store.state;
-    const previous = this.#snapshot;
-    if (previous !== undefined && this.#snapshotState === state && previous.error === this.#store.error) return previous;
-    this.#snapshotState = state;
-    return (this.#snapshot = buildSnapshot(state, previous, this.#store.error));
-  };
-
-  /** Calls `listener` after changes (many events, one call); returns the unsubscribe function. Bound. */
-  readonly subscribe = (listener: () => void): (() => void) => this.#store.listeners.add(listener);
 
   /** Pages `count` older messages in before the loaded ones; `get().hasOlder` says whether more exist. */
   async loadOlder(count = this.#history): Promise<void> {
-    const state = this.#store.state;
+    const state = this.state;
     const first = state.messages.first();
-    if (this.#store.closed || !state.hasOlder || first === undefined) return;
+    if (this.closed || !state.hasOlder || first === undefined) return;
     let older: StoredMessage[];
     let hasOlder: boolean;
     if (this.#cursor !== undefined) {
-      const page = await this.#page(count, this.#store.signal, this.#cursor);
+      const page = await this.#page(count, this.signal, this.#cursor);
       this.#cursor = page.cursor;
       older = page.messages;
       hasOlder = page.hasOlder;
     } else {
       // Servers without paging cursors: ask for more of the newest and keep what is older.
       const wanted = state.messages.size + count;
-      const page = await this.#page(wanted, this.#store.signal);
+      const page = await this.#page(wanted, this.signal);
       older = page.messages.filter((m) => m.info.id < first.info.id);
       hasOlder = page.messages.length >= wanted;
     }
-    this.#store.set(prependHistory(this.#store.state, older, hasOlder));
+    this.setState(prependHistory(this.state, older, hasOlder));
   }
 
-  /** Stops following: the subscription, pending reads and listeners are released. Safe to call twice. */
-  close(): void {
-    this.#store.close();
+  protected override reduce(state: SessionViewState, event: Event | StreamGap): SessionViewState {
+    return reduceSession(state, event);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+  protected override stale(state: SessionViewState): boolean {
+    return state.stale;
+  }
+
+  protected override snapshot(state: SessionViewState, previous: SessionSnapshot | undefined, error: OpencodeError | undefined): SessionSnapshot {
+    return buildSnapshot(state, previous, error);
   }
 
   /**
    * Reads what the stream cannot replay: the newest messages (as many as are loaded), status,
    * requests, todos, sub-sessions (and, at open, the models' context windows).
    */
-  async #read(signal: AbortSignal, reason: "open" | "gap"): Promise<(state: SessionViewState) => SessionViewState> {
-    const query = this.#query;
-    const request = this.#deps.request;
-    const loaded = this.#store.state.messages.size;
+  protected override async read(signal: AbortSignal, reason: "open" | "gap"): Promise<(state: SessionViewState) => SessionViewState> {
+    const query = this.query;
+    const request = this.deps.request;
+    const loaded = this.state.messages.size;
     const [info, statuses, page, permissions, questions, todos, children, limits] = await Promise.all([
       request("get", "/session/{sessionID}", { path: { sessionID: this.sessionID }, query, signal }),
       request("get", "/session/status", { query, signal }),
@@ -168,11 +129,11 @@ export class SessionView {
       request("get", "/question", { query, signal }),
       request("get", "/session/{sessionID}/todo", { path: { sessionID: this.sessionID }, query, signal }),
       this.#children(signal),
-      reason === "open" ? modelLimits(this.#deps, query) : undefined,
+      reason === "open" ? modelLimits(this.deps, query) : undefined,
     ]);
     // After a gap the window may start later (new messages): the cursor past the oldest loaded one still holds.
     if (reason === "open" || this.#cursor === undefined) this.#cursor = page.cursor;
-    for (const child of children) this.#subscription.follow(child);
+    for (const child of children) this.subscription.follow(child);
     const sync: SessionSync = {
       info,
       status: statuses[this.sessionID] ?? { type: "idle" },
@@ -189,9 +150,9 @@ export class SessionView {
 
   async #page(limit: number, signal: AbortSignal, before?: string): Promise<Page> {
     let cursor: string | undefined;
-    const messages = await this.#deps.request("get", "/session/{sessionID}/message", {
+    const messages = await this.deps.request("get", "/session/{sessionID}/message", {
       path: { sessionID: this.sessionID },
-      query: { limit, ...(before === undefined ? {} : { before }), ...this.#query },
+      query: { limit, ...(before === undefined ? {} : { before }), ...this.query },
       signal,
       onHeaders: (headers) => (cursor = headers["x-next-cursor"] || undefined),
     });
@@ -206,7 +167,7 @@ export class SessionView {
     const queue = [this.sessionID];
     for (let lookups = 0; queue.length > 0 && lookups < MAX_CHILD_LOOKUPS; lookups++) {
       const parent = queue.shift()!;
-      const children = await this.#deps.request("get", "/session/{sessionID}/children", { path: { sessionID: parent }, query: this.#query, signal });
+      const children = await this.deps.request("get", "/session/{sessionID}/children", { path: { sessionID: parent }, query: this.query, signal });
       for (const child of children) {
         found.push(child.id);
         queue.push(child.id);

@@ -2,14 +2,12 @@
 // newest first, and its inbox of open permission and question requests, live on create, update
 // and delete. Same contract as a session view: `get`, `subscribe`, `close`.
 
-import type { EventHub } from "../events/hub.js";
+import type { Event, StreamGap } from "../events/types.js";
 import type { OpencodeError } from "../http/errors.js";
 import type { SessionInfo } from "../session/session.js";
-import "./dispose.js";
-import { LiveStore } from "./live-store.js";
+import { LiveView, type ViewDeps } from "./live-view.js";
 import type { PendingRequest, SessionStatus } from "./session-state.js";
 import { initialSessionsState, reduceSessions, syncSessions, type SessionsViewState } from "./sessions-state.js";
-import type { ViewDeps } from "./session-view.js";
 
 export interface WatchAllOptions {
   /** The project; default the client's `directory`. Each directory has its own event stream. */
@@ -33,59 +31,38 @@ export interface SessionsSnapshot {
 
 const IDLE: SessionStatus = { type: "idle" };
 
-export class SessionsView {
+export class SessionsView extends LiveView<SessionsViewState, SessionsSnapshot> {
   readonly directory: string | undefined;
-  readonly #store: LiveStore<SessionsViewState>;
-  #snapshot: SessionsSnapshot | undefined;
-  #snapshotState: SessionsViewState | undefined;
 
   private constructor(deps: ViewDeps, options: WatchAllOptions) {
+    super(deps, options.directory, {}, initialSessionsState);
     this.directory = options.directory;
-    const query = options.directory === undefined ? undefined : { directory: options.directory };
-    const hub: EventHub = options.directory === undefined ? deps.events : deps.events.forDirectory(options.directory);
-    this.#store = new LiveStore<SessionsViewState>({
-      subscription: hub.subscribe({ gaps: true }),
-      initial: initialSessionsState,
-      reduce: (state, event) => (event.type === "client.gap" ? state : reduceSessions(state, event)),
-      read: async (signal) => {
-        const [sessions, statuses, permissions, questions] = await Promise.all([
-          deps.request("get", "/session", { query, signal }),
-          deps.request("get", "/session/status", { query, signal }),
-          deps.request("get", "/permission", { query, signal }),
-          deps.request("get", "/question", { query, signal }),
-        ]);
-        const synced = syncSessions(sessions, statuses, permissions, questions);
-        return () => synced;
-      },
-      logger: deps.logger,
-    });
   }
 
   /** @internal */
-  static async open(deps: ViewDeps, options: WatchAllOptions = {}): Promise<SessionsView> {
-    const view = new SessionsView(deps, options);
-    await view.#store.open();
-    return view;
+  static open(deps: ViewDeps, options: WatchAllOptions = {}): Promise<SessionsView> {
+    return new SessionsView(deps, options).start();
   }
 
-  /** The current snapshot: the same object until something changed. Bound. */
-  readonly get = (): SessionsSnapshot => {
-    const state = this.#store.state;
-    const previous = this.#snapshot;
-    if (previous !== undefined && this.#snapshotState === state && previous.error === this.#store.error) return previous;
-    this.#snapshotState = state;
-    return (this.#snapshot = buildSnapshot(state, this.#store.error));
-  };
-
-  /** Calls `listener` after changes (batched); returns the unsubscribe function. Bound. */
-  readonly subscribe = (listener: () => void): (() => void) => this.#store.listeners.add(listener);
-
-  close(): void {
-    this.#store.close();
+  protected override reduce(state: SessionsViewState, event: Event | StreamGap): SessionsViewState {
+    return event.type === "client.gap" ? state : reduceSessions(state, event);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+  protected override async read(signal: AbortSignal): Promise<() => SessionsViewState> {
+    const { request } = this.deps;
+    const query = this.query;
+    const [sessions, statuses, permissions, questions] = await Promise.all([
+      request("get", "/session", { query, signal }),
+      request("get", "/session/status", { query, signal }),
+      request("get", "/permission", { query, signal }),
+      request("get", "/question", { query, signal }),
+    ]);
+    const synced = syncSessions(sessions, statuses, permissions, questions);
+    return () => synced;
+  }
+
+  protected override snapshot(state: SessionsViewState, _previous: SessionsSnapshot | undefined, error: OpencodeError | undefined): SessionsSnapshot {
+    return buildSnapshot(state, error);
   }
 }
 

@@ -7,7 +7,7 @@ import type { EventSubscription } from "../../src/events/subscription.js";
 import { STREAM_GAP, type Event, type StreamGap } from "../../src/events/types.js";
 import type { StoredMessage } from "../../src/session/session.js";
 import { LiveStore } from "../../src/views/live-store.js";
-import { initialSessionState, mergeHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
+import { initialSessionState, mergeHistory, prependHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
 
 type Part = components["schemas"]["Part"];
 const S = "ses_view";
@@ -103,6 +103,30 @@ describe("session view reducer", () => {
     let state = mergeHistory(initialSessionState(S), { messages: ["msg_1", "msg_2", "msg_3", "msg_4"].map(message), hasOlder: true });
     state = mergeHistory(state, { messages: ["msg_2", "msg_4", "msg_5"].map(message), hasOlder: true });
     expect(state.messages.toArray().map((m) => m.info.id)).toEqual(["msg_1", "msg_2", "msg_4", "msg_5"]);
+  });
+
+  it("older pages go in front in order, summed into usage, sharing the loaded messages; an overlapping page neither doubles nor reorders", () => {
+    const id = (i: number) => `msg_${String(i).padStart(4, "0")}`;
+    const answer = (i: number, open = false): StoredMessage => ({
+      info: assistantInfo(id(i), id(i - 1), 1) as StoredMessage["info"],
+      parts: [{ id: `prt_${i}`, sessionID: S, messageID: id(i), type: "text", text: `t${i}`, time: open ? { start: 1 } : { start: 1, end: 2 } }],
+    });
+    const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => answer(from + k));
+    let state = mergeHistory(initialSessionState(S), { messages: range(300, 400), hasOlder: true, status: { type: "busy" } });
+    const newest = state.messages.get(id(399));
+    state = prependHistory(state, [answer(200, true), ...range(201, 300)], true);
+    state = prependHistory(state, range(100, 200), false);
+    expect(state.messages.toArray().map((m) => m.info.id)).toEqual(range(100, 400).map((m) => m.info.id));
+    for (let i = 100; i < 400; i++) expect(state.messages.get(id(i))?.info.id).toBe(id(i));
+    expect(state.messages.get(id(399))).toBe(newest);
+    expect(state.usage.output).toBe(300);
+    expect(state.hasOlder).toBe(false);
+    // Stored while it streamed: its text lags the deltas already sent, so it waits for its full record.
+    expect(state.unsynced.has("prt_200")).toBe(true);
+    // A server without cursors answers the newest `n`: the page overlaps what is loaded.
+    const overlapping = prependHistory(state, [answer(50), ...range(98, 103)], false);
+    expect(overlapping.messages.toArray().map((m) => m.info.id)).toEqual([id(50), id(98), id(99), ...range(100, 400).map((m) => m.info.id)]);
+    expect(overlapping.usage.output).toBe(303);
   });
 });
 

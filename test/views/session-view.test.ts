@@ -101,6 +101,19 @@ describe("session views on a real server", () => {
     expect(view.get().usage.context.used).toBeGreaterThan(0);
   });
 
+  it("every handle the client hands out opens views: create, get, list, fork", async () => {
+    const session = await client.session.create({});
+    await session.run(`hello\n${directive({ text: "hi" })}`);
+    const forked = await session.fork();
+    const listed = (await client.session.list()).find((s) => s.id === forked.id);
+    expect(listed).toBeDefined();
+    for (const handle of [session, client.session.get(session.id), forked, listed!]) {
+      await using view = await handle.watch({ history: 5 });
+      expect(view.get().messages).toEqual(await handle.messages());
+      expect(view.get().messages.length).toBe(2);
+    }
+  });
+
   it("a view opened while another client's turn streams: nothing lost or doubled, ends as stored", async () => {
     const session = await other.session.create({});
     const words = Array.from({ length: 40 }, (_, i) => `w${i}`).join(" ");
