@@ -878,15 +878,20 @@ function onPermissionAsked(state: TurnState, request: PermissionRecord | EventOf
   return revise(state, { requests: new Map(state.requests).set(request.id, "asked") });
 }
 
-function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Reply[]): TurnState {
-  if (state.done || state.requests.has(request.id) || !state.sessions.has(request.sessionID)) return state;
-  const questions: QuestionItem[] = request.questions.map((q) => ({
+/** The server's questions with its defaults filled in (single choice, typed answers allowed). */
+export function questionItems(questions: readonly QuestionRecord["questions"][number][]): QuestionItem[] {
+  return questions.map((q) => ({
     header: q.header,
     question: q.question,
     options: q.options.map((o) => ({ label: o.label, description: o.description })),
     multiple: q.multiple ?? false,
     custom: q.custom ?? true,
   }));
+}
+
+function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Reply[]): TurnState {
+  if (state.done || state.requests.has(request.id) || !state.sessions.has(request.sessionID)) return state;
+  const questions = questionItems(request.questions);
   replies.push({
     kind: "question",
     ...sessionRef(state, request.sessionID),

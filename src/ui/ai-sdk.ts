@@ -19,7 +19,11 @@ export type OpencodeProviderMetadata = {
 };
 
 export interface QuestionData {
-  id: string;
+  /**
+   * The request id, to answer it with. `toUIMessages` leaves it out of a question answered before
+   * the reload: storage keeps the question's tool call, not its request id.
+   */
+  id?: string;
   sessionID: string;
   parentSessionID?: string;
   questions: QuestionItem[];
@@ -79,6 +83,37 @@ export interface OpencodeUIMetadata {
 }
 
 type Data<K extends "question" | "subagent" | "compaction" | "retry"> = { type: `data-${K}`; id: string; data: OpencodeUIDataTypes[K] };
+
+// One definition of each data part, for the stream and for `toUIMessages`: same ids, same fields.
+
+/** A question's part, keyed by `key`: its tool call's id (which storage keeps, unlike the request id) when it has one. */
+export function questionPart(key: string, data: QuestionData): Data<"question"> {
+  return { type: "data-question", id: key, data };
+}
+
+/** A sub-agent's part, keyed by its session and updated in place as it runs. */
+export function subagentPart(
+  reply: Pick<SubagentReply, "sessionID" | "parentSessionID" | "agent" | "description" | "status" | "callID"> & { error?: SubagentReply["error"] },
+): Data<"subagent"> {
+  return {
+    type: "data-subagent",
+    id: reply.sessionID,
+    data: {
+      sessionID: reply.sessionID,
+      parentSessionID: reply.parentSessionID,
+      ...(reply.agent !== undefined ? { agent: reply.agent } : {}),
+      ...(reply.description !== undefined ? { description: reply.description } : {}),
+      status: reply.status,
+      ...(reply.callID !== undefined ? { callID: reply.callID } : {}),
+      ...(reply.error ? { error: toWireError(reply.error) } : {}),
+    },
+  };
+}
+
+/** A compaction's part, keyed by its compaction user message. */
+export function compactionPart(data: CompactionData): Data<"compaction"> {
+  return { type: "data-compaction", id: data.messageID, data: { sessionID: data.sessionID, messageID: data.messageID, auto: data.auto } };
+}
 
 /** The chunks of the AI SDK v7 UI message stream this adapter emits (a subset of `ai`'s `UIMessageChunk`). */
 export type OpencodeUIChunk =
@@ -225,40 +260,25 @@ export class UIMessageChunks {
       case "permission_policy":
         // The app's rules answered it: nothing for the user to approve; the tool's result follows.
         break;
-      case "question":
+      case "question": {
         this.close(reply.sessionID, out);
-        out.push({
-          type: "data-question",
-          id: reply.id,
-          data: { id: reply.id, sessionID: reply.sessionID, ...parent(reply), questions: reply.questions, ...(reply.tool ? { callID: reply.tool.callID } : {}), status: "asked" },
-        });
-        this.questions.set(reply.id, out.at(-1) as Data<"question">);
+        const part = questionPart(reply.tool?.callID ?? reply.id, { id: reply.id, sessionID: reply.sessionID, ...parent(reply), questions: reply.questions, ...(reply.tool ? { callID: reply.tool.callID } : {}), status: "asked" });
+        out.push(part);
+        this.questions.set(reply.id, part);
         break;
+      }
       case "question_replied": {
         const asked = this.questions.get(reply.id);
         if (!asked) break;
-        const data: QuestionData = { ...asked.data, status: reply.rejected ? "rejected" : "answered", ...(reply.answers ? { answers: reply.answers } : {}) };
-        out.push({ type: "data-question", id: reply.id, data });
+        out.push(questionPart(asked.id, { ...asked.data, status: reply.rejected ? "rejected" : "answered", ...(reply.answers ? { answers: reply.answers } : {}) }));
         break;
       }
       case "subagent":
-        out.push({
-          type: "data-subagent",
-          id: reply.sessionID,
-          data: {
-            sessionID: reply.sessionID,
-            parentSessionID: reply.parentSessionID,
-            ...(reply.agent !== undefined ? { agent: reply.agent } : {}),
-            ...(reply.description !== undefined ? { description: reply.description } : {}),
-            status: reply.status,
-            ...(reply.callID !== undefined ? { callID: reply.callID } : {}),
-            ...(reply.error ? { error: toWireError(reply.error) } : {}),
-          },
-        });
+        out.push(subagentPart(reply));
         break;
       case "compaction":
         this.close(reply.sessionID, out);
-        out.push({ type: "data-compaction", id: reply.messageID, data: { sessionID: reply.sessionID, messageID: reply.messageID, auto: reply.auto } });
+        out.push(compactionPart(reply));
         break;
       case "retry":
         if (reply.discarded.length > 0 && reply.sessionID === this.rootSessionID) {

@@ -1,13 +1,16 @@
 // Stored (or viewed) session messages as AI SDK v7 `UIMessage`s: each prompt a user message, each
 // turn's answer one assistant message with the id, parts and text `toUIMessageStream` streamed for
 // that turn, so `useChat({ messages: toUIMessages(view.get().messages) })` after a reload shows
-// what the stream showed. Plain objects: `ai` is not needed at run time.
+// what the stream showed: text, reasoning, tools, steps, and the question / sub-agent / compaction
+// data parts, built by the same helpers the stream uses. Plain objects: `ai` is not needed at run time.
 
 import type { components } from "../../generated/opencode.js";
 import type { StoredMessage } from "../session/session.js";
-import { assistantMessageId, type OpencodeUIMetadata } from "./ai-sdk.js";
+import { questionItems } from "../turn/map-event.js";
+import { assistantMessageId, compactionPart, questionPart, subagentPart, type OpencodeUIDataTypes, type OpencodeUIMetadata } from "./ai-sdk.js";
 
 type Part = components["schemas"]["Part"];
+type ToolPart = components["schemas"]["ToolPart"];
 
 /** The parts `toUIMessages` builds (a subset of `ai`'s `UIMessagePart`). */
 export type OpencodeUIPart =
@@ -20,7 +23,8 @@ export type OpencodeUIPart =
       | { state: "input-available"; input: unknown }
       | { state: "output-available"; input: unknown; output: unknown }
       | { state: "output-error"; input: unknown; errorText: string }
-    ));
+    ))
+  | { [K in keyof OpencodeUIDataTypes]: { type: `data-${K}`; id: string; data: OpencodeUIDataTypes[K] } }["question" | "subagent" | "compaction"];
 
 /** Shaped like `ai`'s `UIMessage<OpencodeUIMetadata>`, so it can be handed to `useChat` as is. */
 export interface OpencodeUIMessage {
@@ -40,8 +44,18 @@ export function toUIMessages(messages: readonly StoredMessage[], options: { inte
   const out: OpencodeUIMessage[] = [];
   let reply: OpencodeUIMessage | undefined;
   let turnID: string | undefined;
+  const replyOf = (sessionID: string, turn: string): OpencodeUIMessage => {
+    if (reply === undefined) {
+      reply = { id: assistantMessageId({ messageID: turn }), role: "assistant", metadata: { sessionID, turnMessageID: turn }, parts: [] };
+      out.push(reply);
+    }
+    return reply;
+  };
   for (const { info, parts } of messages) {
     if (info.role === "user") {
+      const compaction = parts.find((p) => p.type === "compaction");
+      // The server compacting on its own mid-turn is part of the turn; a `summarize()` between turns is not.
+      if (compaction?.auto && turnID !== undefined) replyOf(info.sessionID, turnID).parts.push(compactionPart({ sessionID: info.sessionID, messageID: info.id, auto: true }));
       if (!spokenByPerson(parts)) continue;
       turnID = info.id;
       reply = undefined;
@@ -50,15 +64,12 @@ export function toUIMessages(messages: readonly StoredMessage[], options: { inte
     }
     if (turnID === undefined || info.summary === true) continue;
     const shown = lastAttempts(parts).flatMap((part) => assistantPart(part, options.interrupted));
-    if (reply === undefined) {
-      reply = { id: assistantMessageId({ messageID: turnID }), role: "assistant", metadata: { sessionID: info.sessionID, turnMessageID: turnID }, parts: [] };
-      out.push(reply);
-    }
+    const message = replyOf(info.sessionID, turnID);
     // Each assistant message that shows something is one step, as the stream makes it.
-    if (shown.length > 0) reply.parts.push({ type: "step-start" }, ...shown);
-    const usage = reply.metadata!.usage ?? { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
-    reply.metadata = {
-      ...reply.metadata!,
+    if (shown.length > 0) message.parts.push({ type: "step-start" }, ...shown);
+    const usage = message.metadata!.usage ?? { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+    message.metadata = {
+      ...message.metadata!,
       assistantMessageID: info.id,
       ...(info.finish ? { finish: info.finish } : {}),
       usage: {
@@ -107,19 +118,84 @@ function assistantPart(part: Part, interrupted: ReadonlySet<string> | undefined)
   // The stream opens a text block on its first delta: an empty part never shows.
   if (part.type === "text" || part.type === "reasoning") return part.text ? [{ type: part.type, text: part.text, state: "done" }] : [];
   if (part.type !== "tool") return [];
+  return [toolPart(part, interrupted), ...toolData(part)];
+}
+
+function toolPart(part: ToolPart, interrupted: ReadonlySet<string> | undefined): OpencodeUIPart {
   const base = { type: "dynamic-tool" as const, toolName: part.tool || "unknown", toolCallId: part.callID ?? part.id };
   const state = part.state;
   if (interrupted?.has(part.id) && (state.status === "pending" || state.status === "running")) {
-    return [{ ...base, state: "output-error", input: state.input, errorText: "interrupted" }];
+    return { ...base, state: "output-error", input: state.input, errorText: "interrupted" };
   }
   switch (state.status) {
     case "pending":
-      return [{ ...base, state: "input-streaming", input: undefined }];
+      return { ...base, state: "input-streaming", input: undefined };
     case "running":
-      return [{ ...base, state: "input-available", input: state.input }];
+      return { ...base, state: "input-available", input: state.input };
     case "completed":
-      return [{ ...base, state: "output-available", input: state.input, output: state.output }];
+      return { ...base, state: "output-available", input: state.input, output: state.output };
     case "error":
-      return [{ ...base, state: "output-error", input: state.input, errorText: state.error }];
+      return { ...base, state: "output-error", input: state.input, errorText: state.error };
   }
+}
+
+/**
+ * What the stream showed next to a tool part, as far as storage proves it: the question the
+ * `question` tool asked (with the stored answers), the sub-agent a `task` call started.
+ */
+function toolData(part: ToolPart): OpencodeUIPart[] {
+  const { state } = part;
+  const input: Record<string, unknown> = state.input ?? {};
+  const metadata = "metadata" in state ? (state.metadata as Record<string, unknown> | undefined) : undefined;
+  if (part.tool === "question" && state.status !== "pending" && isQuestionList(input["questions"])) {
+    const answers = metadata?.["answers"];
+    return [
+      questionPart(part.callID, {
+        sessionID: part.sessionID,
+        questions: questionItems(input["questions"]),
+        callID: part.callID,
+        // A question rejected (or stopped) ends its tool with an error.
+        status: state.status === "completed" ? "answered" : state.status === "error" ? "rejected" : "asked",
+        ...(state.status === "completed" && isAnswerList(answers) ? { answers } : {}),
+      }),
+    ];
+  }
+  const child = metadata?.["sessionId"];
+  if (part.tool === "task" && typeof child === "string") {
+    return [
+      subagentPart({
+        sessionID: child,
+        parentSessionID: part.sessionID,
+        ...(typeof input["subagent_type"] === "string" ? { agent: input["subagent_type"] } : {}),
+        ...(typeof input["description"] === "string" ? { description: input["description"] } : {}),
+        status: state.status === "completed" ? "idle" : state.status === "error" ? "error" : "started",
+        callID: part.callID,
+      }),
+    ];
+  }
+  return [];
+}
+
+type QuestionInfo = components["schemas"]["QuestionInfo"];
+
+/** Stored tool input is whatever the model sent: only a well-formed question list is shown. */
+function isQuestionList(value: unknown): value is QuestionInfo[] {
+  return (
+    Array.isArray(value) &&
+    value.every(
+      (q: Partial<Record<keyof QuestionInfo, unknown>> | null) =>
+        typeof q === "object" &&
+        q !== null &&
+        typeof q.header === "string" &&
+        typeof q.question === "string" &&
+        (q.multiple === undefined || typeof q.multiple === "boolean") &&
+        (q.custom === undefined || typeof q.custom === "boolean") &&
+        Array.isArray(q.options) &&
+        q.options.every((o: { label?: unknown; description?: unknown } | null) => typeof o === "object" && o !== null && typeof o.label === "string" && typeof o.description === "string"),
+    )
+  );
+}
+
+function isAnswerList(value: unknown): value is string[][] {
+  return Array.isArray(value) && value.every((answer) => Array.isArray(answer) && answer.every((label) => typeof label === "string"));
 }
