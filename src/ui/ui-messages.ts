@@ -16,7 +16,7 @@ type ToolPart = components["schemas"]["ToolPart"];
 export type OpencodeUIPart =
   | { type: "step-start" }
   | { type: "text"; text: string; state: "done" }
-  | { type: "reasoning"; text: string; state: "done" }
+  | { type: "reasoning"; id: string; text: string; state: "done" }
   | { type: "file"; mediaType: string; url: string; filename?: string }
   | ({ type: "dynamic-tool"; toolName: string; toolCallId: string; title?: string } & (
       | { state: "input-streaming"; input: unknown }
@@ -116,14 +116,17 @@ function userPart(part: Part): OpencodeUIPart[] {
 
 function assistantPart(part: Part, interrupted: ReadonlySet<string> | undefined): OpencodeUIPart[] {
   // The stream opens a text block on its first delta: an empty part never shows.
-  if (part.type === "text" || part.type === "reasoning") return part.text ? [{ type: part.type, text: part.text, state: "done" }] : [];
+  // ai keeps a reasoning block's id on its part (the stream's id: the opencode part's), not a text block's.
+  if (part.type === "text") return part.text ? [{ type: "text", text: part.text, state: "done" }] : [];
+  if (part.type === "reasoning") return part.text ? [{ type: "reasoning", id: part.id, text: part.text, state: "done" }] : [];
   if (part.type !== "tool") return [];
   return [toolPart(part, interrupted), ...toolData(part)];
 }
 
 function toolPart(part: ToolPart, interrupted: ReadonlySet<string> | undefined): OpencodeUIPart {
-  const base = { type: "dynamic-tool" as const, toolName: part.tool || "unknown", toolCallId: part.callID ?? part.id };
   const state = part.state;
+  const title = "title" in state && state.title ? { title: state.title } : {};
+  const base = { type: "dynamic-tool" as const, toolName: part.tool || "unknown", toolCallId: part.callID ?? part.id, ...title };
   if (interrupted?.has(part.id) && (state.status === "pending" || state.status === "running")) {
     return { ...base, state: "output-error", input: state.input, errorText: "interrupted" };
   }

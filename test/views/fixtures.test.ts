@@ -12,7 +12,7 @@ import { toUIMessages } from "../../src/ui/ui-messages.js";
 import { initialSessionState, mergeHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
 import { STREAM_GAP, type Event } from "../../src/events/types.js";
 import { fixtureReplies, messageOf, turnOf } from "../ui/ai-sdk-support.js";
-import type { UIMessageChunk } from "ai";
+import type { UIMessage, UIMessageChunk } from "ai";
 
 const DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const only = process.env["OPENCODE_FIXTURES"] || undefined;
@@ -94,8 +94,35 @@ describe.each(all.map((f) => [`${f.dir.slice(DIR.length) || "1.18.33/"}${f.name}
   });
 });
 
-describe.each(all.filter((f) => !f.dir.slice(DIR.length)).map((f) => [f.name, f] as const))("toUIMessages over %s", (name, f) => {
-  it("matches what toUIMessageStream streamed for the turn: ids, parts, text", async () => {
+/**
+ * The streamed message less what storage does not keep (docs/uis.md, "What a reload cannot show"):
+ * retry notices, permission approvals (their request ids and answers; a sub-agent's permission is
+ * a part of its own), an answered question's request id.
+ */
+function reloadable(parts: readonly UIMessage["parts"][number][]): unknown[] {
+  return parts.flatMap((part): unknown[] => {
+    if (part.type === "data-retry") return [];
+    if (part.type === "dynamic-tool" && part.approval) {
+      if (part.approval.id === part.toolCallId) return [];
+      const { approval: _approval, ...rest } = part;
+      return [rest];
+    }
+    if (part.type === "data-question") {
+      const { id: _id, ...data } = part.data as { id?: string; status: string };
+      return [{ ...part, data: data.status === "asked" ? part.data : data }];
+    }
+    return [part];
+  });
+}
+
+const AGENT_DIR = `${DIR}agent/`;
+/** Turns of the whole agent: a question and a permission, a sub-agent asking in its own session, auto-compaction. */
+const agent = readdirSync(AGENT_DIR)
+  .filter((file) => file.endsWith(".sse"))
+  .map((file) => load(AGENT_DIR, file.slice(0, -4)));
+
+describe.each([...all.filter((f) => !f.dir.slice(DIR.length)), ...agent].map((f) => [f.dir.slice(DIR.length) + f.name, f] as const))("toUIMessages over %s", (name, f) => {
+  it("equals what toUIMessageStream streamed for the turn: ids, every part, data parts included", async () => {
     const { sessionID, messageID, replies } = fixtureReplies(name);
     const chunks: OpencodeUIChunk[] = [];
     const reader = toUIMessageStream(turnOf(sessionID, messageID, replies)).getReader();
@@ -103,16 +130,25 @@ describe.each(all.filter((f) => !f.dir.slice(DIR.length)).map((f) => [f.name, f]
     const { message } = await messageOf(chunks as UIMessageChunk[]);
     const converted = toUIMessages(storedOf(f));
     const reply = converted.find((m) => m.role === "assistant");
-    const essentials = (parts: readonly { type: string }[]) =>
-      parts
-        .filter((p) => p.type === "text" || p.type === "reasoning" || p.type === "dynamic-tool" || p.type === "step-start")
-        .map((p) => {
-          const q = p as { type: string; text?: string; toolCallId?: string; state?: string; output?: unknown; errorText?: string };
-          return { type: q.type, text: q.text, toolCallId: q.toolCallId, state: q.state, output: q.output, errorText: q.errorText };
-        });
+    expect(converted[0]).toMatchObject({ id: f.userMessageID, role: "user" });
     if (message === undefined || message.parts.length === 0) return expect(reply?.parts ?? []).toEqual([]);
     expect(reply?.id).toBe(message.id);
-    expect(essentials(reply!.parts)).toEqual(essentials(message.parts));
-    expect(converted[0]).toMatchObject({ id: f.userMessageID, role: "user" });
+    // A tool's title streams as it was when its input arrived; storage keeps its last one.
+    const streamTitled = new Set(message.parts.flatMap((p) => (p.type === "dynamic-tool" && p.title !== undefined ? [p.toolCallId] : [])));
+    const parts = reply!.parts.map((p) => (p.type === "dynamic-tool" && !streamTitled.has(p.toolCallId) ? { ...p, title: undefined } : p));
+    expect(parts).toEqual(reloadable(message.parts));
+  });
+});
+
+describe("toUIMessages over the agent turns", () => {
+  const named = (name: string) => agent.find((f) => f.name === name)!;
+  const partsOf = (name: string) => toUIMessages(storedOf(named(name))).find((m) => m.role === "assistant")!.parts;
+
+  it("covers a question, a permission, a sub-agent and a compaction", () => {
+    expect(partsOf("question-permission")).toContainEqual(expect.objectContaining({ type: "data-question", id: "call_fixture_question", data: expect.objectContaining({ status: "answered", answers: [["Blue"]] }) }));
+    expect(named("question-permission").events.some((e) => e.type === "permission.asked")).toBe(true);
+    expect(partsOf("subagent")).toContainEqual(expect.objectContaining({ type: "data-subagent", data: expect.objectContaining({ agent: "general", status: "idle", callID: "call_fixture_task" }) }));
+    expect(named("subagent").events.some((e) => e.type === "permission.asked" && e.properties.sessionID !== named("subagent").sessionID)).toBe(true);
+    expect(partsOf("compaction")).toContainEqual(expect.objectContaining({ type: "data-compaction", data: expect.objectContaining({ auto: true }) }));
   });
 });
