@@ -248,7 +248,7 @@ describe("opencode's own activity as typed data parts", () => {
     expect(message.parts).toEqual([
       { type: "step-start" },
       { type: "dynamic-tool", toolName: "question", toolCallId: "cq", state: "output-available", input: { questions }, output: "Yes" },
-      { type: "data-question", id: "que_1", data: { id: "que_1", sessionID: ROOT, questions, callID: "cq", status: "answered", answers: [["Yes"]] } },
+      { type: "data-question", id: "cq", data: { id: "que_1", sessionID: ROOT, questions, callID: "cq", status: "answered", answers: [["Yes"]] } },
       { type: "step-start" },
       { type: "text", text: "Deploying.", state: "done" },
     ]);
