@@ -164,8 +164,10 @@ const FINISH_REASONS = new Set(["stop", "length", "content-filter", "tool-calls"
 
 interface ToolState {
   toolName: string;
-  /** tool-input-available was sent (and must not be sent again: it would reset an approval). */
+  /** tool-input-available was sent (and must not be sent again while an approval waits: it would reset it). */
   inputSent: boolean;
+  /** It was sent with `{}` for an approval asked before the input arrived: the result brings the real input. */
+  placeholder?: true;
 }
 
 /**
@@ -223,6 +225,12 @@ export class UIMessageChunks {
       case "tool_result": {
         this.step(reply, out);
         this.close(reply.sessionID, out);
+        const known = this.tools.get(reply.callID);
+        // The approval is answered by now (the tool ran or was denied): the input can replace the placeholder.
+        if (known?.placeholder) {
+          known.inputSent = false;
+          delete known.placeholder;
+        }
         this.input(reply.callID, reply.tool, reply.input, reply.title, this.marker(reply), out);
         if (reply.status === "completed") out.push({ type: "tool-output-available", toolCallId: reply.callID, output: reply.output ?? "", dynamic: true });
         else if (this.denied.has(reply.callID)) out.push({ type: "tool-output-denied", toolCallId: reply.callID });
@@ -237,7 +245,10 @@ export class UIMessageChunks {
         if (onTool) {
           const state = this.tools.get(callID)!;
           // Asked before the tool's input arrived: the approval needs an input-available part to sit on.
-          if (!state.inputSent) this.input(callID, state.toolName, {}, undefined, this.marker(reply), out);
+          if (!state.inputSent) {
+            this.input(callID, state.toolName, {}, undefined, this.marker(reply), out);
+            state.placeholder = true;
+          }
         } else {
           // Not tied to a tool call we showed (e.g. a sub-agent's external_directory): a part of its own.
           this.input(reply.id, reply.permission, { patterns: reply.patterns, metadata: reply.metadata }, undefined, this.marker(reply), out);

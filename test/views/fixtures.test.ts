@@ -11,8 +11,8 @@ import { toUIMessageStream, type OpencodeUIChunk } from "../../src/ui/ai-sdk.js"
 import { toUIMessages } from "../../src/ui/ui-messages.js";
 import { initialSessionState, mergeHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
 import { STREAM_GAP, type Event } from "../../src/events/types.js";
-import { fixtureReplies, messageOf, turnOf } from "../ui/ai-sdk-support.js";
-import type { UIMessage, UIMessageChunk } from "ai";
+import { expectReloadShows, fixtureReplies, messageOf, turnOf } from "../ui/ai-sdk-support.js";
+import type { UIMessageChunk } from "ai";
 
 const DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const only = process.env["OPENCODE_FIXTURES"] || undefined;
@@ -94,27 +94,6 @@ describe.each(all.map((f) => [`${f.dir.slice(DIR.length) || "1.18.33/"}${f.name}
   });
 });
 
-/**
- * The streamed message less what storage does not keep (docs/uis.md, "What a reload cannot show"):
- * retry notices, permission approvals (their request ids and answers; a sub-agent's permission is
- * a part of its own), an answered question's request id.
- */
-function reloadable(parts: readonly UIMessage["parts"][number][]): unknown[] {
-  return parts.flatMap((part): unknown[] => {
-    if (part.type === "data-retry") return [];
-    if (part.type === "dynamic-tool" && part.approval) {
-      if (part.approval.id === part.toolCallId) return [];
-      const { approval: _approval, ...rest } = part;
-      return [rest];
-    }
-    if (part.type === "data-question") {
-      const { id: _id, ...data } = part.data as { id?: string; status: string };
-      return [{ ...part, data: data.status === "asked" ? part.data : data }];
-    }
-    return [part];
-  });
-}
-
 const AGENT_DIR = `${DIR}agent/`;
 /** Turns of the whole agent: a question and a permission, a sub-agent asking in its own session, auto-compaction. */
 const agent = readdirSync(AGENT_DIR)
@@ -132,11 +111,7 @@ describe.each([...all.filter((f) => !f.dir.slice(DIR.length)), ...agent].map((f)
     const reply = converted.find((m) => m.role === "assistant");
     expect(converted[0]).toMatchObject({ id: f.userMessageID, role: "user" });
     if (message === undefined || message.parts.length === 0) return expect(reply?.parts ?? []).toEqual([]);
-    expect(reply?.id).toBe(message.id);
-    // A tool's title streams as it was when its input arrived; storage keeps its last one.
-    const streamTitled = new Set(message.parts.flatMap((p) => (p.type === "dynamic-tool" && p.title !== undefined ? [p.toolCallId] : [])));
-    const parts = reply!.parts.map((p) => (p.type === "dynamic-tool" && !streamTitled.has(p.toolCallId) ? { ...p, title: undefined } : p));
-    expect(parts).toEqual(reloadable(message.parts));
+    expectReloadShows(reply!, message);
   });
 });
 

@@ -10,6 +10,9 @@ import { createClient, type OpencodeClient, type Session, type SessionSnapshot, 
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { directive, MODEL_ID, PROVIDER_ID, startModelServer, type ModelServer } from "../support/model-server.js";
 import { startTestServer, type TestServer } from "../support/opencode.js";
+import { toUIMessageStream, toUIMessages, type OpencodeUIChunk } from "../../src/index.js";
+import { expectReloadShows, messageOf } from "../ui/ai-sdk-support.js";
+import type { UIMessageChunk } from "ai";
 
 let model: ModelServer;
 let server: TestServer;
@@ -270,5 +273,37 @@ describe("session views on a real server", () => {
       setTimeout(() => resolve(check()), 10_000);
     });
     expect(seen).toBe(true);
+  });
+
+  it("a page reload shows what the stream showed: toUIMessages of the stored turn (question, sub-agent, permissions)", async () => {
+    const session = await client.session.create({});
+    const child = directive({ steps: [{ text: "Child reads. ", toolCalls: [{ name: "bash", input: { command: "echo child", description: "child" } }] }, { text: "Child done." }] });
+    const turn = session.prompt(
+      `all of it\n${directive({
+        steps: [
+          { toolCalls: [{ name: "question", input: { questions: [{ header: "Color", question: "Which?", options: [{ label: "Red", description: "" }, { label: "Blue", description: "" }] }] } }] },
+          { toolCalls: [{ name: "task", input: { description: "Run the child", prompt: `run\n${child}`, subagent_type: "general" } }] },
+          { text: "Now mine. ", toolCalls: [{ name: "bash", input: { command: "echo root", description: "root" } }] },
+          { text: "All done." },
+        ],
+      })}`,
+    );
+    const chunks: OpencodeUIChunk[] = [];
+    const reader = toUIMessageStream(turn).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      chunks.push(r.value);
+      // Answered as a user of the page would: the question's request id, the approval's id.
+      if (r.value.type === "data-question" && r.value.data.status === "asked") await session.answer(r.value.data.id!, [["Blue"]]);
+      if (r.value.type === "tool-approval-request") await session.respond(r.value.approvalId, "once");
+    }
+    const { message: streamed, errors } = await messageOf(chunks as UIMessageChunk[]);
+    expect(errors).toEqual([]);
+    const kinds = streamed!.parts.map((p) => p.type);
+    expect(kinds).toEqual(expect.arrayContaining(["data-question", "data-subagent", "dynamic-tool"]));
+    expect(streamed!.parts.filter((p) => p.type === "dynamic-tool" && p.approval).length).toBe(2);
+    // The reload: history from the server, no stream.
+    const reloaded = toUIMessages(await session.messages());
+    expect(reloaded.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expectReloadShows(reloaded[1]!, streamed!);
   });
 });
