@@ -110,6 +110,16 @@ export function subagentPart(
   };
 }
 
+/** What a tool approval shows of a permission request. */
+export function approvalDescriptor(request: { permission: string; patterns: string[] }): { permission: string; patterns: string[] } {
+  return { permission: request.permission, patterns: request.patterns };
+}
+
+/** The input of the part of its own a permission gets when no tool call shown carries it. */
+export function permissionInput(request: { patterns: string[]; metadata?: Record<string, unknown> }): { patterns: string[]; metadata: Record<string, unknown> } {
+  return { patterns: request.patterns, metadata: request.metadata ?? {} };
+}
+
 /** A compaction's part, keyed by its compaction user message. */
 export function compactionPart(data: CompactionData): Data<"compaction"> {
   return { type: "data-compaction", id: data.messageID, data: { sessionID: data.sessionID, messageID: data.messageID, auto: data.auto } };
@@ -251,10 +261,10 @@ export class UIMessageChunks {
           }
         } else {
           // Not tied to a tool call we showed (e.g. a sub-agent's external_directory): a part of its own.
-          this.input(reply.id, reply.permission, { patterns: reply.patterns, metadata: reply.metadata }, undefined, this.marker(reply), out);
+          this.input(reply.id, reply.permission, permissionInput(reply), undefined, this.marker(reply), out);
         }
         this.approvals.set(reply.id, { toolCallId, synthetic: !onTool });
-        out.push({ type: "tool-approval-request", approvalId: reply.id, toolCallId, approvalDescriptor: { permission: reply.permission, patterns: reply.patterns } });
+        out.push({ type: "tool-approval-request", approvalId: reply.id, toolCallId, approvalDescriptor: approvalDescriptor(reply) });
         break;
       }
       case "permission_replied": {
@@ -358,8 +368,7 @@ export class UIMessageChunks {
   }
 
   private marker(reply: { sessionID: string; parentSessionID?: string }): OpencodeProviderMetadata | undefined {
-    if (reply.sessionID === this.rootSessionID && !reply.parentSessionID) return undefined;
-    return { opencode: { sessionID: reply.sessionID, ...parent(reply) } };
+    return subagentMarker(this.rootSessionID, reply);
   }
 
   private close(sessionID: string, out: OpencodeUIChunk[]): void {
@@ -372,6 +381,12 @@ export class UIMessageChunks {
   private closeAll(out: OpencodeUIChunk[]): void {
     for (const sessionID of [...this.openBlock.keys()]) this.close(sessionID, out);
   }
+}
+
+/** What marks a part a sub-agent produced; undefined for the root session's own. */
+export function subagentMarker(rootSessionID: string, ref: { sessionID: string; parentSessionID?: string }): OpencodeProviderMetadata | undefined {
+  if (ref.sessionID === rootSessionID && !ref.parentSessionID) return undefined;
+  return { opencode: { sessionID: ref.sessionID, ...parent(ref) } };
 }
 
 function parent(reply: { parentSessionID?: string }): { parentSessionID?: string } {

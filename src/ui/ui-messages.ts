@@ -7,7 +7,19 @@
 import type { components } from "../../generated/opencode.js";
 import type { StoredMessage } from "../session/session.js";
 import { questionItems } from "../turn/map-event.js";
-import { assistantMessageId, compactionPart, questionPart, subagentPart, type OpencodeUIDataTypes, type OpencodeUIMetadata } from "./ai-sdk.js";
+import type { PendingRequest } from "../views/session-state.js";
+import {
+  approvalDescriptor,
+  assistantMessageId,
+  compactionPart,
+  permissionInput,
+  questionPart,
+  subagentMarker,
+  subagentPart,
+  type OpencodeProviderMetadata,
+  type OpencodeUIDataTypes,
+  type OpencodeUIMetadata,
+} from "./ai-sdk.js";
 
 type Part = components["schemas"]["Part"];
 type ToolPart = components["schemas"]["ToolPart"];
@@ -18,9 +30,10 @@ export type OpencodeUIPart =
   | { type: "text"; text: string; state: "done" }
   | { type: "reasoning"; id: string; text: string; state: "done" }
   | { type: "file"; mediaType: string; url: string; filename?: string }
-  | ({ type: "dynamic-tool"; toolName: string; toolCallId: string; title?: string } & (
+  | ({ type: "dynamic-tool"; toolName: string; toolCallId: string; title?: string; callProviderMetadata?: OpencodeProviderMetadata } & (
       | { state: "input-streaming"; input: unknown }
       | { state: "input-available"; input: unknown }
+      | { state: "approval-requested"; input: unknown; approval: { id: string; descriptor: { permission: string; patterns: string[] } } }
       | { state: "output-available"; input: unknown; output: unknown }
       | { state: "output-error"; input: unknown; errorText: string }
     ))
@@ -34,13 +47,23 @@ export interface OpencodeUIMessage {
   parts: OpencodeUIPart[];
 }
 
+export interface ToUIMessagesOptions {
+  /** Tool parts left pending or running by a run that ended (a view's `snapshot.interrupted`): shown as failed. */
+  interrupted?: ReadonlySet<string>;
+  /**
+   * Open permission and question requests (a view's `snapshot.pending`): shown as the stream shows
+   * them, an approval request on their tool call (or a part of its own) and an asked `data-question`
+   * carrying the request id to answer.
+   */
+  pending?: readonly PendingRequest[];
+}
+
 /**
  * Converts messages (oldest first) to UI messages. A user message a person sent starts a turn;
  * every assistant message after it (several steps, a compaction's summary and continuation) joins
  * that turn's one assistant UI message, `<userMessageID>-reply` as `assistantMessageId` names it.
- * Tool parts that `interrupted` names (a view's `snapshot.interrupted`) are shown as failed.
  */
-export function toUIMessages(messages: readonly StoredMessage[], options: { interrupted?: ReadonlySet<string> } = {}): OpencodeUIMessage[] {
+export function toUIMessages(messages: readonly StoredMessage[], options: ToUIMessagesOptions = {}): OpencodeUIMessage[] {
   const out: OpencodeUIMessage[] = [];
   let reply: OpencodeUIMessage | undefined;
   let turnID: string | undefined;
@@ -82,7 +105,47 @@ export function toUIMessages(messages: readonly StoredMessage[], options: { inte
       },
     };
   }
+  const last = reply as OpencodeUIMessage | undefined;
+  if (last && options.pending?.length) showPending(last, options.pending);
   return out;
+}
+
+/** Open requests belong to the running turn: the last reply. */
+function showPending(reply: OpencodeUIMessage, pending: readonly PendingRequest[]): void {
+  const root = reply.metadata!.sessionID;
+  // Sub-agents started from the shown task calls: a request from one is marked with its parent.
+  const parents = new Map(reply.parts.flatMap((p) => (p.type === "data-subagent" ? [[p.data.sessionID, p.data.parentSessionID] as const] : [])));
+  const ref = (sessionID: string) => ({ sessionID, ...(parents.has(sessionID) ? { parentSessionID: parents.get(sessionID)! } : {}) });
+  for (const request of pending) {
+    const callID = request.tool?.callID;
+    if (request.kind === "permission") {
+      const approval = { id: request.id, descriptor: approvalDescriptor(request) };
+      const at = reply.parts.findIndex((p) => p.type === "dynamic-tool" && p.toolCallId === callID && (p.state === "input-streaming" || p.state === "input-available"));
+      const tool = reply.parts[at];
+      if (tool?.type === "dynamic-tool") {
+        // Asked before the input arrived, the stream shows the approval on an empty input.
+        reply.parts[at] = { ...tool, state: "approval-requested", input: tool.input ?? {}, approval };
+        continue;
+      }
+      const marker = subagentMarker(root, ref(request.sessionID));
+      reply.parts.push({
+        type: "dynamic-tool",
+        toolName: request.permission,
+        toolCallId: request.id,
+        state: "approval-requested",
+        input: permissionInput(request),
+        approval,
+        ...(marker ? { callProviderMetadata: marker } : {}),
+      });
+      continue;
+    }
+    const at = reply.parts.findIndex((p) => p.type === "data-question" && callID !== undefined && p.id === callID);
+    const shown = reply.parts[at];
+    const data = { ...ref(request.sessionID), id: request.id, questions: questionItems(request.questions), ...(callID !== undefined ? { callID } : {}), status: "asked" as const };
+    const part = questionPart(callID ?? request.id, shown?.type === "data-question" ? { ...shown.data, id: request.id } : data);
+    if (at >= 0) reply.parts[at] = part;
+    else reply.parts.push(part);
+  }
 }
 
 /**

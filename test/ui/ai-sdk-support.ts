@@ -73,13 +73,14 @@ export async function messageOf(chunks: UIMessageChunk[], message?: UIMessage): 
 
 /**
  * The streamed message less what storage does not keep (docs/uis.md, "What a reload cannot show"):
- * retry notices, permission approvals (their request ids and answers; a sub-agent's permission is
- * a part of its own), an answered question's request id.
+ * retry notices, answered permission approvals (their request ids and answers; a sub-agent's
+ * permission is a part of its own), an answered question's request id. Open requests stay: a
+ * view's `pending` shows them.
  */
 function reloadable(parts: readonly UIMessage["parts"][number][]): unknown[] {
   return parts.flatMap((part): unknown[] => {
     if (part.type === "data-retry") return [];
-    if (part.type === "dynamic-tool" && part.approval) {
+    if (part.type === "dynamic-tool" && part.approval && part.state !== "approval-requested") {
       if (part.approval.id === part.toolCallId) return [];
       const { approval: _approval, ...rest } = part;
       return [rest];

@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../../src/session/session.js";
-import { toUIMessageStream, type OpencodeUIChunk } from "../../src/ui/ai-sdk.js";
+import { assistantMessageId, toUIMessageStream, UIMessageChunks, type OpencodeUIChunk } from "../../src/ui/ai-sdk.js";
+import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import { toUIMessages } from "../../src/ui/ui-messages.js";
 import { initialSessionState, mergeHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
 import { versionAtLeast } from "../support/opencode.js";
@@ -122,6 +123,10 @@ describe.each([...all.filter((f) => !f.dir.slice(DIR.length)), ...agent].map((f)
 });
 
 describe.skipIf(agent.length === 0)("toUIMessages over the agent turns", () => {
+  it("the question and permission fixtures ask on every recorded server", () => {
+    expect(asking.map((f) => f.name).filter((name) => name === "question-permission" || name === "subagent")).toHaveLength(2 * agentDirs.length);
+  });
+
   const named = (name: string) => agent.find((f) => f.name === name)!;
   const partsOf = (name: string) => toUIMessages(storedOf(named(name))).find((m) => m.role === "assistant")!.parts;
 
@@ -131,5 +136,38 @@ describe.skipIf(agent.length === 0)("toUIMessages over the agent turns", () => {
     expect(partsOf("subagent")).toContainEqual(expect.objectContaining({ type: "data-subagent", data: expect.objectContaining({ agent: "general", status: "idle", callID: "call_fixture_task" }) }));
     expect(named("subagent").events.some((e) => e.type === "permission.asked" && e.properties.sessionID !== named("subagent").sessionID)).toBe(true);
     expect(partsOf("compaction")).toContainEqual(expect.objectContaining({ type: "data-compaction", data: expect.objectContaining({ auto: true }) }));
+  });
+});
+
+/** The stream's message so far and the view's, after the fixture's first `n` events. */
+async function bothAfter(f: Fixture, n: number) {
+  let turn = initialTurnState({ sessionID: f.sessionID, userMessageID: f.userMessageID });
+  const chunks: OpencodeUIChunk[] = [];
+  const mapper = new UIMessageChunks(f.sessionID);
+  for (const event of f.events.slice(0, n)) {
+    const result = mapEvent(turn, event);
+    turn = result.state;
+    for (const reply of result.replies) chunks.push(...mapper.map(reply));
+  }
+  const { message } = await messageOf([{ type: "start", messageId: assistantMessageId({ messageID: f.userMessageID }) }, ...chunks] as UIMessageChunk[]);
+  const view = fold(initialSessionState(f.sessionID), f.events.slice(0, n));
+  return { streamed: message!, view };
+}
+
+/** After each request is asked (before its answer): the event counts. */
+const asks = (f: Fixture) => f.events.flatMap((e, i) => (e.type === "permission.asked" || e.type === "question.asked" ? [i + 1] : []));
+const asking = agent.filter((f) => asks(f).length > 0);
+
+describe.each(asking.map((f) => [f.dir.slice(DIR.length) + f.name, f] as const))("toUIMessages with a view's pending requests, %s", (_, f) => {
+  it("while a request is open, shows it as the stream does: an approval request, an asked question with its request id", async () => {
+    for (const n of asks(f)) {
+      const { streamed, view } = await bothAfter(f, n);
+      const pending = [...view.pending.values()];
+      expect(pending.length, `after event ${n}`).toBe(1);
+      const reply = toUIMessages(view.messages.toArray(), { pending }).find((m) => m.role === "assistant")!;
+      expectReloadShows(reply, streamed, { trimsText: !versionAtLeast(f.opencodeVersion, "1.14.0") });
+      const open = reply.parts.filter((p) => (p.type === "dynamic-tool" && p.state === "approval-requested") || (p.type === "data-question" && p.data.status === "asked"));
+      expect(open, `after event ${n}`).toHaveLength(1);
+    }
   });
 });
