@@ -73,8 +73,9 @@ export async function messageOf(chunks: UIMessageChunk[], message?: UIMessage): 
 
 /**
  * The streamed message less what storage does not keep (docs/uis.md, "What a reload cannot show"):
- * retry notices, answered permission approvals (their request ids and answers; a sub-agent's
- * permission is a part of its own), an answered question's request id. Open requests stay: a
+ * retry notices, answered permission approvals (their request ids and answers, so a denial shows
+ * as the tool's stored error; a sub-agent's permission is a part of its own), an answered
+ * question's request id. Open requests stay: a
  * view's `pending` shows them.
  */
 function reloadable(parts: readonly UIMessage["parts"][number][]): unknown[] {
@@ -83,7 +84,8 @@ function reloadable(parts: readonly UIMessage["parts"][number][]): unknown[] {
     if (part.type === "dynamic-tool" && part.approval && part.state !== "approval-requested") {
       if (part.approval.id === part.toolCallId) return [];
       const { approval: _approval, ...rest } = part;
-      return [rest];
+      // Denied: storage has the tool's error, not the answer that caused it.
+      return [rest.state === "output-denied" ? { ...rest, state: "output-error", errorText: expect.any(String) } : rest];
     }
     if (part.type === "data-question") {
       const { id: _id, ...data } = part.data as { id?: string; status: string };

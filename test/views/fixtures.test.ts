@@ -130,11 +130,13 @@ describe.skipIf(agent.length === 0)("toUIMessages over the agent turns", () => {
   const named = (name: string) => agent.find((f) => f.name === name)!;
   const partsOf = (name: string) => toUIMessages(storedOf(named(name))).find((m) => m.role === "assistant")!.parts;
 
-  it("covers a question, a permission, a sub-agent and a compaction", () => {
+  it("covers a question answered and rejected, a permission allowed and denied, a sub-agent and a compaction", () => {
     expect(partsOf("question-permission")).toContainEqual(expect.objectContaining({ type: "data-question", id: "call_fixture_question", data: expect.objectContaining({ status: "answered", answers: [["Blue"]] }) }));
     expect(named("question-permission").events.some((e) => e.type === "permission.asked")).toBe(true);
     expect(partsOf("subagent")).toContainEqual(expect.objectContaining({ type: "data-subagent", data: expect.objectContaining({ agent: "general", status: "idle", callID: "call_fixture_task" }) }));
     expect(named("subagent").events.some((e) => e.type === "permission.asked" && e.properties.sessionID !== named("subagent").sessionID)).toBe(true);
+    expect(partsOf("question-rejected")).toContainEqual(expect.objectContaining({ type: "data-question", data: expect.objectContaining({ status: "rejected" }) }));
+    expect(partsOf("permission-rejected")).toContainEqual(expect.objectContaining({ type: "dynamic-tool", state: "output-error", toolCallId: "call_fixture_denied" }));
     expect(partsOf("compaction")).toContainEqual(expect.objectContaining({ type: "data-compaction", data: expect.objectContaining({ auto: true }) }));
   });
 });
