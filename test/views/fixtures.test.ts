@@ -26,6 +26,8 @@ interface Fixture {
   userMessageID: string;
   opencodeVersion: string;
   stored: StoredMessage[];
+  /** Agent turns: each sub-agent session's stored messages. */
+  children?: Record<string, StoredMessage[]>;
   events: Event[];
 }
 
@@ -123,6 +125,17 @@ describe.each([...all.filter((f) => !f.dir.slice(DIR.length)), ...agent].map((f)
 });
 
 describe.skipIf(agent.length === 0)("toUIMessages over the agent turns", () => {
+  it("storage keeps no permission or question request id and no retry, in the session or its sub-agents': a reload cannot show them", () => {
+    for (const f of agent) {
+      const stored = JSON.stringify([f.stored, f.children ?? {}]);
+      const ids = f.events.flatMap((e) => (e.type === "permission.asked" || e.type === "question.asked" ? [e.properties.id] : []));
+      for (const id of ids) expect(stored, `${f.dir}${f.name}`).not.toContain(id);
+    }
+    const retried = all.filter((f) => f.events.some((e) => e.type === "session.status" && e.properties.status.type === "retry"));
+    expect(retried.length).toBeGreaterThan(0);
+    for (const f of retried) expect(JSON.stringify(f.stored), `${f.dir}${f.name}`).not.toContain(`"type":"retry"`);
+  });
+
   it("the question and permission fixtures ask on every recorded server", () => {
     expect(asking.map((f) => f.name).filter((name) => name === "question-permission" || name === "subagent")).toHaveLength(2 * agentDirs.length);
   });
