@@ -277,13 +277,14 @@ describe("session views on a real server", () => {
 
   it("a page reload shows what the stream showed: toUIMessages of the stored turn (question, sub-agent, permissions), open requests from the view's pending", async () => {
     const session = await client.session.create({});
-    const child = directive({ steps: [{ text: "Child reads. ", toolCalls: [{ name: "bash", input: { command: "echo child", description: "child" } }] }, { text: "Child done." }] });
+    // Commands no other test here allows "always", so both ask.
+    const child = directive({ steps: [{ text: "Child reads. ", toolCalls: [{ name: "bash", input: { command: "pwd", description: "child" } }] }, { text: "Child done." }] });
     const turn = session.prompt(
       `all of it\n${directive({
         steps: [
           { toolCalls: [{ name: "question", input: { questions: [{ header: "Color", question: "Which?", options: [{ label: "Red", description: "" }, { label: "Blue", description: "" }] }] } }] },
           { toolCalls: [{ name: "task", input: { description: "Run the child", prompt: `run\n${child}`, subagent_type: "general" } }] },
-          { text: "Now mine. ", toolCalls: [{ name: "bash", input: { command: "echo root", description: "root" } }] },
+          { text: "Now mine. ", toolCalls: [{ name: "bash", input: { command: "uname", description: "root" } }] },
           { text: "All done." },
         ],
       })}`,
