@@ -67,6 +67,7 @@ export function toUIMessages(messages: readonly StoredMessage[], options: ToUIMe
   const out: OpencodeUIMessage[] = [];
   let reply: OpencodeUIMessage | undefined;
   let turnID: string | undefined;
+  let inTurnCompaction = false;
   const replyOf = (sessionID: string, turn: string): OpencodeUIMessage => {
     if (reply === undefined) {
       reply = { id: assistantMessageId({ messageID: turn }), role: "assistant", metadata: { sessionID, turnMessageID: turn }, parts: [] };
@@ -78,23 +79,26 @@ export function toUIMessages(messages: readonly StoredMessage[], options: ToUIMe
     if (info.role === "user") {
       const compaction = parts.find((p) => p.type === "compaction");
       // The server compacting on its own mid-turn is part of the turn; a `summarize()` between turns is not.
-      if (compaction?.auto && turnID !== undefined) replyOf(info.sessionID, turnID).parts.push(compactionPart({ sessionID: info.sessionID, messageID: info.id, auto: true }));
+      if (compaction) inTurnCompaction = compaction.auto && turnID !== undefined;
+      if (compaction && inTurnCompaction) replyOf(info.sessionID, turnID!).parts.push(compactionPart({ sessionID: info.sessionID, messageID: info.id, auto: true }));
       if (!spokenByPerson(parts)) continue;
       turnID = info.id;
       reply = undefined;
       out.push({ id: info.id, role: "user", parts: parts.flatMap(userPart) });
       continue;
     }
-    if (turnID === undefined || info.summary === true) continue;
-    const shown = lastAttempts(parts).flatMap((part) => assistantPart(part, options.interrupted));
+    // A summary's text never shows; the turn's usage counts it when the compaction was the turn's own.
+    if (turnID === undefined || (info.summary === true && !inTurnCompaction)) continue;
     const message = replyOf(info.sessionID, turnID);
-    // Each assistant message that shows something is one step, as the stream makes it.
-    if (shown.length > 0) message.parts.push({ type: "step-start" }, ...shown);
+    if (info.summary !== true) {
+      const shown = lastAttempts(parts).flatMap((part) => assistantPart(part, options.interrupted));
+      // Each assistant message that shows something is one step, as the stream makes it.
+      if (shown.length > 0) message.parts.push({ type: "step-start" }, ...shown);
+    }
     const usage = message.metadata!.usage ?? { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
     message.metadata = {
       ...message.metadata!,
-      assistantMessageID: info.id,
-      ...(info.finish ? { finish: info.finish } : {}),
+      ...(info.summary !== true ? { assistantMessageID: info.id, ...(info.finish ? { finish: info.finish } : {}) } : {}),
       usage: {
         input: usage.input + info.tokens.input,
         output: usage.output + info.tokens.output,

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../../src/session/session.js";
-import { assistantMessageId, toUIMessageStream, UIMessageChunks, type OpencodeUIChunk } from "../../src/ui/ai-sdk.js";
+import { assistantMessageId, toUIMessageStream, UIMessageChunks, type OpencodeUIChunk, type OpencodeUIMetadata } from "../../src/ui/ai-sdk.js";
 import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import { toUIMessages } from "../../src/ui/ui-messages.js";
 import { initialSessionState, mergeHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
@@ -121,6 +121,11 @@ describe.each([...all.filter((f) => !f.dir.slice(DIR.length)), ...agent].map((f)
     expect(converted[0]).toMatchObject({ id: f.userMessageID, role: "user" });
     if (message === undefined || message.parts.length === 0) return expect(reply?.parts ?? []).toEqual([]);
     expectReloadShows(reply!, message, { trimsText: !versionAtLeast(f.opencodeVersion, "1.14.0") });
+    // The metadata a reload can know of a finished turn: the root session's usage and cost, the last message and its finish.
+    const streamed = message.metadata as OpencodeUIMetadata;
+    if (streamed.usage === undefined) return;
+    const { contextUsed: _used, contextWindow: _window, ...usage } = streamed.usage;
+    expect(reply!.metadata).toMatchObject({ sessionID: f.sessionID, turnMessageID: f.userMessageID, assistantMessageID: streamed.assistantMessageID, finish: streamed.finish, usage });
   });
 });
 

@@ -243,6 +243,12 @@ describe("session views on a real server", () => {
     await session.summarize({ model: `${PROVIDER_ID}/${MODEL_ID}` });
     await until(view, (s) => s.messages.some((m) => m.parts.some((p) => p.type === "compaction")));
     await settlesToStored(view, session);
+    // A summarize() between turns belongs to no turn: the turn before it shows no compaction, and its usage no summary.
+    const reloaded = toUIMessages(await session.messages());
+    expect(reloaded.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(reloaded[1]!.parts.map((p) => p.type)).toEqual(["step-start", "text"]);
+    const turn = view.get().messages.find((m) => m.info.role === "assistant")!.info;
+    expect(reloaded[1]!.metadata?.usage?.output).toBe(turn.role === "assistant" ? turn.tokens.output : -1);
   });
 
   it("one event connection serves every view and turn of the client; closing every view leaves none open", async () => {
