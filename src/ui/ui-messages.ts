@@ -6,7 +6,8 @@
 
 import type { components } from "../../generated/opencode.js";
 import type { StoredMessage } from "../session/session.js";
-import { questionItems } from "../turn/map-event.js";
+import { addUsage, assistantUsage, contextTokens, questionItems, ZERO_USAGE } from "../turn/map-event.js";
+import type { Usage } from "../turn/replies.js";
 import type { PendingRequest } from "../views/session-state.js";
 import {
   approvalDescriptor,
@@ -95,18 +96,14 @@ export function toUIMessages(messages: readonly StoredMessage[], options: ToUIMe
       // Each assistant message that shows something is one step, as the stream makes it.
       if (shown.length > 0) message.parts.push({ type: "step-start" }, ...shown);
     }
-    const usage = message.metadata!.usage ?? { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+    // Summed as the stream's final sums it; the context is the latest step's (a summary's is not).
+    const usage: Usage = { ...(message.metadata!.usage ?? ZERO_USAGE) };
+    addUsage(usage, assistantUsage(info));
+    if (info.summary !== true) usage.contextUsed = contextTokens(info.tokens);
     message.metadata = {
       ...message.metadata!,
       ...(info.summary !== true ? { assistantMessageID: info.id, ...(info.finish ? { finish: info.finish } : {}) } : {}),
-      usage: {
-        input: usage.input + info.tokens.input,
-        output: usage.output + info.tokens.output,
-        reasoning: usage.reasoning + info.tokens.reasoning,
-        cacheRead: usage.cacheRead + info.tokens.cache.read,
-        cacheWrite: usage.cacheWrite + info.tokens.cache.write,
-        cost: usage.cost + (info.cost ?? 0),
-      },
+      usage,
     };
   }
   const last = reply as OpencodeUIMessage | undefined;

@@ -124,7 +124,8 @@ describe.each([...all.filter((f) => !f.dir.slice(DIR.length)), ...agent].map((f)
     // The metadata a reload can know of a finished turn: the root session's usage and cost, the last message and its finish.
     const streamed = message.metadata as OpencodeUIMetadata;
     if (streamed.usage === undefined) return;
-    const { contextUsed: _used, contextWindow: _window, ...usage } = streamed.usage;
+    // The context window comes from the model catalog a Turn reads, not from storage.
+    const { contextWindow: _window, ...usage } = streamed.usage;
     expect(reply!.metadata).toMatchObject({ sessionID: f.sessionID, turnMessageID: f.userMessageID, assistantMessageID: streamed.assistantMessageID, finish: streamed.finish, usage });
   });
 });
