@@ -85,6 +85,7 @@ export function toUIMessages(messages: readonly StoredMessage[], options: ToUIMe
       if (!spokenByPerson(parts)) continue;
       turnID = info.id;
       reply = undefined;
+      inTurnCompaction = false;
       out.push({ id: info.id, role: "user", parts: parts.flatMap(userPart) });
       continue;
     }
