@@ -118,7 +118,7 @@ export {
   type Todo,
   type ViewUsage,
 } from "./views/index.js";
-export { toUIMessages, type OpencodeUIMessage, type OpencodeUIPart } from "./ui/ui-messages.js";
+export { toUIMessages, type OpencodeUIMessage, type OpencodeUIPart, type ToUIMessagesOptions } from "./ui/ui-messages.js";
 export {
   toSSEResponse,
   pipeTurnToNodeResponse,

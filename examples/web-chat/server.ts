@@ -141,7 +141,7 @@ const server = createServer(async (req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       const send = () => {
         const snap = view.get();
-        res.write(`data: ${JSON.stringify({ status: snap.status.type, messages: toUIMessages(snap.messages, { interrupted: snap.interrupted }) })}\n\n`);
+        res.write(`data: ${JSON.stringify({ status: snap.status.type, messages: toUIMessages(snap.messages, { interrupted: snap.interrupted, pending: snap.pending }) })}\n\n`);
       };
       send();
       view.subscribe(send);

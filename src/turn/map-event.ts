@@ -219,7 +219,7 @@ export interface TurnSnapshot {
 /** Events held while their message, part or session is unknown; past this, new ones are dropped. */
 const MAX_HELD = 10_000;
 
-const ZERO_USAGE: Usage = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
+export const ZERO_USAGE: Usage = { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0, cost: 0 };
 
 export function initialTurnState(init: {
   sessionID: string;
@@ -462,6 +462,19 @@ function linkSession(state: TurnState, sessionID: string, parentID: string, titl
   return next;
 }
 
+type AssistantRecord = Extract<MessageRecord, { role: "assistant" }>;
+
+/** An assistant message's tokens and cost as the server reports them. */
+export function assistantUsage(info: AssistantRecord): Usage {
+  const { tokens } = info;
+  return { input: tokens.input, output: tokens.output, reasoning: tokens.reasoning, cacheRead: tokens.cache.read, cacheWrite: tokens.cache.write, cost: info.cost ?? 0 };
+}
+
+/** What a step had in the model's context: everything it read and wrote. */
+export function contextTokens(tokens: AssistantRecord["tokens"]): number {
+  return tokens.input + tokens.output + tokens.reasoning + tokens.cache.read + tokens.cache.write;
+}
+
 function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], source: "live" | "snapshot" = "live"): TurnState {
   const { id, role, sessionID } = info;
   if (role !== "user" && role !== "assistant") return state;
@@ -476,16 +489,7 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
   const completedAt = info.role === "assistant" ? time?.completed : undefined;
   const finish = info.role === "assistant" ? info.finish : undefined;
   const error = info.role === "assistant" ? (info.error as RawProviderError | undefined) : undefined;
-  const reported: Usage = tokens
-    ? {
-        input: tokens.input,
-        output: tokens.output,
-        reasoning: tokens.reasoning,
-        cacheRead: tokens.cache.read,
-        cacheWrite: tokens.cache.write,
-        cost: info.role === "assistant" ? (info.cost ?? 0) : 0,
-      }
-    : ZERO_USAGE;
+  const reported: Usage = tokens && info.role === "assistant" ? assistantUsage(info) : ZERO_USAGE;
   const message: MessageState = {
     sessionID,
     role,
@@ -501,7 +505,7 @@ function onMessage(state: TurnState, info: MessageRecord, replies: Reply[], sour
     structured: (info.role === "assistant" ? info.structured : undefined) ?? previous?.structured,
     synthetic: previous?.synthetic ?? role === "user",
     answeredBy: answeredBy(info) ?? previous?.answeredBy,
-    contextUsed: tokens ? tokens.input + tokens.output + tokens.reasoning + tokens.cache.read + tokens.cache.write : (previous?.contextUsed ?? 0),
+    contextUsed: tokens ? contextTokens(tokens) : (previous?.contextUsed ?? 0),
   };
   const rootAssistant = root && inTurn && !summary;
   let next: TurnState = revise(state, {
@@ -878,15 +882,20 @@ function onPermissionAsked(state: TurnState, request: PermissionRecord | EventOf
   return revise(state, { requests: new Map(state.requests).set(request.id, "asked") });
 }
 
-function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Reply[]): TurnState {
-  if (state.done || state.requests.has(request.id) || !state.sessions.has(request.sessionID)) return state;
-  const questions: QuestionItem[] = request.questions.map((q) => ({
+/** The server's questions with its defaults filled in (single choice, typed answers allowed). */
+export function questionItems(questions: readonly QuestionRecord["questions"][number][]): QuestionItem[] {
+  return questions.map((q) => ({
     header: q.header,
     question: q.question,
     options: q.options.map((o) => ({ label: o.label, description: o.description })),
     multiple: q.multiple ?? false,
     custom: q.custom ?? true,
   }));
+}
+
+function onQuestionAsked(state: TurnState, request: QuestionRecord, replies: Reply[]): TurnState {
+  if (state.done || state.requests.has(request.id) || !state.sessions.has(request.sessionID)) return state;
+  const questions = questionItems(request.questions);
   replies.push({
     kind: "question",
     ...sessionRef(state, request.sessionID),
@@ -967,7 +976,8 @@ function stoppedAfterToolCalls(state: TurnState): StoppedAfterToolCallsError | u
   );
 }
 
-function addUsage(total: Usage, usage: Usage): void {
+/** Adds one step's usage to a running total. */
+export function addUsage(total: Usage, usage: Usage): void {
   total.input += usage.input;
   total.output += usage.output;
   total.reasoning += usage.reasoning;

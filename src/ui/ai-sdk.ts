@@ -19,7 +19,11 @@ export type OpencodeProviderMetadata = {
 };
 
 export interface QuestionData {
-  id: string;
+  /**
+   * The request id, to answer it with. `toUIMessages` leaves it out of a question answered before
+   * the reload: storage keeps the question's tool call, not its request id.
+   */
+  id?: string;
   sessionID: string;
   parentSessionID?: string;
   questions: QuestionItem[];
@@ -80,6 +84,47 @@ export interface OpencodeUIMetadata {
 
 type Data<K extends "question" | "subagent" | "compaction" | "retry"> = { type: `data-${K}`; id: string; data: OpencodeUIDataTypes[K] };
 
+// One definition of each data part, for the stream and for `toUIMessages`: same ids, same fields.
+
+/** A question's part, keyed by `key`: its tool call's id (which storage keeps, unlike the request id) when it has one. */
+export function questionPart(key: string, data: QuestionData): Data<"question"> {
+  return { type: "data-question", id: key, data };
+}
+
+/** A sub-agent's part, keyed by its session and updated in place as it runs. */
+export function subagentPart(
+  reply: Pick<SubagentReply, "sessionID" | "parentSessionID" | "agent" | "description" | "status" | "callID"> & { error?: SubagentReply["error"] },
+): Data<"subagent"> {
+  return {
+    type: "data-subagent",
+    id: reply.sessionID,
+    data: {
+      sessionID: reply.sessionID,
+      parentSessionID: reply.parentSessionID,
+      ...(reply.agent !== undefined ? { agent: reply.agent } : {}),
+      ...(reply.description !== undefined ? { description: reply.description } : {}),
+      status: reply.status,
+      ...(reply.callID !== undefined ? { callID: reply.callID } : {}),
+      ...(reply.error ? { error: toWireError(reply.error) } : {}),
+    },
+  };
+}
+
+/** What a tool approval shows of a permission request. */
+export function approvalDescriptor(request: { permission: string; patterns: string[] }): { permission: string; patterns: string[] } {
+  return { permission: request.permission, patterns: request.patterns };
+}
+
+/** The input of the part of its own a permission gets when no tool call shown carries it. */
+export function permissionInput(request: { patterns: string[]; metadata?: Record<string, unknown> }): { patterns: string[]; metadata: Record<string, unknown> } {
+  return { patterns: request.patterns, metadata: request.metadata ?? {} };
+}
+
+/** A compaction's part, keyed by its compaction user message. */
+export function compactionPart(data: CompactionData): Data<"compaction"> {
+  return { type: "data-compaction", id: data.messageID, data: { sessionID: data.sessionID, messageID: data.messageID, auto: data.auto } };
+}
+
 /** The chunks of the AI SDK v7 UI message stream this adapter emits (a subset of `ai`'s `UIMessageChunk`). */
 export type OpencodeUIChunk =
   | { type: "start"; messageId?: string; messageMetadata?: OpencodeUIMetadata }
@@ -129,8 +174,10 @@ const FINISH_REASONS = new Set(["stop", "length", "content-filter", "tool-calls"
 
 interface ToolState {
   toolName: string;
-  /** tool-input-available was sent (and must not be sent again: it would reset an approval). */
+  /** tool-input-available was sent (and must not be sent again while an approval waits: it would reset it). */
   inputSent: boolean;
+  /** It was sent with `{}` for an approval asked before the input arrived: the result brings the real input. */
+  placeholder?: true;
 }
 
 /**
@@ -188,6 +235,12 @@ export class UIMessageChunks {
       case "tool_result": {
         this.step(reply, out);
         this.close(reply.sessionID, out);
+        const known = this.tools.get(reply.callID);
+        // The approval is answered by now (the tool ran or was denied): the input can replace the placeholder.
+        if (known?.placeholder) {
+          known.inputSent = false;
+          delete known.placeholder;
+        }
         this.input(reply.callID, reply.tool, reply.input, reply.title, this.marker(reply), out);
         if (reply.status === "completed") out.push({ type: "tool-output-available", toolCallId: reply.callID, output: reply.output ?? "", dynamic: true });
         else if (this.denied.has(reply.callID)) out.push({ type: "tool-output-denied", toolCallId: reply.callID });
@@ -202,13 +255,16 @@ export class UIMessageChunks {
         if (onTool) {
           const state = this.tools.get(callID)!;
           // Asked before the tool's input arrived: the approval needs an input-available part to sit on.
-          if (!state.inputSent) this.input(callID, state.toolName, {}, undefined, this.marker(reply), out);
+          if (!state.inputSent) {
+            this.input(callID, state.toolName, {}, undefined, this.marker(reply), out);
+            state.placeholder = true;
+          }
         } else {
           // Not tied to a tool call we showed (e.g. a sub-agent's external_directory): a part of its own.
-          this.input(reply.id, reply.permission, { patterns: reply.patterns, metadata: reply.metadata }, undefined, this.marker(reply), out);
+          this.input(reply.id, reply.permission, permissionInput(reply), undefined, this.marker(reply), out);
         }
         this.approvals.set(reply.id, { toolCallId, synthetic: !onTool });
-        out.push({ type: "tool-approval-request", approvalId: reply.id, toolCallId, approvalDescriptor: { permission: reply.permission, patterns: reply.patterns } });
+        out.push({ type: "tool-approval-request", approvalId: reply.id, toolCallId, approvalDescriptor: approvalDescriptor(reply) });
         break;
       }
       case "permission_replied": {
@@ -225,40 +281,25 @@ export class UIMessageChunks {
       case "permission_policy":
         // The app's rules answered it: nothing for the user to approve; the tool's result follows.
         break;
-      case "question":
+      case "question": {
         this.close(reply.sessionID, out);
-        out.push({
-          type: "data-question",
-          id: reply.id,
-          data: { id: reply.id, sessionID: reply.sessionID, ...parent(reply), questions: reply.questions, ...(reply.tool ? { callID: reply.tool.callID } : {}), status: "asked" },
-        });
-        this.questions.set(reply.id, out.at(-1) as Data<"question">);
+        const part = questionPart(reply.tool?.callID ?? reply.id, { id: reply.id, sessionID: reply.sessionID, ...parent(reply), questions: reply.questions, ...(reply.tool ? { callID: reply.tool.callID } : {}), status: "asked" });
+        out.push(part);
+        this.questions.set(reply.id, part);
         break;
+      }
       case "question_replied": {
         const asked = this.questions.get(reply.id);
         if (!asked) break;
-        const data: QuestionData = { ...asked.data, status: reply.rejected ? "rejected" : "answered", ...(reply.answers ? { answers: reply.answers } : {}) };
-        out.push({ type: "data-question", id: reply.id, data });
+        out.push(questionPart(asked.id, { ...asked.data, status: reply.rejected ? "rejected" : "answered", ...(reply.answers ? { answers: reply.answers } : {}) }));
         break;
       }
       case "subagent":
-        out.push({
-          type: "data-subagent",
-          id: reply.sessionID,
-          data: {
-            sessionID: reply.sessionID,
-            parentSessionID: reply.parentSessionID,
-            ...(reply.agent !== undefined ? { agent: reply.agent } : {}),
-            ...(reply.description !== undefined ? { description: reply.description } : {}),
-            status: reply.status,
-            ...(reply.callID !== undefined ? { callID: reply.callID } : {}),
-            ...(reply.error ? { error: toWireError(reply.error) } : {}),
-          },
-        });
+        out.push(subagentPart(reply));
         break;
       case "compaction":
         this.close(reply.sessionID, out);
-        out.push({ type: "data-compaction", id: reply.messageID, data: { sessionID: reply.sessionID, messageID: reply.messageID, auto: reply.auto } });
+        out.push(compactionPart(reply));
         break;
       case "retry":
         if (reply.discarded.length > 0 && reply.sessionID === this.rootSessionID) {
@@ -327,8 +368,7 @@ export class UIMessageChunks {
   }
 
   private marker(reply: { sessionID: string; parentSessionID?: string }): OpencodeProviderMetadata | undefined {
-    if (reply.sessionID === this.rootSessionID && !reply.parentSessionID) return undefined;
-    return { opencode: { sessionID: reply.sessionID, ...parent(reply) } };
+    return subagentMarker(this.rootSessionID, reply);
   }
 
   private close(sessionID: string, out: OpencodeUIChunk[]): void {
@@ -341,6 +381,12 @@ export class UIMessageChunks {
   private closeAll(out: OpencodeUIChunk[]): void {
     for (const sessionID of [...this.openBlock.keys()]) this.close(sessionID, out);
   }
+}
+
+/** What marks a part a sub-agent produced; undefined for the root session's own. */
+export function subagentMarker(rootSessionID: string, ref: { sessionID: string; parentSessionID?: string }): OpencodeProviderMetadata | undefined {
+  if (ref.sessionID === rootSessionID && !ref.parentSessionID) return undefined;
+  return { opencode: { sessionID: ref.sessionID, ...parent(ref) } };
 }
 
 function parent(reply: { parentSessionID?: string }): { parentSessionID?: string } {

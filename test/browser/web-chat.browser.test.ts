@@ -162,7 +162,8 @@ describe("web-chat in Chromium", () => {
     const live = page.locator(".viewed").last();
     await expect.poll(() => live.locator(".said").textContent(), { timeout: 15_000 }).toBe("check from a terminal");
     await expect.poll(() => live.locator(".answer > span").first().textContent(), { timeout: 15_000 }).toMatch(/^Reply \d+: let me check that with a quick command\.$/);
-    expect(await live.locator(".answer > .tool").getAttribute("data-status")).toMatch(/^(pending|running)$/);
+    // The view's open request (toUIMessages with pending): the tool waits for its approval.
+    await expect.poll(() => live.locator(".answer > .tool").getAttribute("data-status"), { timeout: 15_000 }).toBe("awaiting approval");
     await fetch(`${base}/api/permission`, { method: "POST", body: JSON.stringify({ sessionID, id: permission, response: "once" }) });
     await expect.poll(() => live.locator(".answer > span").allTextContents(), { timeout: 30_000 }).toEqual([
       expect.stringMatching(/^Reply \d+: let me check that with a quick command\.$/),

@@ -4,6 +4,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
 import { parseJsonEventStream, readUIMessageStream, uiMessageChunkSchema, type UIMessage, type UIMessageChunk } from "ai";
+import { expect } from "vitest";
+import type { OpencodeUIMessage } from "../../src/ui/ui-messages.js";
 import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import type { Reply } from "../../src/turn/replies.js";
 import type { TurnLike } from "../../src/ui/ai-sdk.js";
@@ -67,4 +69,41 @@ export async function messageOf(chunks: UIMessageChunk[], message?: UIMessage): 
   let last: UIMessage | undefined;
   for await (const m of readUIMessageStream({ stream, ...(message ? { message } : {}), onError: (e) => errors.push(String(e)) })) last = m;
   return { message: last, errors };
+}
+
+/**
+ * The streamed message less what storage does not keep (docs/uis.md, "What a reload cannot show"):
+ * retry notices, answered permission approvals (their request ids and answers, so a denial shows
+ * as the tool's stored error; a sub-agent's permission is a part of its own), an answered
+ * question's request id. Open requests stay: a
+ * view's `pending` shows them.
+ */
+function reloadable(parts: readonly UIMessage["parts"][number][]): unknown[] {
+  return parts.flatMap((part): unknown[] => {
+    if (part.type === "data-retry") return [];
+    if (part.type === "dynamic-tool" && part.approval && part.state !== "approval-requested") {
+      if (part.approval.id === part.toolCallId) return [];
+      const { approval: _approval, ...rest } = part;
+      // Denied: storage has the tool's error, not the answer that caused it.
+      return [rest.state === "output-denied" ? { ...rest, state: "output-error", errorText: expect.any(String) } : rest];
+    }
+    if (part.type === "data-question") {
+      const { id: _id, ...data } = part.data as { id?: string; status: string };
+      return [{ ...part, data: data.status === "asked" ? part.data : data }];
+    }
+    return [part];
+  });
+}
+
+/**
+ * `toUIMessages`' reply shows every part, id and text the stream showed, less what storage does not
+ * keep. `trimsText`: the server (before 1.14) stores a text part without its trailing whitespace.
+ */
+export function expectReloadShows(reloaded: OpencodeUIMessage, streamed: UIMessage, options: { trimsText?: boolean } = {}): void {
+  expect(reloaded.id).toBe(streamed.id);
+  if (options.trimsText) streamed = { ...streamed, parts: streamed.parts.map((p) => (p.type === "text" ? { ...p, text: p.text.trimEnd() } : p)) };
+  // A tool's title streams as it was when its input arrived; storage keeps its last one.
+  const titled = new Set(streamed.parts.flatMap((p) => (p.type === "dynamic-tool" && p.title !== undefined ? [p.toolCallId] : [])));
+  const parts = reloaded.parts.map((p) => (p.type === "dynamic-tool" && !titled.has(p.toolCallId) ? { ...p, title: undefined } : p));
+  expect(parts).toEqual(reloadable(streamed.parts));
 }

@@ -217,6 +217,19 @@ describe("permission as a tool approval, answered through addToolApprovalRespons
     expect(prompted[1]).toEqual(["", [{ type: "file", mime: "image/png", filename: "dot.png", url: "data:image/png;base64,AAAA" }]]);
   });
 
+  it("a permission asked before the tool's input arrived: the approved tool ends with its real input, not the placeholder", async () => {
+    const replies: Reply[] = [
+      { kind: "tool_call", sessionID: ROOT, messageID: "msg_a1", partID: "p1", callID: "c1", tool: "bash", input: {}, status: "pending" },
+      { kind: "permission", sessionID: ROOT, id: "per_1", permission: "bash", patterns: ["echo x"], always: [], metadata: {}, tool: { messageID: "msg_a1", callID: "c1" } },
+      { kind: "permission_replied", sessionID: ROOT, id: "per_1", reply: "once" },
+      { kind: "tool_call", sessionID: ROOT, messageID: "msg_a1", partID: "p1", callID: "c1", tool: "bash", input: { command: "echo x" }, status: "running" },
+      { kind: "tool_result", sessionID: ROOT, messageID: "msg_a1", partID: "p1", callID: "c1", tool: "bash", input: { command: "echo x" }, status: "completed", output: "x", title: "echo x", metadata: {} },
+      final(""),
+    ];
+    const message = await messageOfTurn(turnOf(ROOT, USER, replies));
+    expect(message.parts[1]).toMatchObject({ state: "output-available", input: { command: "echo x" }, title: "echo x", approval: { id: "per_1", approved: true } });
+  });
+
   it("a denied approval ends as output-denied", async () => {
     const replies: Reply[] = [
       { kind: "tool_call", sessionID: ROOT, messageID: "msg_a1", partID: "p1", callID: "c1", tool: "bash", input: { command: "rm -rf x" }, status: "running" },
@@ -248,7 +261,7 @@ describe("opencode's own activity as typed data parts", () => {
     expect(message.parts).toEqual([
       { type: "step-start" },
       { type: "dynamic-tool", toolName: "question", toolCallId: "cq", state: "output-available", input: { questions }, output: "Yes" },
-      { type: "data-question", id: "que_1", data: { id: "que_1", sessionID: ROOT, questions, callID: "cq", status: "answered", answers: [["Yes"]] } },
+      { type: "data-question", id: "cq", data: { id: "que_1", sessionID: ROOT, questions, callID: "cq", status: "answered", answers: [["Yes"]] } },
       { type: "step-start" },
       { type: "text", text: "Deploying.", state: "done" },
     ]);

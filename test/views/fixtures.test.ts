@@ -2,16 +2,18 @@
 // in test/fixtures/v*): folding a turn's events ends in the messages the server stored (ids, text,
 // tool states), also when the stream is cut at any point and the rest is read back from storage;
 // and toUIMessages of the stored turn matches what toUIMessageStream streamed for it.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
 import { describe, expect, it } from "vitest";
 import type { StoredMessage } from "../../src/session/session.js";
-import { toUIMessageStream, type OpencodeUIChunk } from "../../src/ui/ai-sdk.js";
+import { assistantMessageId, toUIMessageStream, UIMessageChunks, type OpencodeUIChunk, type OpencodeUIMetadata } from "../../src/ui/ai-sdk.js";
+import { initialTurnState, mapEvent } from "../../src/turn/map-event.js";
 import { toUIMessages } from "../../src/ui/ui-messages.js";
 import { initialSessionState, mergeHistory, reduceSession, type SessionViewState } from "../../src/views/session-state.js";
+import { versionAtLeast } from "../support/opencode.js";
 import { STREAM_GAP, type Event } from "../../src/events/types.js";
-import { fixtureReplies, messageOf, turnOf } from "../ui/ai-sdk-support.js";
+import { expectReloadShows, fixtureReplies, messageOf, turnOf } from "../ui/ai-sdk-support.js";
 import type { UIMessageChunk } from "ai";
 
 const DIR = fileURLToPath(new URL("../fixtures/", import.meta.url));
@@ -22,7 +24,10 @@ interface Fixture {
   dir: string;
   sessionID: string;
   userMessageID: string;
+  opencodeVersion: string;
   stored: StoredMessage[];
+  /** Agent turns: each sub-agent session's stored messages. */
+  children?: Record<string, StoredMessage[]>;
   events: Event[];
 }
 
@@ -70,7 +75,17 @@ const storedOf = (f: Fixture) => f.stored.filter((m) => m.info.sessionID === f.s
 
 const all = fixtures();
 
-describe.each(all.map((f) => [`${f.dir.slice(DIR.length) || "1.18.33/"}${f.name}`, f] as const))("view over %s", (_, f) => {
+const AGENT_DIR = `${DIR}agent/`;
+/** Turns of the whole agent (the pinned server's, older servers' in agent/v*): a question and a permission, a sub-agent asking in its own session, auto-compaction. */
+const agentDirs = only ? [`${AGENT_DIR}v${only}/`].filter((d) => existsSync(d)) : [AGENT_DIR, ...readdirSync(AGENT_DIR).filter((d) => d.startsWith("v")).map((d) => `${AGENT_DIR}${d}/`)];
+const agent = agentDirs.flatMap((dir) =>
+  readdirSync(dir)
+    .filter((file) => file.endsWith(".sse"))
+    .map((file) => load(dir, file.slice(0, -4))),
+);
+
+
+describe.each([...all, ...agent].map((f) => [`${f.dir.slice(DIR.length) || "1.18.33/"}${f.name}`, f] as const))("view over %s", (_, f) => {
   it("the live stream alone ends in what the server stored", () => {
     const state = fold(initialSessionState(f.sessionID), f.events, storedOf(f));
     expect(essence(state.messages.toArray())).toEqual(essence(storedOf(f)));
@@ -94,8 +109,8 @@ describe.each(all.map((f) => [`${f.dir.slice(DIR.length) || "1.18.33/"}${f.name}
   });
 });
 
-describe.each(all.filter((f) => !f.dir.slice(DIR.length)).map((f) => [f.name, f] as const))("toUIMessages over %s", (name, f) => {
-  it("matches what toUIMessageStream streamed for the turn: ids, parts, text", async () => {
+describe.each([...all.filter((f) => !f.dir.slice(DIR.length)), ...agent].map((f) => [f.dir.slice(DIR.length) + f.name, f] as const))("toUIMessages over %s", (name, f) => {
+  it("equals what toUIMessageStream streamed for the turn: ids, every part, data parts included", async () => {
     const { sessionID, messageID, replies } = fixtureReplies(name);
     const chunks: OpencodeUIChunk[] = [];
     const reader = toUIMessageStream(turnOf(sessionID, messageID, replies)).getReader();
@@ -103,16 +118,77 @@ describe.each(all.filter((f) => !f.dir.slice(DIR.length)).map((f) => [f.name, f]
     const { message } = await messageOf(chunks as UIMessageChunk[]);
     const converted = toUIMessages(storedOf(f));
     const reply = converted.find((m) => m.role === "assistant");
-    const essentials = (parts: readonly { type: string }[]) =>
-      parts
-        .filter((p) => p.type === "text" || p.type === "reasoning" || p.type === "dynamic-tool" || p.type === "step-start")
-        .map((p) => {
-          const q = p as { type: string; text?: string; toolCallId?: string; state?: string; output?: unknown; errorText?: string };
-          return { type: q.type, text: q.text, toolCallId: q.toolCallId, state: q.state, output: q.output, errorText: q.errorText };
-        });
-    if (message === undefined || message.parts.length === 0) return expect(reply?.parts ?? []).toEqual([]);
-    expect(reply?.id).toBe(message.id);
-    expect(essentials(reply!.parts)).toEqual(essentials(message.parts));
     expect(converted[0]).toMatchObject({ id: f.userMessageID, role: "user" });
+    if (message === undefined || message.parts.length === 0) return expect(reply?.parts ?? []).toEqual([]);
+    expectReloadShows(reply!, message, { trimsText: !versionAtLeast(f.opencodeVersion, "1.14.0") });
+    // The metadata a reload can know of a finished turn: the root session's usage and cost, the last message and its finish.
+    const streamed = message.metadata as OpencodeUIMetadata;
+    if (streamed.usage === undefined) return;
+    // The context window comes from the model catalog a Turn reads, not from storage.
+    const { contextWindow: _window, ...usage } = streamed.usage;
+    expect(reply!.metadata).toMatchObject({ sessionID: f.sessionID, turnMessageID: f.userMessageID, assistantMessageID: streamed.assistantMessageID, finish: streamed.finish, usage });
+  });
+});
+
+describe.skipIf(agent.length === 0)("toUIMessages over the agent turns", () => {
+  it("storage keeps no permission or question request id and no retry, in the session or its sub-agents': a reload cannot show them", () => {
+    for (const f of agent) {
+      const stored = JSON.stringify([f.stored, f.children ?? {}]);
+      const ids = f.events.flatMap((e) => (e.type === "permission.asked" || e.type === "question.asked" ? [e.properties.id] : []));
+      for (const id of ids) expect(stored, `${f.dir}${f.name}`).not.toContain(id);
+    }
+    const retried = all.filter((f) => f.events.some((e) => e.type === "session.status" && e.properties.status.type === "retry"));
+    expect(retried.length).toBeGreaterThan(0);
+    for (const f of retried) expect(JSON.stringify(f.stored), `${f.dir}${f.name}`).not.toContain(`"type":"retry"`);
+  });
+
+  it("the question and permission fixtures ask on every recorded server", () => {
+    expect(asking.map((f) => f.name).filter((name) => name === "question-permission" || name === "subagent")).toHaveLength(2 * agentDirs.length);
+  });
+
+  const named = (name: string) => agent.find((f) => f.name === name)!;
+  const partsOf = (name: string) => toUIMessages(storedOf(named(name))).find((m) => m.role === "assistant")!.parts;
+
+  it("covers a question answered and rejected, a permission allowed and denied, a sub-agent and a compaction", () => {
+    expect(partsOf("question-permission")).toContainEqual(expect.objectContaining({ type: "data-question", id: "call_fixture_question", data: expect.objectContaining({ status: "answered", answers: [["Blue"]] }) }));
+    expect(named("question-permission").events.some((e) => e.type === "permission.asked")).toBe(true);
+    expect(partsOf("subagent")).toContainEqual(expect.objectContaining({ type: "data-subagent", data: expect.objectContaining({ agent: "general", status: "idle", callID: "call_fixture_task" }) }));
+    expect(named("subagent").events.some((e) => e.type === "permission.asked" && e.properties.sessionID !== named("subagent").sessionID)).toBe(true);
+    expect(partsOf("question-rejected")).toContainEqual(expect.objectContaining({ type: "data-question", data: expect.objectContaining({ status: "rejected" }) }));
+    expect(partsOf("permission-rejected")).toContainEqual(expect.objectContaining({ type: "dynamic-tool", state: "output-error", toolCallId: "call_fixture_denied" }));
+    expect(partsOf("compaction")).toContainEqual(expect.objectContaining({ type: "data-compaction", data: expect.objectContaining({ auto: true }) }));
+  });
+});
+
+/** The stream's message so far and the view's, after the fixture's first `n` events. */
+async function bothAfter(f: Fixture, n: number) {
+  let turn = initialTurnState({ sessionID: f.sessionID, userMessageID: f.userMessageID });
+  const chunks: OpencodeUIChunk[] = [];
+  const mapper = new UIMessageChunks(f.sessionID);
+  for (const event of f.events.slice(0, n)) {
+    const result = mapEvent(turn, event);
+    turn = result.state;
+    for (const reply of result.replies) chunks.push(...mapper.map(reply));
+  }
+  const { message } = await messageOf([{ type: "start", messageId: assistantMessageId({ messageID: f.userMessageID }) }, ...chunks] as UIMessageChunk[]);
+  const view = fold(initialSessionState(f.sessionID), f.events.slice(0, n));
+  return { streamed: message!, view };
+}
+
+/** After each request is asked (before its answer): the event counts. */
+const asks = (f: Fixture) => f.events.flatMap((e, i) => (e.type === "permission.asked" || e.type === "question.asked" ? [i + 1] : []));
+const asking = agent.filter((f) => asks(f).length > 0);
+
+describe.each(asking.map((f) => [f.dir.slice(DIR.length) + f.name, f] as const))("toUIMessages with a view's pending requests, %s", (_, f) => {
+  it("while a request is open, shows it as the stream does: an approval request, an asked question with its request id", async () => {
+    for (const n of asks(f)) {
+      const { streamed, view } = await bothAfter(f, n);
+      const pending = [...view.pending.values()];
+      expect(pending.length, `after event ${n}`).toBe(1);
+      const reply = toUIMessages(view.messages.toArray(), { pending }).find((m) => m.role === "assistant")!;
+      expectReloadShows(reply, streamed, { trimsText: !versionAtLeast(f.opencodeVersion, "1.14.0") });
+      const open = reply.parts.filter((p) => (p.type === "dynamic-tool" && p.state === "approval-requested") || (p.type === "data-question" && p.data.status === "asked"));
+      expect(open, `after event ${n}`).toHaveLength(1);
+    }
   });
 });

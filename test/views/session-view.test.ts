@@ -9,7 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, type OpencodeClient, type Session, type SessionSnapshot, type SessionView } from "../../src/index.js";
 import { startFaultProxy, type FaultProxy } from "../support/fault-proxy.js";
 import { directive, MODEL_ID, PROVIDER_ID, startModelServer, type ModelServer } from "../support/model-server.js";
-import { startTestServer, type TestServer } from "../support/opencode.js";
+import { startTestServer, versionAtLeast, type TestServer } from "../support/opencode.js";
+import { toUIMessageStream, toUIMessages, type OpencodeUIChunk } from "../../src/index.js";
+import { expectReloadShows, messageOf } from "../ui/ai-sdk-support.js";
+import type { UIMessageChunk } from "ai";
 
 let model: ModelServer;
 let server: TestServer;
@@ -253,6 +256,12 @@ describe("session views on a real server", () => {
     await session.summarize({ model: `${PROVIDER_ID}/${MODEL_ID}` });
     await until(view, (s) => s.messages.some((m) => m.parts.some((p) => p.type === "compaction")));
     await settlesToStored(view, session);
+    // A summarize() between turns belongs to no turn: the turn before it shows no compaction, and its usage no summary.
+    const reloaded = toUIMessages(await session.messages());
+    expect(reloaded.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(reloaded[1]!.parts.map((p) => p.type)).toEqual(["step-start", "text"]);
+    const turn = view.get().messages.find((m) => m.info.role === "assistant")!.info;
+    expect(reloaded[1]!.metadata?.usage?.output).toBe(turn.role === "assistant" ? turn.tokens.output : -1);
   });
 
   it("one event connection serves every view and turn of the client; closing every view leaves none open", async () => {
@@ -283,5 +292,51 @@ describe("session views on a real server", () => {
       setTimeout(() => resolve(check()), 10_000);
     });
     expect(seen).toBe(true);
+  });
+
+  it("a page reload shows what the stream showed: toUIMessages of the stored turn (question, sub-agent, permissions), open requests from the view's pending", async () => {
+    const session = await client.session.create({});
+    // Commands no other test here allows "always", so both ask.
+    const child = directive({ steps: [{ text: "Child reads. ", toolCalls: [{ name: "bash", input: { command: "pwd", description: "child" } }] }, { text: "Child done." }] });
+    const turn = session.prompt(
+      `all of it\n${directive({
+        steps: [
+          { toolCalls: [{ name: "question", input: { questions: [{ header: "Color", question: "Which?", options: [{ label: "Red", description: "" }, { label: "Blue", description: "" }] }] } }] },
+          { toolCalls: [{ name: "task", input: { description: "Run the child", prompt: `run\n${child}`, subagent_type: "general" } }] },
+          { text: "Now mine. ", toolCalls: [{ name: "bash", input: { command: "uname", description: "root" } }] },
+          { text: "All done." },
+        ],
+      })}`,
+    );
+    await using view = await client.session.get(session.id).watch();
+    /** A reload while the request is open: the view's history and pending show it, answerable by its id. */
+    const reloadShowsOpen = async (id: string) => {
+      const snap = await until(view, (s) => s.pending.some((p) => p.id === id));
+      const parts = toUIMessages(snap.messages, { pending: snap.pending }).at(-1)!.parts;
+      expect(parts.some((p) => (p.type === "data-question" && p.data.status === "asked" && p.data.id === id) || (p.type === "dynamic-tool" && p.state === "approval-requested" && p.approval.id === id))).toBe(true);
+    };
+    const chunks: OpencodeUIChunk[] = [];
+    const reader = toUIMessageStream(turn).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      chunks.push(r.value);
+      // Answered as a user of the page would: the question's request id, the approval's id.
+      if (r.value.type === "data-question" && r.value.data.status === "asked") {
+        await reloadShowsOpen(r.value.data.id!);
+        await session.answer(r.value.data.id!, [["Blue"]]);
+      }
+      if (r.value.type === "tool-approval-request") {
+        await reloadShowsOpen(r.value.approvalId);
+        await session.respond(r.value.approvalId, "once");
+      }
+    }
+    const { message: streamed, errors } = await messageOf(chunks as UIMessageChunk[]);
+    expect(errors).toEqual([]);
+    const kinds = streamed!.parts.map((p) => p.type);
+    expect(kinds).toEqual(expect.arrayContaining(["data-question", "data-subagent", "dynamic-tool"]));
+    expect(streamed!.parts.filter((p) => p.type === "dynamic-tool" && p.approval).length).toBe(2);
+    // The reload: history from the server, no stream.
+    const reloaded = toUIMessages(await session.messages());
+    expect(reloaded.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expectReloadShows(reloaded[1]!, streamed!, { trimsText: !versionAtLeast(server.version, "1.14.0") });
   });
 });
