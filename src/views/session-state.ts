@@ -59,6 +59,8 @@ export interface SessionViewState {
    * finished turns. Persistent: a delta costs the same however many parts the turn has.
    */
   readonly lastDelta: PersistentMap<string>;
+  /** The newest delta's part and id, kept out of `lastDelta` until another part streams: most deltas extend the same part. */
+  readonly recentDelta: { readonly partID: string; readonly id: string } | undefined;
   /**
    * The session went idle with text parts the stream never closed (an abort on servers before 1.14,
    * a restart): only storage can say what they hold now. The view re-reads.
@@ -91,6 +93,7 @@ export function initialSessionState(sessionID: string): SessionViewState {
     heldDeltas: new Map(),
     heldCount: 0,
     lastDelta: PersistentMap.empty(),
+    recentDelta: undefined,
     stale: false,
   };
 }
@@ -345,7 +348,8 @@ function insertAt(parts: readonly Part[], id: string): number {
 
 function onDelta(state: SessionViewState, event: DeltaEvent): SessionViewState {
   const { sessionID, messageID, partID, field, delta } = event.properties;
-  const last = state.lastDelta.get(partID);
+  const recent = state.recentDelta;
+  const last = recent?.partID === partID ? recent.id : state.lastDelta.get(partID);
   if (sessionID !== state.sessionID || (last !== undefined && event.id !== undefined && event.id <= last)) return state;
   const message = state.messages.get(messageID);
   const index = message === undefined ? -1 : message.parts.findLastIndex((p) => p.id === partID);
@@ -368,7 +372,10 @@ function onDelta(state: SessionViewState, event: DeltaEvent): SessionViewState {
   const next = copyState(state);
   next.messages = state.messages.upsert({ info: message.info, parts });
   // Servers before 1.14 send no event ids: nothing to compare, as in the turn codec.
-  if (event.id !== undefined) next.lastDelta = state.lastDelta.set(partID, event.id);
+  if (event.id !== undefined) {
+    if (recent !== undefined && recent.partID !== partID) next.lastDelta = state.lastDelta.set(recent.partID, recent.id);
+    next.recentDelta = { partID, id: event.id };
+  }
   return next;
 }
 
@@ -393,6 +400,7 @@ function copyState(state: SessionViewState): { -readonly [K in keyof SessionView
     heldDeltas: state.heldDeltas,
     heldCount: state.heldCount,
     lastDelta: state.lastDelta,
+    recentDelta: state.recentDelta,
     stale: state.stale,
   };
 }
@@ -424,7 +432,7 @@ function setStatus(state: SessionViewState, status: SessionStatus): SessionViewS
   if (status.type === "retry") next = abandonOpenText(next);
   if (status.type !== "idle") return next;
   // Nothing streams in an idle session: per-part stream bookkeeping is done with.
-  if (next.lastDelta.size > 0 || next.heldCount > 0) next = { ...next, lastDelta: PersistentMap.empty(), heldDeltas: new Map(), heldCount: 0 };
+  if (next.recentDelta !== undefined || next.heldCount > 0) next = { ...next, lastDelta: PersistentMap.empty(), recentDelta: undefined, heldDeltas: new Map(), heldCount: 0 };
   next = findInterrupted(next);
   return openText(next).length > 0 ? { ...next, stale: true } : next;
 }
