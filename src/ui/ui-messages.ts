@@ -185,16 +185,20 @@ function assistantPart(part: Part, interrupted: ReadonlySet<string> | undefined)
   if (part.type === "text") return part.text ? [{ type: "text", text: part.text, state: "done" }] : [];
   if (part.type === "reasoning") return part.text ? [{ type: "reasoning", id: part.id, text: part.text, state: "done" }] : [];
   if (part.type !== "tool") return [];
-  return [toolPart(part, interrupted), ...toolData(part)];
+  return [toolPart(part, interrupted), ...toolData(part, interrupted)];
+}
+
+/** The tool's status as shown: one a run that ended left pending or running is an error. */
+function shownStatus(part: ToolPart, interrupted: ReadonlySet<string> | undefined): ToolPart["state"]["status"] {
+  const { status } = part.state;
+  return interrupted?.has(part.id) && (status === "pending" || status === "running") ? "error" : status;
 }
 
 function toolPart(part: ToolPart, interrupted: ReadonlySet<string> | undefined): OpencodeUIPart {
   const state = part.state;
   const title = "title" in state && state.title ? { title: state.title } : {};
   const base = { type: "dynamic-tool" as const, toolName: part.tool || "unknown", toolCallId: part.callID ?? part.id, ...title };
-  if (interrupted?.has(part.id) && (state.status === "pending" || state.status === "running")) {
-    return { ...base, state: "output-error", input: state.input, errorText: "interrupted" };
-  }
+  if (shownStatus(part, interrupted) !== state.status) return { ...base, state: "output-error", input: state.input, errorText: "interrupted" };
   switch (state.status) {
     case "pending":
       return { ...base, state: "input-streaming", input: undefined };
@@ -209,13 +213,15 @@ function toolPart(part: ToolPart, interrupted: ReadonlySet<string> | undefined):
 
 /**
  * What the stream showed next to a tool part, as far as storage proves it: the question the
- * `question` tool asked (with the stored answers), the sub-agent a `task` call started.
+ * `question` tool asked (with the stored answers), the sub-agent a `task` call started. Interrupted,
+ * a question can no longer be answered and a sub-agent has failed.
  */
-function toolData(part: ToolPart): OpencodeUIPart[] {
+function toolData(part: ToolPart, interrupted: ReadonlySet<string> | undefined): OpencodeUIPart[] {
   const { state } = part;
+  const status = shownStatus(part, interrupted);
   const input: Record<string, unknown> = state.input ?? {};
   const metadata = "metadata" in state ? (state.metadata as Record<string, unknown> | undefined) : undefined;
-  if (part.tool === "question" && state.status !== "pending" && isQuestionList(input["questions"])) {
+  if (part.tool === "question" && status !== "pending" && isQuestionList(input["questions"])) {
     const answers = metadata?.["answers"];
     return [
       questionPart(part.callID, {
@@ -223,8 +229,8 @@ function toolData(part: ToolPart): OpencodeUIPart[] {
         questions: questionItems(input["questions"]),
         callID: part.callID,
         // A question rejected (or stopped) ends its tool with an error.
-        status: state.status === "completed" ? "answered" : state.status === "error" ? "rejected" : "asked",
-        ...(state.status === "completed" && isAnswerList(answers) ? { answers } : {}),
+        status: status === "completed" ? "answered" : status === "error" ? "rejected" : "asked",
+        ...(status === "completed" && isAnswerList(answers) ? { answers } : {}),
       }),
     ];
   }
@@ -236,7 +242,7 @@ function toolData(part: ToolPart): OpencodeUIPart[] {
         parentSessionID: part.sessionID,
         ...(typeof input["subagent_type"] === "string" ? { agent: input["subagent_type"] } : {}),
         ...(typeof input["description"] === "string" ? { description: input["description"] } : {}),
-        status: state.status === "completed" ? "idle" : state.status === "error" ? "error" : "started",
+        status: status === "completed" ? "idle" : status === "error" ? "error" : "started",
         callID: part.callID,
       }),
     ];

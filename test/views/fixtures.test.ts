@@ -160,6 +160,25 @@ describe.skipIf(agent.length === 0)("toUIMessages over the agent turns", () => {
   });
 });
 
+it("a question or sub-agent whose run ended (interrupted) shows as rejected or failed, not still asked or started", () => {
+  const stillRunning = (name: string, tool: string) => {
+    const f = agent.find((a) => a.name === name)!;
+    const messages = structuredClone(storedOf(f));
+    const part = messages.flatMap((m) => m.parts).find((p) => p.type === "tool" && p.tool === tool)!;
+    if (part.type !== "tool") throw new Error("no tool part");
+    part.state = { status: "running", input: part.state.input, time: { start: 1 }, ...("metadata" in part.state ? { metadata: part.state.metadata } : {}) };
+    return { messages, id: part.id };
+  };
+  const question = stillRunning("question-permission", "question");
+  const shown = (messages: StoredMessage[], interrupted?: ReadonlySet<string>) =>
+    toUIMessages(messages, interrupted ? { interrupted } : {}).flatMap((m) => m.parts).filter((p) => p.type === "data-question" || p.type === "data-subagent");
+  expect(shown(question.messages)).toContainEqual(expect.objectContaining({ type: "data-question", data: expect.objectContaining({ status: "asked" }) }));
+  expect(shown(question.messages, new Set([question.id]))).toContainEqual(expect.objectContaining({ type: "data-question", data: expect.objectContaining({ status: "rejected" }) }));
+  const task = stillRunning("subagent", "task");
+  expect(shown(task.messages)).toContainEqual(expect.objectContaining({ type: "data-subagent", data: expect.objectContaining({ status: "started" }) }));
+  expect(shown(task.messages, new Set([task.id]))).toContainEqual(expect.objectContaining({ type: "data-subagent", data: expect.objectContaining({ status: "error" }) }));
+});
+
 /** The stream's message so far and the view's, after the fixture's first `n` events. */
 async function bothAfter(f: Fixture, n: number) {
   let turn = initialTurnState({ sessionID: f.sessionID, userMessageID: f.userMessageID });
