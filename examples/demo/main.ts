@@ -42,6 +42,8 @@ try {
 
   const turn = session.prompt(prompt, connection.model ? { model: connection.model } : {});
   let last: string | undefined;
+  // A running tool reports again each time its output grows: one line per status is enough here.
+  const shownStatus = new Map<string, string>();
   for await (const reply of turn) {
     // A newline whenever the kind of output changes, so streams do not run into each other.
     if (last !== undefined && last !== reply.kind && (last === "delta" || last === "reasoning")) process.stdout.write("\n");
@@ -53,6 +55,8 @@ try {
         process.stdout.write(reply.text);
         break;
       case "tool_call":
+        if (shownStatus.get(reply.callID) === reply.status) break;
+        shownStatus.set(reply.callID, reply.status);
         console.log(color.cyan(`⚙ ${reply.tool} ${reply.status}${reply.input["command"] ? `: ${String(reply.input["command"])}` : ""}`));
         break;
       case "tool_result":
