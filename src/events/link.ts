@@ -45,8 +45,8 @@ export interface LinkSettings {
 export class EventLinks {
   readonly #transport: Transport;
   readonly #settings: LinkSettings;
-  /** Whether `/global/event` exists: unknown until a global attempt is answered. */
-  #global: "unknown" | "yes" | "no" = "unknown";
+  /** A global attempt was answered 404: the server (or a proxy before it) has no `/global/event`. */
+  #noGlobal = false;
   readonly #shared: StreamLink;
   readonly #own = new Map<LinkedHub, StreamLink>();
   /** Each project's canonical directory, as the server names it in global frames; asked once. */
@@ -72,14 +72,9 @@ export class EventLinks {
     await Promise.all([this.#shared, ...this.#own.values()].map((link) => link.close()));
   }
 
-  /** @internal The server answered a global attempt: it has the route. */
-  globalAnswered(): void {
-    this.#global = "yes";
-  }
-
   /** @internal A global attempt was answered 404: from now on each project gets its own scoped connection. */
   globalMissing(hubs: readonly LinkedHub[]): void {
-    this.#global = "no";
+    this.#noGlobal = true;
     this.#transport.options.logger.info?.("event stream: the server has no /global/event; one /event connection per project");
     for (const hub of hubs) this.#linkOf(hub).add(hub);
   }
@@ -96,7 +91,7 @@ export class EventLinks {
 
   /** The shared connection, or where the server has no global stream, the project's own. */
   #linkOf(hub: LinkedHub): StreamLink {
-    if (this.#global !== "no") return this.#shared;
+    if (!this.#noGlobal) return this.#shared;
     let link = this.#own.get(hub);
     if (link === undefined) {
       link = new StreamLink(this, this.#transport, this.#settings);
@@ -460,7 +455,6 @@ class StreamLink implements FrameSink {
     this.#connection?.opened();
     if (this.#state === "open" || this.#settling !== undefined) return;
     if (this.#mode?.kind !== "global") return this.#live();
-    this.#links.globalAnswered();
     this.#settling = setTimeout(() => this.#live(), GLOBAL_SETTLE_MS);
   };
 
