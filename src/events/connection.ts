@@ -63,14 +63,14 @@ export class EventConnection {
   readonly #probe: LivenessProbe;
 
   /**
-   * `path` is `/event` or `/global/event`; `url` the displayable URL; `query` scopes the stream
-   * (`{ directory }` for a project other than the client's); `probe` asks whether a silent server is there.
+   * `path` is `/event` or `/global/event`; `query` scopes the stream (`{ directory }` for a project
+   * other than the client's); `probe` asks whether a silent server is there.
    */
-  constructor(transport: Transport, path: string, url: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink, probe: LivenessProbe, query?: Record<string, string>) {
+  constructor(transport: Transport, path: string, limits: ConnectionLimits, logger: Logger, sink: FrameSink, probe: LivenessProbe, query?: Record<string, string>) {
     this.#transport = transport;
     this.#path = path;
     this.#query = query;
-    this.#url = url;
+    this.#url = transport.displayUrl(transport.url(path, undefined, query)).href;
     this.#limits = limits;
     this.#logger = logger;
     this.#sink = sink;

@@ -223,14 +223,7 @@ export class EventHub implements SubscriptionHost, LinkedHub {
 
   /** @internal One SSE frame's data from this project's own stream; `connected` on its `server.connected`. */
   onFrame(data: string, connected: () => void): void {
-    const ids = this.#prefilterIDs;
-    if (ids !== undefined && this.#prefilterBudget > 0) {
-      if (!mayConcern(data, ids, 0)) {
-        this.#prefilterBudget = PREFILTER_WINDOW;
-        return;
-      }
-      this.#prefilterBudget--;
-    }
+    if (!this.mayConcern(data, 0)) return;
     let value: unknown;
     try {
       value = JSON.parse(data);
@@ -244,7 +237,10 @@ export class EventHub implements SubscriptionHost, LinkedHub {
     this.deliver(event);
   }
 
-  /** @internal Whether a global frame may concern a subscriber (the prefilter above, on its payload). */
+  /**
+   * @internal The prefilter: whether a frame (its event starting at `payloadAt`: 0 on this
+   * project's own stream, further on in a global frame) may concern a subscriber.
+   */
   mayConcern(data: string, payloadAt: number): boolean {
     const ids = this.#prefilterIDs;
     if (ids === undefined || this.#prefilterBudget <= 0) return true;

@@ -305,8 +305,7 @@ class StreamLink implements FrameSink {
   }
 
   async #connect(path: string, query: Record<string, string> | undefined): Promise<ConnectionEnd> {
-    const url = this.#transport.displayUrl(this.#transport.url(path, undefined, query)).href;
-    const connection = new EventConnection(this.#transport, path, url, this.#limits, this.#logger, this, this.#probe, query);
+    const connection = new EventConnection(this.#transport, path, this.#limits, this.#logger, this, this.#probe, query);
     this.#connection = connection;
     const end = await connection.run();
     this.#connection = undefined;
